@@ -1,0 +1,257 @@
+"""Command-line tool: ``python -m lib_scene`` / ``scene-import``.
+
+The commands, their names and their outputs are a contract other tools call; keep them stable.
+Every command takes PATH as a file or a folder; a folder may hold several cameras.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+
+import numpy as np
+
+from . import __version__
+from .canvas import CanvasSet, discover, load_camera
+from .depth import (
+    auto_plan,
+    histogram,
+    level_usage,
+    quantize,
+    quantize16,
+    region_image,
+    test_image,
+)
+from .errors import SceneImportError
+from .files import OutputBatch
+from .splits import SplitPlan, load_preset
+
+# Other modules register their sub-commands here: (name, help, add_arguments, run).
+Command = tuple[str, str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
+COMMANDS: list[Command] = []
+
+
+def command(name: str, help: str, arguments: Callable[[argparse.ArgumentParser], None]):
+    """Register ``fn(args) -> exit code`` as sub-command ``name``; ``arguments(parser)`` adds its options."""
+
+    def deco(fn: Callable[[argparse.Namespace], int]):
+        COMMANDS.append((name, help, arguments, fn))
+        return fn
+
+    return deco
+
+
+def iter_cameras(paths: list[str], layer: str | None = None):
+    """Yield the loaded canvas set of every camera under ``paths``."""
+    for src in discover(paths):
+        yield load_camera(src, layer=layer)
+
+
+def _print(*a, **k):
+    print(*a, **k, flush=True)
+
+
+def _unit(cs: CanvasSet) -> str:
+    return "cm" if cs.depth_unit == "cm" else "units"
+
+
+# --------------------------------------------------------------------------- info
+
+
+def _info_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--layer", help="view layer to read (default: the first with a depth pass)")
+
+
+@command(
+    "info", "list the canvases found per camera, channels, size, depth range and no-hit pixels", _info_args
+)
+def cmd_info(args: argparse.Namespace) -> int:
+    for cs in iter_cameras(args.paths, args.layer):
+        _print(
+            f"camera {cs.camera}  ({cs.layout}, {cs.width}x{cs.height}{', layer ' + cs.layer if cs.layer else ''})"
+        )
+        for path, chans in cs.channels.items():
+            _print(f"  file {path}")
+            _print(f"    channels: {', '.join(chans)}")
+        kinds = [
+            k
+            for k, v in (
+                ("depth", cs.depth),
+                ("normal", cs.normal),
+                ("beauty", cs.beauty),
+                ("object index", cs.object_index),
+                ("material index", cs.material_index),
+            )
+            if v is not None
+        ]
+        _print(f"  canvases: {', '.join(kinds) or 'none recognised'}")
+        if cs.aovs:
+            _print(f"  other passes: {', '.join(sorted(cs.aovs))}")
+        if cs.depth is not None:
+            rng = cs.depth_range()
+            total = cs.width * cs.height
+            if rng:
+                _print(f"  depth ({cs.depth_kind}, {_unit(cs)}): {rng[0]:.6g} .. {rng[1]:.6g} over hits")
+            else:
+                _print("  depth: no hit pixels")
+            _print(f"  no-hit pixels: {cs.no_hit_count} ({100.0 * cs.no_hit_count / total:.2f}%)")
+        if cs.normal is not None:
+            _print(f"  normal space: {cs.normal_space}")
+        if cs.object_index is not None:
+            ids = np.unique(np.rint(cs.object_index[np.isfinite(cs.object_index)]).astype(np.int64))
+            _print(f"  object indices: {', '.join(map(str, ids[:32]))}{' ...' if ids.size > 32 else ''}")
+        if cs.sidecar_path:
+            _print(f"  sidecar: {cs.sidecar_path}")
+    return 0
+
+
+# --------------------------------------------------------------------------- histogram
+
+
+def _histogram_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("path", metavar="PATH")
+    p.add_argument("--bins", type=int, default=20)
+    p.add_argument("--cutoff", type=float, help="ignore depth at or past this")
+    p.add_argument("--layer")
+
+
+@command("histogram", "print the depth histogram over hit pixels (bin, percent, range)", _histogram_args)
+def cmd_histogram(args: argparse.Namespace) -> int:
+    for cs in iter_cameras([args.path], args.layer):
+        depth = cs.require_depth()
+        h = histogram(depth, cs.hit, bins=args.bins, cutoff=args.cutoff)
+        _print(f"camera {cs.camera} ({_unit(cs)})")
+        _print(h.describe())
+    return 0
+
+
+# --------------------------------------------------------------------------- depth
+
+
+def plan_for(cs: CanvasSet, preset: SplitPlan | None, cutoff: float | None = None) -> SplitPlan:
+    depth = cs.require_depth()
+    plan = preset if preset is not None else auto_plan(depth, cs.hit)
+    if cutoff is not None:
+        plan = plan.set_cutoff(cutoff)
+    return plan
+
+
+def depth_outputs(
+    cs: CanvasSet, plan: SplitPlan, out: str, batch: OutputBatch, sixteen: bool = False
+) -> None:
+    depth = cs.require_depth()
+    base = os.path.join(out, cs.camera)
+    batch.add_png(base + ".depth.png", quantize(depth, cs.hit, plan))
+    if sixteen:
+        batch.add_png(base + ".depth16.png", quantize16(depth, cs.hit, plan))
+    batch.add_png(base + ".test.png", test_image(depth, cs.hit, plan))
+    batch.add_png(base + ".regions.png", region_image(depth, cs.hit, plan))
+
+
+def input_files(cs: CanvasSet) -> list[str]:
+    files = list(cs.channels)
+    if cs.sidecar_path:
+        files.append(cs.sidecar_path)
+    return files
+
+
+def _depth_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("path", metavar="PATH")
+    p.add_argument("--splits", metavar="PRESET.json", help="split preset (default: automatic)")
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--cutoff", type=float, help="override the preset's cutoff")
+    p.add_argument("--16bit", dest="sixteen", action="store_true", help="also write <camera>.depth16.png")
+    p.add_argument("--layer")
+
+
+@command(
+    "depth", "quantise depth with a split preset: <camera>.depth.png, .test.png, .regions.png", _depth_args
+)
+def cmd_depth(args: argparse.Namespace) -> int:
+    preset = load_preset(args.splits) if args.splits else None
+    cams = [load_camera(s, layer=args.layer) for s in discover([args.path])]
+    batch = OutputBatch(
+        protect=[f for cs in cams for f in input_files(cs)] + ([args.splits] if args.splits else [])
+    )
+    for cs in cams:
+        plan = plan_for(cs, preset, args.cutoff)
+        depth_outputs(cs, plan, args.out, batch, sixteen=args.sixteen)
+        usage = level_usage(cs.require_depth(), cs.hit, plan)
+        _print(f"{cs.camera}: {usage.describe()}")
+    for path in batch.commit():
+        _print(f"wrote {path}")
+    return 0
+
+
+# --------------------------------------------------------------------------- shell
+
+
+def _shell_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("path", metavar="PATH")
+    p.add_argument("--splits", metavar="PRESET.json", help="start from this preset")
+    p.add_argument("--out", default=".", metavar="DIR", help="where 'write' and 'test' put images")
+    p.add_argument("--layer")
+
+
+@command("shell", "interactive split editor for artists who know the DDP shell", _shell_args)
+def cmd_shell(args: argparse.Namespace) -> int:
+    from .shell import SplitShell
+
+    cams = [load_camera(s, layer=args.layer) for s in discover([args.path])]
+    preset = load_preset(args.splits) if args.splits else None
+    sh = SplitShell(cams, plan=preset, out=args.out)
+    sh.cmdloop()
+    return 0
+
+
+# --------------------------------------------------------------------------- main
+
+
+def build_parser() -> argparse.ArgumentParser:
+    _load_plugins()
+    parser = argparse.ArgumentParser(
+        prog="scene-import",
+        description="Blender/Daz EXR render canvases -> ControlNet maps, Regional Prompter masks and prompts.",
+    )
+    parser.add_argument("--version", action="version", version=f"scene-import {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, help_, add, run in COMMANDS:
+        p = sub.add_parser(name, help=help_, description=help_)
+        add(p)
+        p.set_defaults(_run=run)
+    return parser
+
+
+_PLUGINS = ("cli_regions", "cli_normal", "cli_plan")
+
+
+def _load_plugins() -> None:
+    """Import the modules that register further commands (regions, normal, plan, run)."""
+    import importlib
+
+    for mod in _PLUGINS:
+        try:
+            importlib.import_module(f"{__package__}.{mod}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__package__}.{mod}":
+                raise
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except SceneImportError as exc:
+        print(f"scene-import: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("scene-import: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,352 @@
+"""Depth analysis and quantisation: histograms, suggested cuts, split plans -> 8-bit depth maps.
+
+Quantisation (near = white). For a pixel of depth d in split i (start s, end e, n levels, offset o
+= the levels of the splits before it)::
+
+    grey = 255 - (o + min(n - 1, floor(t * n)))      t = (d - s) / (e - s)           "linear"
+                                                     t = (1/s - 1/d) / (1/s - 1/e)   "inverse"
+
+A split with n = 0 levels is black. Depth below the first start counts as the first split's
+nearest level. Black (0) also for depth beyond the last split's end, at or past the cutoff, and
+for no-hit pixels. Everything is vectorised over the whole canvas.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .palette import region_color
+from .splits import TOTAL_LEVELS, Split, SplitPlan, largest_remainder, parse_colour
+
+
+def _arrays(plan: SplitPlan):
+    starts = np.array([s.start for s in plan.splits], dtype=np.float64)
+    ends = np.array([s.end for s in plan.splits], dtype=np.float64)
+    levels = np.array([s.levels for s in plan.splits], dtype=np.int64)
+    offsets = np.concatenate(([0], np.cumsum(levels)[:-1]))
+    return starts, ends, levels, offsets
+
+
+def split_index(depth: np.ndarray, hit: np.ndarray | None, plan: SplitPlan) -> tuple[np.ndarray, np.ndarray]:
+    """Per pixel: the split it falls in, and whether it is quantised at all (hit, not beyond the
+    last end, before the cutoff)."""
+    starts, ends, _, _ = _arrays(plan)
+    with np.errstate(invalid="ignore"):
+        valid = np.isfinite(depth) & (depth <= ends[-1])
+        if hit is not None:
+            valid &= hit
+        if plan.cutoff is not None:
+            valid &= depth < plan.cutoff
+    idx = np.searchsorted(ends[:-1], depth, side="right")
+    np.minimum(idx, len(ends) - 1, out=idx)  # NaN sorts last
+    return idx, valid
+
+
+def level_index(depth: np.ndarray, hit: np.ndarray | None, plan: SplitPlan) -> np.ndarray:
+    """Per pixel: the global level 0..255 (0 = nearest), or -1 for black. int16."""
+    starts, ends, levels, offsets = _arrays(plan)
+    idx, valid = split_index(depth, hit, plan)
+    s, e, n, o = starts[idx], ends[idx], levels[idx], offsets[idx]
+    d = depth.astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if plan.curve == "inverse":
+            t = (1.0 / s - 1.0 / d) / (1.0 / s - 1.0 / e)
+        else:
+            t = (d - s) / (e - s)
+        np.clip(t, 0.0, 1.0, out=t)
+        t = np.nan_to_num(t, copy=False)
+    lvl = np.minimum(n - 1, np.floor(t * n).astype(np.int64))
+    out = np.where(valid & (n > 0), o + lvl, -1).astype(np.int16)
+    return out
+
+
+def quantize(depth: np.ndarray, hit: np.ndarray | None, plan: SplitPlan) -> np.ndarray:
+    """The 8-bit depth map (H, W) uint8, near = white."""
+    lvl = level_index(depth, hit, plan)
+    return np.where(lvl >= 0, 255 - lvl, 0).astype(np.uint8)
+
+
+def quantize16(depth: np.ndarray, hit: np.ndarray | None, plan: SplitPlan) -> np.ndarray:
+    """The same map as 16-bit (grey * 257), for tools that read 16-bit PNG depth."""
+    return quantize(depth, hit, plan).astype(np.uint16) * 257
+
+
+@dataclass(frozen=True)
+class LevelUsage:
+    allocated: int
+    used: int
+    per_split: tuple[tuple[int, int], ...]  # (allocated, used) per split
+
+    @property
+    def wasted(self) -> int:
+        return self.allocated - self.used
+
+    def describe(self) -> str:
+        return f"levels used {self.used}/{self.allocated}, wasted {self.wasted}"
+
+
+def level_usage(depth: np.ndarray, hit: np.ndarray | None, plan: SplitPlan) -> LevelUsage:
+    """Levels that pixels land on vs. levels allocated; wasted = allocated levels no pixel uses."""
+    lvl = level_index(depth, hit, plan)
+    present = np.bincount(lvl[lvl >= 0].ravel(), minlength=TOTAL_LEVELS) > 0
+    _, _, levels, offsets = _arrays(plan)
+    per = tuple((int(n), int(present[o : o + n].sum())) for n, o in zip(levels, offsets, strict=True))
+    return LevelUsage(allocated=plan.total_levels, used=int(present.sum()), per_split=per)
+
+
+def split_counts(depth: np.ndarray, hit: np.ndarray | None, plan: SplitPlan) -> np.ndarray:
+    """Pixels per split (pixels that are quantised; below the first start counts in split 0)."""
+    idx, valid = split_index(depth, hit, plan)
+    return np.bincount(idx[valid].ravel(), minlength=len(plan.splits))
+
+
+def test_image(depth: np.ndarray, hit: np.ndarray | None, plan: SplitPlan) -> np.ndarray:
+    """RGB preview: each split with a ``test`` colour painted in it, the others in their grey."""
+    grey = quantize(depth, hit, plan)
+    rgb = np.repeat(grey[..., None], 3, axis=2)
+    colours = [(i, parse_colour(s.test)) for i, s in enumerate(plan.splits) if s.test]
+    if colours:
+        idx, valid = split_index(depth, hit, plan)
+        lut = np.zeros((len(plan.splits), 3), dtype=np.uint8)
+        has = np.zeros(len(plan.splits), dtype=bool)
+        for i, c in colours:
+            lut[i], has[i] = c, True
+        paint = valid & has[idx]
+        rgb[paint] = lut[idx[paint]]
+    return rgb
+
+
+def split_region_labels(depth: np.ndarray, hit: np.ndarray | None, plan: SplitPlan) -> np.ndarray:
+    """Per pixel: the ``region`` flag of its split, or -1 (unassigned)."""
+    idx, valid = split_index(depth, hit, plan)
+    lut = np.array([-1 if s.region is None else s.region for s in plan.splits], dtype=np.int32)
+    return np.where(valid, lut[idx], -1)
+
+
+def region_image(depth: np.ndarray, hit: np.ndarray | None, plan: SplitPlan) -> np.ndarray:
+    """RGB: each split with a ``region`` flag in Regional Prompter's colour for that number; black elsewhere."""
+    labels = split_region_labels(depth, hit, plan)
+    top = max((s.region for s in plan.splits if s.region is not None), default=-1)
+    lut = np.zeros((top + 2, 3), dtype=np.uint8)  # last row: black for -1
+    for r in {s.region for s in plan.splits if s.region is not None}:
+        lut[r] = region_color(r)
+    return lut[labels]
+
+
+# --------------------------------------------------------------------------- histograms
+
+
+@dataclass(frozen=True)
+class Histogram:
+    edges: np.ndarray  # bins + 1
+    counts: np.ndarray  # bins
+    hits: int  # hit pixels considered (below the cutoff)
+    no_hit: int
+    beyond_cutoff: int = 0
+
+    @property
+    def percent(self) -> np.ndarray:
+        return self.counts * (100.0 / max(self.hits, 1))
+
+    def describe(self) -> str:
+        """Printed like the DDP shell's histogram: bin, percent, range."""
+        lines = [f"{'bin':>4}  {'percent':>8}  range"]
+        for i, p in enumerate(self.percent):
+            bar = "#" * int(round(p / 2))
+            close = "]" if i == len(self.counts) - 1 else ")"
+            lines.append(
+                f"{i:>4}  {p:>7.2f}%  [{self.edges[i]:.6g}, {self.edges[i + 1]:.6g}{close}  {bar}".rstrip()
+            )
+        extra = f", {self.beyond_cutoff} past the cutoff" if self.beyond_cutoff else ""
+        lines.append(f"{self.hits} hit pixels, {self.no_hit} no-hit pixels{extra}")
+        return "\n".join(lines)
+
+
+def histogram(
+    depth: np.ndarray,
+    hit: np.ndarray,
+    bins: int = 20,
+    cutoff: float | None = None,
+    value_range: tuple[float, float] | None = None,
+) -> Histogram:
+    """Histogram of hit pixels (no-hit pixels never enter it; neither does depth at/past the cutoff)."""
+    if bins < 1:
+        raise ValueError("bins must be >= 1")
+    d = depth[hit]
+    beyond = 0
+    if cutoff is not None:
+        keep = d < cutoff
+        beyond = int(d.size - np.count_nonzero(keep))
+        d = d[keep]
+    if d.size == 0:
+        lo, hi = value_range or (0.0, 1.0)
+        return Histogram(
+            np.linspace(lo, hi, bins + 1), np.zeros(bins, np.int64), 0, int(hit.size - d.size), beyond
+        )
+    lo, hi = value_range or (float(d.min()), float(d.max()))
+    if hi <= lo:
+        hi = lo + max(abs(lo) * 1e-6, 1e-6)
+    counts, edges = np.histogram(d, bins=bins, range=(lo, hi))
+    return Histogram(
+        edges, counts.astype(np.int64), int(d.size), int(hit.size - np.count_nonzero(hit)), beyond
+    )
+
+
+# --------------------------------------------------------------------------- suggestions
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    depth: float
+    reason: str  # "valley" | "object-near" | "object-far"
+    score: float = 0.0
+    index: int | None = None  # pass index, for object suggestions
+
+
+def suggest_cuts(
+    depth: np.ndarray,
+    hit: np.ndarray,
+    object_index: np.ndarray | None = None,
+    bins: int = 64,
+    max_valleys: int = 6,
+    min_coverage: float = 0.005,
+) -> list[Suggestion]:
+    """Cut points worth trying: histogram valleys, and each visible object's depth range.
+
+    Valleys are local minima of a lightly smoothed histogram of hit depth, ranked by how much
+    lower they are than the peaks on either side (prominence). With an index pass, each index
+    covering at least ``min_coverage`` of the frame suggests cuts at its 2nd and 98th depth
+    percentiles.
+    """
+    out: list[Suggestion] = []
+    d = depth[hit]
+    if d.size == 0:
+        return out
+    h = histogram(depth, hit, bins=bins)
+    c = np.convolve(h.counts.astype(np.float64), np.array([1.0, 2.0, 1.0]) / 4, mode="same")
+    centres = (h.edges[:-1] + h.edges[1:]) / 2
+    if c.size >= 3:
+        interior = np.arange(1, c.size - 1)
+        is_min = (
+            (c[interior] <= c[interior - 1])
+            & (c[interior] <= c[interior + 1])
+            & ((c[interior] < c[interior - 1]) | (c[interior] < c[interior + 1]))
+        )
+        cand = interior[is_min]
+        left_peak = np.maximum.accumulate(c)
+        right_peak = np.maximum.accumulate(c[::-1])[::-1]
+        prom = np.minimum(left_peak[cand], right_peak[cand]) - c[cand]
+        total = max(c.sum(), 1.0)
+        order = np.argsort(-prom, kind="stable")
+        for k in order[:max_valleys]:
+            if prom[k] > 0:
+                out.append(Suggestion(float(centres[cand[k]]), "valley", float(prom[k] / total)))
+    if object_index is not None:
+        for rng in object_depth_ranges(depth, hit, object_index, min_coverage=min_coverage):
+            out.append(Suggestion(rng.near, "object-near", rng.coverage, rng.index))
+            out.append(Suggestion(rng.far, "object-far", rng.coverage, rng.index))
+    return out
+
+
+@dataclass(frozen=True)
+class ObjectRange:
+    index: int
+    pixels: int
+    coverage: float
+    near: float  # 2nd percentile of depth
+    median: float
+    far: float  # 98th percentile
+
+
+def object_depth_ranges(
+    depth: np.ndarray, hit: np.ndarray, object_index: np.ndarray, min_coverage: float = 0.0
+) -> list[ObjectRange]:
+    """Depth range of each integer index over its hit pixels, sorted nearest first (vectorised:
+    one sort by (index, depth))."""
+    with np.errstate(invalid="ignore"):
+        ids = np.rint(object_index).astype(np.int64)
+    ok = hit & np.isfinite(object_index) & (np.abs(object_index - ids) < 0.01)
+    ids, d = ids[ok], depth[ok].astype(np.float64)
+    if ids.size == 0:
+        return []
+    order = np.lexsort((d, ids))
+    ids, d = ids[order], d[order]
+    uniq, first, count = np.unique(ids, return_index=True, return_counts=True)
+    total = depth.size
+    res = []
+    for u, f, n in zip(uniq, first, count, strict=True):
+        cov = n / total
+        if cov < min_coverage:
+            continue
+        seg = d[f : f + n]
+        res.append(
+            ObjectRange(
+                int(u),
+                int(n),
+                float(cov),
+                float(seg[int(0.02 * (n - 1))]),
+                float(seg[(n - 1) // 2]),
+                float(seg[int(0.98 * (n - 1))]),
+            )
+        )
+    return sorted(res, key=lambda r: r.median)
+
+
+# --------------------------------------------------------------------------- automatic preset
+
+
+def auto_plan(
+    depth: np.ndarray,
+    hit: np.ndarray,
+    curve: str = "inverse",
+    bins: int = 256,
+    min_gap: float = 0.04,
+) -> SplitPlan:
+    """A sensible automatic split plan over the hit depth range, with all 256 levels.
+
+    Why this shape: ControlNet's depth models were trained on MiDaS-style maps, which are
+    inverse depth (disparity), so levels are spaced evenly in 1/d ("inverse" curve). Where the
+    scene has an empty depth gap (no pixel over at least ``min_gap`` of the disparity range,
+    e.g. between a figure and a far wall) the gap becomes its own split with 0 levels, so no
+    level is wasted on it; the occupied splits share all 256 levels by their disparity width,
+    which keeps the mapping continuous across them.
+    """
+    if not hit.any():
+        raise ValueError("the depth canvas has no hit pixels")
+    d = depth[hit].astype(np.float64)
+    lo, hi = float(d.min()), float(d.max())
+    if hi <= lo or curve != "inverse" or lo <= 0:
+        return SplitPlan.single(lo, hi, curve=curve if lo > 0 else "linear")
+    disp = 1.0 / d
+    dlo, dhi = 1.0 / hi, 1.0 / lo
+    counts, edges = np.histogram(disp, bins=bins, range=(dlo, dhi))
+    empty = counts == 0
+    # runs of empty bins
+    change = np.diff(np.concatenate(([0], empty.astype(np.int8), [0])))
+    run_start, run_end = np.flatnonzero(change == 1), np.flatnonzero(change == -1)
+    gaps = [(a, b) for a, b in zip(run_start, run_end, strict=True) if (b - a) / bins >= min_gap]
+    if not gaps:
+        return SplitPlan.single(lo, hi, curve="inverse")
+    # boundaries in disparity (far -> near), then convert to depth (near -> far)
+    cuts_disp = sorted({float(edges[a]) for a, _ in gaps} | {float(edges[b]) for _, b in gaps})
+    bounds_disp = [dhi, *sorted(cuts_disp, reverse=True), dlo]
+    bounds = [1.0 / x for x in bounds_disp]
+    bounds[0], bounds[-1] = lo, hi
+    gap_set = {(float(edges[b]), float(edges[a])) for a, b in gaps}  # (near disp, far disp)
+    splits = []
+    widths = []
+    for k in range(len(bounds) - 1):
+        near_disp, far_disp = bounds_disp[k], bounds_disp[k + 1]
+        is_gap = (near_disp, far_disp) in gap_set
+        widths.append(0.0 if is_gap else near_disp - far_disp)
+        splits.append((bounds[k], bounds[k + 1], is_gap))
+    levels = largest_remainder(np.array(widths), TOTAL_LEVELS)
+    return SplitPlan(
+        tuple(
+            Split(s, e, int(n), label="gap" if g else None)
+            for (s, e, g), n in zip(splits, levels, strict=True)
+        ),
+        curve="inverse",
+    )

@@ -1,0 +1,223 @@
+"""Low-level OpenEXR reading: every part, every channel, merged headers, with refusals first.
+
+Uses OpenEXR's ``File`` API (3.3+): cv2 reads nothing from multilayer files and pyexr / the
+legacy ``InputFile`` see only part 0 of a multi-part file.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import CanvasError
+
+#: Largest canvas side we accept; anything larger is refused before any pixel is allocated.
+MAX_SIDE = 16384
+
+# Per-part structural header keys that are not scene metadata.
+_STRUCTURAL = {
+    "channels",
+    "chunkCount",
+    "compression",
+    "dataWindow",
+    "displayWindow",
+    "lineOrder",
+    "name",
+    "pixelAspectRatio",
+    "screenWindowCenter",
+    "screenWindowWidth",
+    "type",
+    "tiles",
+    "version",
+}
+
+
+@dataclass(frozen=True)
+class Channel:
+    """One channel of an EXR file, placed on the display window."""
+
+    name: str  # full name, e.g. "ViewLayer.Depth.Z"
+    pixels: np.ndarray  # (H, W) float32, read-only
+    half: bool  # stored as half in the file
+    part: str  # name of the part it came from ("" for single-part files)
+
+
+@dataclass(frozen=True)
+class ExrImage:
+    path: str
+    width: int
+    height: int
+    channels: dict[str, Channel]
+    header: dict[str, object] = field(default_factory=dict)  # merged, JSON-friendly metadata
+    parts: tuple[str, ...] = ()
+    compression: str = ""
+
+
+def _window(hdr: dict, key: str, path: str) -> tuple[int, int, int, int]:
+    win = hdr.get(key)
+    if win is None:
+        raise CanvasError(f"header has no {key}", path)
+    try:
+        (x0, y0), (x1, y1) = (tuple(int(v) for v in win[0]), tuple(int(v) for v in win[1]))
+    except (TypeError, ValueError, IndexError) as exc:
+        raise CanvasError(f"unreadable {key} {win!r}", path) from exc
+    return x0, y0, x1, y1
+
+
+def _check_window(win: tuple[int, int, int, int], key: str, path: str) -> None:
+    x0, y0, x1, y1 = win
+    w, h = x1 - x0 + 1, y1 - y0 + 1
+    if w <= 0 or h <= 0:
+        raise CanvasError(f"empty {key} ({w}x{h})", path)
+    if w > MAX_SIDE or h > MAX_SIDE:
+        raise CanvasError(
+            f"declared {key} is {w}x{h} pixels, larger than the {MAX_SIDE}x{MAX_SIDE} limit; "
+            "the file is corrupt or not a render canvas",
+            path,
+        )
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return str(value)
+
+
+def read_header(path: str | os.PathLike) -> list[dict]:
+    """Read the headers of every part without reading pixels; refuse absurd windows."""
+    import OpenEXR
+
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise CanvasError("no such file", path)
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(4)
+    except OSError as exc:
+        raise CanvasError(f"cannot read file ({exc.strerror})", path) from exc
+    if magic != b"\x76\x2f\x31\x01":
+        raise CanvasError("not an OpenEXR file (bad magic number)", path)
+    try:
+        f = OpenEXR.File(path, header_only=True)
+        headers = [dict(p.header) for p in f.parts]
+    except Exception as exc:  # OpenEXR raises RuntimeError/ValueError with a C++ message
+        raise CanvasError(f"unreadable OpenEXR header ({exc})", path) from exc
+    if not headers:
+        raise CanvasError("OpenEXR file has no parts", path)
+    for hdr in headers:
+        storage = str(hdr.get("type", ""))
+        if "deep" in storage:
+            raise CanvasError("deep EXR images are not supported; render flat canvases", path)
+        _check_window(_window(hdr, "dataWindow", path), "data window", path)
+        _check_window(_window(hdr, "displayWindow", path), "display window", path)
+    return headers
+
+
+def read_exr(path: str | os.PathLike) -> ExrImage:
+    """Read every channel of every part as float32 arrays placed on the display window.
+
+    Pixels outside a part's data window are NaN (they read as "no hit" for depth).
+    """
+    import OpenEXR
+
+    path = os.fspath(path)
+    headers = read_header(path)
+    dx0, dy0, dx1, dy1 = _window(headers[0], "displayWindow", path)
+    width, height = dx1 - dx0 + 1, dy1 - dy0 + 1
+    try:
+        f = OpenEXR.File(path, separate_channels=True)
+        parts = list(f.parts)
+    except Exception as exc:
+        raise CanvasError(f"unreadable OpenEXR pixel data ({exc})", path) from exc
+
+    channels: dict[str, Channel] = {}
+    merged: dict[str, object] = {}
+    part_names: list[str] = []
+    compression = ""
+    for part in parts:
+        hdr = dict(part.header)
+        pname = str(hdr.get("name", "") or "")
+        part_names.append(pname)
+        compression = compression or str(hdr.get("compression", "")).rsplit(".", 1)[-1]
+        for key, value in hdr.items():
+            if key not in _STRUCTURAL and key not in merged:
+                merged[key] = _jsonable(value)
+        x0, y0, x1, y1 = _window(hdr, "dataWindow", path)
+        for name, ch in part.channels.items():
+            if getattr(ch, "xSampling", 1) != 1 or getattr(ch, "ySampling", 1) != 1:
+                raise CanvasError(
+                    f"channel {name!r} is subsampled; only full-resolution channels are supported", path
+                )
+            px = np.asarray(ch.pixels)
+            half = px.dtype == np.float16
+            data = px.astype(np.float32, copy=False)
+            if (x0, y0, x1, y1) != (dx0, dy0, dx1, dy1):
+                data = _place(data, (x0, y0, x1, y1), (dx0, dy0, dx1, dy1))
+            data.flags.writeable = False
+            if name in channels:
+                raise CanvasError(f"channel {name!r} appears in two parts", path)
+            channels[name] = Channel(name=name, pixels=data, half=half, part=pname)
+    if not channels:
+        raise CanvasError("OpenEXR file has no channels", path)
+    return ExrImage(
+        path=path,
+        width=width,
+        height=height,
+        channels=channels,
+        header=merged,
+        parts=tuple(part_names),
+        compression=compression,
+    )
+
+
+def _place(data: np.ndarray, dw: tuple[int, int, int, int], disp: tuple[int, int, int, int]) -> np.ndarray:
+    """Put a data-window array onto the display window; NaN outside the data window."""
+    x0, y0, x1, y1 = dw
+    dx0, dy0, dx1, dy1 = disp
+    out = np.full((dy1 - dy0 + 1, dx1 - dx0 + 1), np.nan, dtype=np.float32)
+    # intersection of both windows, in display coordinates
+    ix0, iy0, ix1, iy1 = max(x0, dx0), max(y0, dy0), min(x1, dx1), min(y1, dy1)
+    if ix0 <= ix1 and iy0 <= iy1:
+        out[iy0 - dy0 : iy1 - dy0 + 1, ix0 - dx0 : ix1 - dx0 + 1] = data[
+            iy0 - y0 : iy1 - y0 + 1, ix0 - x0 : ix1 - x0 + 1
+        ]
+    return out
+
+
+def write_exr(
+    path: str | os.PathLike,
+    parts: dict[str, dict[str, np.ndarray]] | dict[str, np.ndarray],
+    compression: str = "ZIP",
+    header: dict | None = None,
+) -> None:
+    """Write an EXR: ``{channel: array}`` (single part) or ``{part_name: {channel: array}}``.
+
+    Used by the tools and the tests to make real files. float16 arrays are stored as half.
+    """
+    import OpenEXR
+
+    comp = getattr(OpenEXR, f"{compression.upper()}_COMPRESSION")
+    base = {"compression": comp, "type": OpenEXR.scanlineimage}
+    if header:
+        base.update(header)
+    first = next(iter(parts.values()))
+    if isinstance(first, np.ndarray):
+        f = OpenEXR.File(dict(base), {k: np.ascontiguousarray(v) for k, v in parts.items()})
+    else:
+        f = OpenEXR.File(
+            [
+                OpenEXR.Part(dict(base), {k: np.ascontiguousarray(v) for k, v in chans.items()}, name)
+                for name, chans in parts.items()
+            ]
+        )
+    f.write(os.fspath(path))
