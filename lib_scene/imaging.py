@@ -1,0 +1,130 @@
+"""Image helpers for plans: resizing to the generation size, beauty tone mapping, PNG base64.
+
+Resizing rules (the host contract: every control image is 8-bit RGB at exactly the generation size):
+
+* **masks** (Regional Prompter colours) use nearest neighbour, computed with numpy index arithmetic,
+  so no new colour can ever appear (any filter that blends would invent colours RP cannot match);
+* **depth / normal / beauty** use Pillow: ``BOX`` (area average) when both sides shrink, ``BILINEAR``
+  otherwise. Area averaging is the right low-pass for shrinking a map; bilinear for enlarging.
+
+Tone map for the img2img init image (``tonemap_srgb``):
+
+* ``"standard"`` (default): clip linear values to [0, 1], then the sRGB transfer function
+  (IEC 61966-2-1). This is exactly Blender's "Standard" view transform, so diffuse surfaces look the
+  way the artist saw them with that transform; it has no hidden parameters and is deterministic.
+  Highlights above 1.0 clip to white, which is harmless at the default 0.52 denoise (SD repaints them).
+* ``"reinhard"``: ``x / (1 + x)`` per channel before the transfer function, for renders whose lamps
+  blow out large areas; it keeps highlight detail at the cost of darker mid-tones.
+
+Beauty alpha (film transparent) is ignored: Cycles' Combined RGB is premultiplied, so transparent
+pixels are already composited over black.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+
+import numpy as np
+from PIL import Image
+
+from .errors import SceneImportError
+
+TONEMAPS = ("standard", "reinhard")
+
+
+def _check_size(width: int, height: int) -> None:
+    if width < 1 or height < 1:
+        raise ValueError(f"target size must be positive, got {width}x{height}")
+
+
+def resize_nearest(arr: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Nearest-neighbour resize of an (H, W[, C]) array; sample centres map to source pixel centres."""
+    _check_size(width, height)
+    h, w = arr.shape[:2]
+    if (w, h) == (width, height):
+        return np.ascontiguousarray(arr)
+    ys = np.minimum(((np.arange(height) + 0.5) * h / height).astype(np.int64), h - 1)
+    xs = np.minimum(((np.arange(width) + 0.5) * w / width).astype(np.int64), w - 1)
+    return np.ascontiguousarray(arr[ys[:, None], xs[None, :]])
+
+
+def resize_smooth(arr: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Area (shrinking) or bilinear (otherwise) resize of an 8-bit (H, W) or (H, W, 3) array."""
+    _check_size(width, height)
+    a = np.ascontiguousarray(arr)
+    if a.dtype != np.uint8 or a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] != 3):
+        raise ValueError(f"resize_smooth takes 8-bit L or RGB arrays, got {a.dtype} {a.shape}")
+    h, w = a.shape[:2]
+    if (w, h) == (width, height):
+        return a
+    img = Image.fromarray(a, "L" if a.ndim == 2 else "RGB")
+    method = Image.Resampling.BOX if (width <= w and height <= h) else Image.Resampling.BILINEAR
+    return np.asarray(img.resize((width, height), method), dtype=np.uint8).copy()
+
+
+def to_rgb8(arr: np.ndarray) -> np.ndarray:
+    """(H, W) or (H, W, 1|3) uint8 -> (H, W, 3) uint8 (grey replicated)."""
+    a = np.asarray(arr)
+    if a.dtype != np.uint8:
+        raise ValueError(f"expected an 8-bit array, got {a.dtype}")
+    if a.ndim == 2:
+        a = a[..., None]
+    if a.ndim != 3 or a.shape[2] not in (1, 3):
+        raise ValueError(f"expected (H, W), (H, W, 1) or (H, W, 3), got {a.shape}")
+    if a.shape[2] == 1:
+        a = np.repeat(a, 3, axis=2)
+    return np.ascontiguousarray(a)
+
+
+def srgb_encode(linear: np.ndarray) -> np.ndarray:
+    """IEC 61966-2-1 transfer function on values already in [0, 1] (float64 result)."""
+    x = np.asarray(linear, dtype=np.float64)
+    return np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(np.maximum(x, 0.0031308), 1 / 2.4) - 0.055)
+
+
+def tonemap_srgb(beauty: np.ndarray, method: str = "standard") -> np.ndarray:
+    """Linear scene-referred (H, W, 3|4) float beauty -> (H, W, 3) uint8 sRGB. See the module doc."""
+    if method not in TONEMAPS:
+        raise ValueError(f"unknown tone map {method!r}; use one of {', '.join(TONEMAPS)}")
+    b = np.asarray(beauty)
+    if b.ndim != 3 or b.shape[2] not in (3, 4):
+        raise ValueError(f"beauty must be (H, W, 3|4), got {b.shape}")
+    rgb = np.nan_to_num(b[..., :3].astype(np.float64), nan=0.0, posinf=1.0e6, neginf=0.0)
+    rgb = np.maximum(rgb, 0.0)
+    if method == "reinhard":
+        rgb = rgb / (1.0 + rgb)
+    rgb = np.minimum(rgb, 1.0)
+    return np.clip(np.rint(srgb_encode(rgb) * 255.0), 0, 255).astype(np.uint8)
+
+
+def png_b64(arr: np.ndarray) -> str:
+    """8-bit RGB (H, W, 3) or L (H, W) array -> base64 PNG text (no data-URL prefix)."""
+    a = np.ascontiguousarray(arr)
+    if a.dtype != np.uint8 or not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] == 3)):
+        raise ValueError(f"png_b64 takes 8-bit L or RGB arrays, got {a.dtype} {a.shape}")
+    img = Image.fromarray(a, "L" if a.ndim == 2 else "RGB")
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", compress_level=6)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def decode_png_b64(text: str, what: str = "image") -> np.ndarray:
+    """base64 PNG (a data-URL prefix is allowed) -> uint8 (H, W, 3) RGB or (H, W) L array."""
+    if not isinstance(text, str):
+        raise SceneImportError(f"{what} must be a base64 PNG string, got {type(text).__name__}")
+    if text.startswith("data:"):
+        text = text.split(",", 1)[-1]
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise SceneImportError(f"{what} is not valid base64 ({exc})") from exc
+    try:
+        with Image.open(io.BytesIO(raw)) as img:
+            img.load()
+            if img.mode not in ("L", "RGB"):
+                img = img.convert("RGB")
+            return np.asarray(img, dtype=np.uint8).copy()
+    except (OSError, SyntaxError) as exc:
+        raise SceneImportError(f"{what} is not a readable PNG ({exc})") from exc

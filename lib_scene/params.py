@@ -1,0 +1,387 @@
+"""``PlanParams``: every default of a generation plan, in one place, validated.
+
+One params model serves every entry point: the dropdown Script (its hidden JSON box), the API
+(``script_args: [{...}]``), A1111's Settings (one option per field), the ``/scene-import/v1``
+routes and the CLI (``--params JSON``). Plain frozen dataclasses, no pydantic (A1111 pins pydantic 1,
+Forge pydantic 2).
+
+Input is a nested dict (``{"depth": {"weight": 0.4}}``) or dotted keys (``{"depth.weight": 0.4}``),
+applied over the defaults (or over ``base``, e.g. the Settings' defaults). Every problem is
+collected and reported together; unknown keys are named with close-match suggestions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import math
+from dataclasses import dataclass, field
+
+from .errors import SceneImportError
+
+DEFAULT_LONG_SIDE = 512
+CONTROL_MODES = ("Balanced", "My prompt is more important", "ControlNet is more important")
+RESIZE_MODES = ("Just Resize", "Crop and Resize", "Resize and Fill")
+REGION_SOURCES = ("auto", "index", "material", "splits")  # or "aov:<NAME>"
+
+
+class ParamsError(SceneImportError):
+    """Invalid parameters; ``problems`` lists every one found."""
+
+    def __init__(self, problems: list[str], path: str | None = None):
+        self.problems = list(problems)
+        super().__init__("invalid Scene Import parameters: " + "; ".join(self.problems), path)
+
+
+@dataclass(frozen=True)
+class Spec:
+    kind: str  # bool | int | float | str | choice | splits | source
+    label: str
+    help: str = ""
+    lo: float | None = None
+    hi: float | None = None
+    choices: tuple[str, ...] = ()
+    nullable: bool = False
+    settings: bool = True  # offered in A1111's Settings
+
+
+def _p(default, kind, label, help="", **kw):
+    return field(default=default, metadata={"spec": Spec(kind, label, help, **kw)})
+
+
+@dataclass(frozen=True)
+class UnitParams:
+    """One ControlNet unit (depth or normal). The image is made by the plan; the rest is here."""
+
+    enabled: bool = _p(True, "bool", "enabled")
+    model: str = _p(
+        "auto",
+        "str",
+        "model",
+        '"auto" picks by kind from the host\'s ControlNet models; or a name like "control_v11f1p_sd15_depth [cfd03158]"',
+    )
+    module: str = _p("none", "str", "preprocessor", '"none" passes the map through ("None" is sent to Forge)')
+    weight: float = _p(0.3, "float", "weight", lo=0.0, hi=2.0)
+    guidance_start: float = _p(0.0, "float", "guidance start", lo=0.0, hi=1.0)
+    guidance_end: float = _p(0.5, "float", "guidance end", lo=0.0, hi=1.0)
+    control_mode: str = _p("Balanced", "choice", "control mode", choices=CONTROL_MODES)
+    resize_mode: str = _p(
+        "Just Resize", "choice", "resize mode", "maps are sent at the generation size", choices=RESIZE_MODES
+    )
+    pixel_perfect: bool = _p(False, "bool", "pixel perfect")
+
+
+@dataclass(frozen=True)
+class RegionalParams:
+    """Regional Prompter (Mask mode) settings."""
+
+    enabled: bool = _p(True, "bool", "enabled", "off: no RP args, a flat prompt")
+    mode: str = _p(
+        "Mask", "choice", "divide mode", "only Mask mode is driven by a region mask", choices=("Mask",)
+    )
+    base_ratio: float = _p(0.2, "float", "base ratio", lo=0.0, hi=1.0)
+    use_base: bool = _p(
+        True, "bool", "use base prompt", "the base prompt covers everything and unclaimed pixels"
+    )
+    calc: str = _p("Attention", "choice", "generation mode", choices=("Attention", "Latent"))
+
+
+@dataclass(frozen=True)
+class RegionParams:
+    """How regions are found (passed to ``lib_scene.regions.build_regions``)."""
+
+    source: str = _p("auto", "source", "region source", 'auto, index, material, splits or "aov:<NAME>"')
+    threshold: float = _p(0.005, "float", "visibility threshold", "minimum frame coverage", lo=0.0, hi=1.0)
+    grow: int = _p(1, "int", "seam growth (px)", lo=0, hi=64)
+    order: str = _p(
+        "depth",
+        "choice",
+        "order",
+        "nearest first by visible depth, or sidecar distance",
+        choices=("depth", "distance"),
+    )
+
+
+_GROUPS = {"depth": UnitParams, "normal": UnitParams, "regional": RegionalParams, "regions": RegionParams}
+
+
+@dataclass(frozen=True)
+class PlanParams:
+    """All parameters of a plan, with their defaults. ``from_dict`` validates."""
+
+    mode: str = _p(
+        "txt2img",
+        "choice",
+        "mode",
+        "img2img uses the tone-mapped beauty as init image",
+        choices=("txt2img", "img2img"),
+    )
+    long_side: int = _p(
+        DEFAULT_LONG_SIDE,
+        "int",
+        "long side (px)",
+        "generation size: the canvas aspect with this long side, both sides snapped to multiples of 8; "
+        "0 keeps the canvas size",
+        lo=0,
+        hi=8192,
+    )
+    base_prompt: str = _p("", "str", "base prompt", "style/quality text; empty in the Script: the UI prompt")
+    negative_prompt: str = _p("", "str", "negative prompt", "empty in the Script: the UI negative prompt")
+    seed: int = _p(-1, "int", "seed", "-1: random, one seed shared by every camera", lo=-1, hi=2**32 - 1)
+    steps: int | None = _p(None, "int", "steps", "null: the host's/UI's value", lo=1, hi=150, nullable=True)
+    cfg_scale: float | None = _p(
+        None, "float", "CFG scale", "null: the host's/UI's value", lo=1.0, hi=30.0, nullable=True
+    )
+    sampler_name: str | None = _p(None, "str", "sampler", "null: the host's/UI's value", nullable=True)
+    denoise: float = _p(0.52, "float", "denoising strength (img2img)", lo=0.0, hi=1.0)
+    tonemap: str = _p(
+        "standard",
+        "choice",
+        "beauty tone map (img2img)",
+        "standard = clip + sRGB (Blender Standard); reinhard keeps highlights",
+        choices=("standard", "reinhard"),
+    )
+    normal_convention: str = _p(
+        "bae", "choice", "normal convention", "bae (ControlNet 1.1) or midas (1.0)", choices=("bae", "midas")
+    )
+    depth: UnitParams = field(default_factory=UnitParams)
+    normal: UnitParams = field(default_factory=UnitParams)
+    regional: RegionalParams = field(default_factory=RegionalParams)
+    regions: RegionParams = field(default_factory=RegionParams)
+    splits: dict | str | None = _p(
+        None,
+        "splits",
+        "split preset",
+        "null: automatic; a preset object, or a preset file path",
+        nullable=True,
+    )
+    descriptions: str | None = _p(
+        None, "str", "descriptions file", "null: the sidecars", nullable=True, settings=False
+    )
+    scene: str | None = _p(
+        None, "str", "scene folder", "server folder inside an allowed root", nullable=True, settings=False
+    )
+    camera: str | None = _p(None, "str", "camera", "null: every camera found", nullable=True, settings=False)
+
+    # ----------------------------------------------------------------- construction
+    @classmethod
+    def from_dict(cls, data: dict | None, base: PlanParams | None = None) -> PlanParams:
+        """Validate ``data`` over ``base`` (default: the built-in defaults). Raises ParamsError."""
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise ParamsError([f"parameters must be a JSON object, got {type(data).__name__}"])
+        flat = (base or cls()).flat()
+        problems: list[str] = []
+        updates: dict[str, object] = {}
+        _flatten_input(data, "", updates, problems)
+        specs = field_specs()
+        for key, value in updates.items():
+            if key not in specs:
+                problems.append(_unknown(key, specs))
+                continue
+            try:
+                flat[key] = _coerce(key, specs[key][0], value)
+            except ValueError as exc:
+                problems.append(str(exc))
+        for unit in ("depth", "normal"):
+            s, e = flat.get(f"{unit}.guidance_start"), flat.get(f"{unit}.guidance_end")
+            if isinstance(s, float) and isinstance(e, float) and s > e:
+                problems.append(f"{unit}.guidance_start ({s}) must not exceed {unit}.guidance_end ({e})")
+        if problems:
+            raise ParamsError(problems)
+        return cls._from_flat(flat)
+
+    @classmethod
+    def from_json(cls, text: str, base: PlanParams | None = None) -> PlanParams:
+        if text is None or not str(text).strip():
+            return base or cls()
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ParamsError([f"parameters are not valid JSON (line {exc.lineno}: {exc.msg})"]) from exc
+        return cls.from_dict(data, base)
+
+    @classmethod
+    def _from_flat(cls, flat: dict[str, object]) -> PlanParams:
+        top = {k: v for k, v in flat.items() if "." not in k}
+        for g, gcls in _GROUPS.items():
+            top[g] = gcls(**{k.split(".", 1)[1]: v for k, v in flat.items() if k.startswith(g + ".")})
+        return cls(**top)
+
+    # ----------------------------------------------------------------- views
+    def to_dict(self) -> dict:
+        """Nested, JSON-serialisable; ``from_dict(p.to_dict()) == p``."""
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+
+    def flat(self) -> dict[str, object]:
+        """Dotted keys -> values (``{"depth.weight": 0.3, ...}``)."""
+        out: dict[str, object] = {}
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if f.name in _GROUPS:
+                for sf in dataclasses.fields(v):
+                    out[f"{f.name}.{sf.name}"] = getattr(v, sf.name)
+            else:
+                out[f.name] = v
+        return out
+
+    def replace(self, **changes) -> PlanParams:
+        """Validated copy with dotted or top-level keys changed: ``p.replace(**{"depth.weight": 0.5})``."""
+        return PlanParams.from_dict(changes, base=self)
+
+    def diff(self, other: PlanParams | None = None) -> dict[str, object]:
+        """Dotted keys whose values differ from ``other`` (default: the built-in defaults)."""
+        ref = (other or PlanParams()).flat()
+        return {k: v for k, v in self.flat().items() if ref.get(k) != v}
+
+
+def field_specs() -> dict[str, tuple[Spec, object]]:
+    """Dotted key -> (Spec, built-in default), in declaration order."""
+    out: dict[str, tuple[Spec, object]] = {}
+    defaults = PlanParams()
+    for f in dataclasses.fields(PlanParams):
+        if f.name in _GROUPS:
+            for sf in dataclasses.fields(_GROUPS[f.name]):
+                out[f"{f.name}.{sf.name}"] = (
+                    sf.metadata["spec"],
+                    getattr(getattr(defaults, f.name), sf.name),
+                )
+        else:
+            out[f.name] = (f.metadata["spec"], getattr(defaults, f.name))
+    return out
+
+
+def params_schema() -> dict:
+    """A JSON Schema (draft 2020-12 subset) of the params object, for ``GET /scene-import/v1/schema``."""
+
+    def prop(spec: Spec, default) -> dict:
+        t = {"bool": "boolean", "int": "integer", "float": "number"}.get(spec.kind, "string")
+        p: dict = {"title": spec.label, "default": default}
+        if spec.help:
+            p["description"] = spec.help
+        if spec.kind == "splits":
+            p["type"] = ["object", "string", "null"]
+            return p
+        p["type"] = [t, "null"] if spec.nullable else t
+        if spec.lo is not None:
+            p["minimum"] = spec.lo
+        if spec.hi is not None:
+            p["maximum"] = spec.hi
+        if spec.choices:
+            p["enum"] = list(spec.choices)
+        if spec.kind == "source":
+            p["pattern"] = "^(auto|index|material|splits|aov:.+)$"
+        return p
+
+    props: dict = {}
+    for key, (spec, default) in field_specs().items():
+        if "." in key:
+            g, k = key.split(".", 1)
+            grp = props.setdefault(g, {"type": "object", "properties": {}, "additionalProperties": False})
+            grp["properties"][k] = prop(spec, default)
+        else:
+            props[key] = prop(spec, default)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "Scene Import parameters",
+        "type": "object",
+        "properties": props,
+        "additionalProperties": False,
+    }
+
+
+# --------------------------------------------------------------------------- validation helpers
+
+
+def _flatten_input(data: dict, prefix: str, out: dict, problems: list[str]) -> None:
+    for key, value in data.items():
+        if not isinstance(key, str):
+            problems.append(f"parameter names must be strings, got {key!r}")
+            continue
+        full = prefix + key
+        if not prefix and key in _GROUPS:
+            if not isinstance(value, dict):
+                problems.append(
+                    f"'{key}' must be an object like {{\"weight\": 0.3}}, got {type(value).__name__}"
+                )
+                continue
+            _flatten_input(value, key + ".", out, problems)
+        else:
+            out[full] = value
+
+
+def _unknown(key: str, specs: dict) -> str:
+    names = list(specs)
+    hint = difflib.get_close_matches(key, names, n=3, cutoff=0.6)
+    leaf = key.rsplit(".", 1)[-1]
+    hint += [n for n in names if n.rsplit(".", 1)[-1] == leaf and n not in hint]
+    if not hint:
+        hint = [n for n in names if difflib.get_close_matches(leaf, [n.rsplit(".", 1)[-1]], cutoff=0.75)]
+    msg = f"unknown parameter '{key}'"
+    if hint:
+        msg += " (did you mean " + " or ".join(f"'{h}'" for h in hint[:3]) + "?)"
+    return msg
+
+
+def _coerce(key: str, spec: Spec, value):
+    if value is None:
+        if spec.nullable:
+            return None
+        raise ValueError(f"{key} must not be null")
+    kind = spec.kind
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ValueError(f"{key} must be true or false, got {value!r}")
+        return value
+    if kind in ("int", "float"):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{key} must be a number, got {value!r}")
+        if not math.isfinite(value):
+            raise ValueError(f"{key} must be finite, got {value!r}")
+        if kind == "int":
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError(f"{key} must be a whole number, got {value!r}")
+            value = int(value)
+        else:
+            value = float(value)
+        if (spec.lo is not None and value < spec.lo) or (spec.hi is not None and value > spec.hi):
+            raise ValueError(f"{key} must be in [{_num(spec.lo)}, {_num(spec.hi)}], got {_num(value)}")
+        if key == "long_side" and value and value < 64:
+            raise ValueError(f"long_side must be 0 (canvas size) or at least 64, got {value}")
+        return value
+    if kind == "splits":
+        if isinstance(value, (dict, str)):
+            if isinstance(value, str) and not value.strip():
+                return None
+            return value
+        raise ValueError(
+            f"{key} must be a split preset object or a preset file path, got {type(value).__name__}"
+        )
+    if not isinstance(value, str):
+        raise ValueError(f"{key} must be a string, got {value!r}")
+    if len(value) > 20000:
+        raise ValueError(f"{key} is too long ({len(value)} characters)")
+    if kind == "choice":
+        for c in spec.choices:
+            if value == c or value.lower() == c.lower():
+                return c
+        raise ValueError(f"{key} must be one of {', '.join(repr(c) for c in spec.choices)}, got {value!r}")
+    if kind == "source":
+        v = value.strip()
+        if v.lower() in REGION_SOURCES:
+            return v.lower()
+        if v.lower().startswith("aov:") and v[4:].strip():
+            return "aov:" + v[4:].strip()
+        raise ValueError(f"{key} must be auto, index, material, splits or aov:<NAME>, got {value!r}")
+    if spec.nullable and not value.strip() and key in ("sampler_name", "descriptions", "scene", "camera"):
+        return None
+    return value
+
+
+def _num(x) -> str:
+    return f"{x:g}" if isinstance(x, float) else str(x)
