@@ -678,7 +678,7 @@ def build_plan(
             prompt = ", ".join(s for s in [base, *flat] if s)
     else:
         prompt = base
-        if params.regional.enabled:
+        if params.regional.enabled and build_regions is not None:
             warnings.append(f"camera {cs.camera}: no regions found; Regional Prompter is left off")
 
     # -- init image
@@ -843,3 +843,43 @@ def to_payload(plan: GenerationPlan, host: str = "a1111", unit_count: int = 3) -
     if scripts:
         body["alwayson_scripts"] = scripts
     return body
+
+
+# --------------------------------------------------------------------------- several cameras
+
+
+def select_cameras(sources: list, camera: str | None) -> list:
+    """Keep the camera named ``camera`` (None/"": all; "a,b": several). Unknown names are an error."""
+    if not camera:
+        return list(sources)
+    wanted = [c.strip() for c in camera.split(",") if c.strip()]
+    names = [s.camera for s in sources]
+    missing = [c for c in wanted if c not in names]
+    if missing:
+        raise PlanError(
+            f"no camera {', '.join(map(repr, missing))}; the scene has {', '.join(names) or 'none'}"
+        )
+    return [s for s in sources if s.camera in wanted]
+
+
+def plan_scene(
+    paths: list[str],
+    params: PlanParams,
+    preset: SplitPlan | None = None,
+    descriptions=None,
+    *,
+    available_models: list[str] | None = None,
+    layer: str | None = None,
+) -> list[GenerationPlan]:
+    """Load every camera under ``paths`` (files or folders; ``params.camera`` filters) and plan each.
+
+    Reads files (unlike ``build_plan``): callers check the paths first. A string ``params.splits``
+    must already be loaded into ``preset``.
+    """
+    from .canvas import discover, load_camera
+
+    plans = []
+    for src in select_cameras(discover(paths), params.camera):
+        cs = load_camera(src, layer=layer)
+        plans.append(build_plan(cs, params, preset, descriptions, available_models=available_models))
+    return plans

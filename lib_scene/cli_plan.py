@@ -1,0 +1,222 @@
+"""CLI commands ``plan`` (write each camera's exact webui request) and ``run`` (post them).
+
+Files per camera, all at the generation size, all exactly what the payload carries:
+
+* ``<camera>.payload.json``: the JSON body for ``/sdapi/v1/<mode>`` (the mode is in ``<camera>.plan.txt``);
+* ``<camera>.depth.png``, ``<camera>.normal.png``: the ControlNet maps (8-bit RGB);
+* ``<camera>.regions.png``: the Regional Prompter mask; ``<camera>.regions.json``: the region table;
+* ``<camera>.prompt.txt``: the prompt; ``<camera>.init.png``: the img2img init image;
+* ``<camera>.plan.txt``: endpoint, size, units, warnings, in words.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import random
+
+from .cli import _print, command
+from .errors import SceneImportError
+from .files import OutputBatch
+from .params import PlanParams
+from .plan import GenerationPlan, PlanError, endpoint, plan_scene, to_payload, with_seed
+from .splits import load_preset
+from .webui_client import controlnet_models, controlnet_unit_count, detect_host, request_json
+
+
+def _plan_args(p: argparse.ArgumentParser, run: bool = False) -> None:
+    p.add_argument("paths", nargs="+", metavar="SCENE", help="EXR files or folders (one camera or many)")
+    if run:
+        p.add_argument("--webui", required=True, metavar="URL", help="the webui, e.g. http://127.0.0.1:7860")
+        p.add_argument("--out", default="scene-import-output", metavar="DIR", help="where images go")
+        p.add_argument("--timeout", type=float, default=900.0, help="seconds to wait per generation")
+    else:
+        p.add_argument("--out", required=True, metavar="DIR")
+        p.add_argument(
+            "--webui-models",
+            metavar="URL",
+            help="ask this webui's /controlnet/model_list and pick each unit's model by kind",
+        )
+    p.add_argument(
+        "--splits", metavar="PRESET.json", help="split preset for the depth map (default: automatic)"
+    )
+    p.add_argument("--descriptions", metavar="FILE", help=".properties, .json sidecar or 'index = text' file")
+    p.add_argument("--base-prompt", metavar="TEXT")
+    p.add_argument("--negative-prompt", metavar="TEXT")
+    p.add_argument("--mode", choices=("txt2img", "img2img"))
+    p.add_argument("--camera", help="only this camera (or a comma-separated list)")
+    p.add_argument("--seed", type=int)
+    p.add_argument(
+        "--params",
+        metavar="JSON",
+        help='PlanParams as JSON text or @file.json (e.g. \'{"depth": {"weight": 0.4}, "long_side": 768}\')',
+    )
+    p.add_argument("--host", choices=("auto", "a1111", "forge"), default="auto", help="payload dialect")
+    p.add_argument("--layer", help="view layer to read")
+
+
+def _params(args: argparse.Namespace) -> PlanParams:
+    data: dict = {}
+    if args.params:
+        text = args.params
+        if text.startswith("@"):
+            try:
+                with open(text[1:], encoding="utf-8") as fh:
+                    text = fh.read()
+            except OSError as exc:
+                raise SceneImportError(f"cannot read params ({exc.strerror})", text[1:]) from exc
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SceneImportError(f"--params is not valid JSON (line {exc.lineno}: {exc.msg})") from exc
+        if not isinstance(data, dict):
+            raise SceneImportError("--params must be a JSON object")
+    for flag, key in (
+        ("base_prompt", "base_prompt"),
+        ("negative_prompt", "negative_prompt"),
+        ("mode", "mode"),
+        ("camera", "camera"),
+        ("seed", "seed"),
+    ):
+        if getattr(args, flag, None) is not None:
+            data[key] = getattr(args, flag)
+    return PlanParams.from_dict(data)
+
+
+def _load_inputs(args: argparse.Namespace, params: PlanParams):
+    preset = None
+    splits = args.splits or (params.splits if isinstance(params.splits, str) else None)
+    if splits:
+        preset = load_preset(splits)
+    descriptions = None
+    if args.descriptions:
+        try:
+            from .regions import load_descriptions
+        except ImportError as exc:
+            raise SceneImportError("--descriptions needs lib_scene.regions, which is not installed") from exc
+        descriptions = load_descriptions(args.descriptions)
+    return preset, descriptions
+
+
+def plan_outputs(plan: GenerationPlan, payload: dict, out: str, batch: OutputBatch) -> None:
+    """Add one camera's payload, maps, prompt and region table to ``batch``."""
+    base = os.path.join(out, plan.camera)
+    batch.add(base + ".payload.json", json.dumps(payload, indent=1) + "\n")
+    for u in plan.units:
+        batch.add_png(f"{base}.{u.kind}.png", u.image)
+    if plan.regional is not None:
+        batch.add_png(base + ".regions.png", plan.regional.mask)
+    batch.add(base + ".regions.json", json.dumps(list(plan.regions), indent=1) + "\n")
+    batch.add(base + ".prompt.txt", plan.prompt + "\n")
+    if plan.init_image is not None:
+        batch.add_png(base + ".init.png", plan.init_image)
+    batch.add(base + ".plan.txt", describe(plan) + "\n")
+
+
+def describe(plan: GenerationPlan) -> str:
+    lines = [
+        f"camera {plan.camera}: POST {endpoint(plan)}  {plan.width}x{plan.height}  seed {plan.seed}",
+    ]
+    for u in plan.units:
+        lines.append(
+            f"  ControlNet {u.kind}: {u.model}, weight {u.weight:g}, guidance {u.guidance_start:g}-"
+            f"{u.guidance_end:g}, {u.control_mode}"
+        )
+    if plan.regional is not None:
+        rp = plan.regional
+        lines.append(
+            f"  Regional Prompter: {rp.mode}, {len(rp.colors)} regions, base ratio {rp.base_ratio:g}, "
+            f"use base {rp.use_base}, {rp.calc}"
+        )
+    if plan.mode == "img2img":
+        lines.append(f"  img2img from the beauty, denoise {plan.denoising_strength:g}")
+    lines.append(f"  prompt: {plan.prompt}")
+    lines.extend(f"  warning: {w}" for w in plan.warnings)
+    return "\n".join(lines)
+
+
+def _input_files(plans: list[GenerationPlan], args: argparse.Namespace) -> list[str]:
+    files = [f for pl in plans for f in pl.source.get("files", [])]
+    return files + [f for f in (args.splits, args.descriptions) if f]
+
+
+# --------------------------------------------------------------------------- plan
+
+
+@command(
+    "plan",
+    "write each camera's exact /sdapi/v1/txt2img|img2img body (<camera>.payload.json) with its maps and prompt",
+    _plan_args,
+)
+def cmd_plan(args: argparse.Namespace) -> int:
+    params = _params(args)
+    preset, descriptions = _load_inputs(args, params)
+    models, slots, host = None, 3, "a1111" if args.host == "auto" else args.host
+    if args.webui_models:
+        models = controlnet_models(args.webui_models)
+        slots = controlnet_unit_count(args.webui_models)
+        if args.host == "auto":
+            host = detect_host(args.webui_models)
+        _print(f"{len(models)} ControlNet models at {args.webui_models} ({host}, {slots} units)")
+    plans = plan_scene(args.paths, params, preset, descriptions, available_models=models, layer=args.layer)
+    batch = OutputBatch(protect=_input_files(plans, args))
+    for plan in plans:
+        plan_outputs(plan, to_payload(plan, host, slots), args.out, batch)
+        _print(describe(plan))
+    for path in batch.commit():
+        _print(f"wrote {path}")
+    return 0
+
+
+# --------------------------------------------------------------------------- run
+
+
+@command(
+    "run",
+    "plan every camera and generate it on a running webui (one seed for all), saving images and infotext",
+    lambda p: _plan_args(p, run=True),
+)
+def cmd_run(args: argparse.Namespace) -> int:
+    params = _params(args)
+    preset, descriptions = _load_inputs(args, params)
+    url = args.webui
+    models = controlnet_models(url)
+    slots = controlnet_unit_count(url)
+    host = detect_host(url) if args.host == "auto" else args.host
+    plans = plan_scene(args.paths, params, preset, descriptions, available_models=models, layer=args.layer)
+    seed = params.seed if params.seed != -1 else random.SystemRandom().randrange(2**32)
+    _print(f"{len(plans)} camera(s), seed {seed} for every camera, {host} at {url}")
+    written = []
+    for i, plan in enumerate(plans, 1):
+        plan = with_seed(plan, seed)
+        _print(
+            f"camera {i}/{len(plans)}: {plan.camera} -> POST {endpoint(plan)} ({plan.width}x{plan.height})"
+        )
+        for w in plan.warnings:
+            _print(f"  warning: {w}")
+        answer = request_json(
+            url.rstrip("/") + endpoint(plan), to_payload(plan, host, slots), timeout=args.timeout
+        )
+        if not isinstance(answer, dict) or not isinstance(answer.get("images"), list):
+            raise PlanError(f"camera {plan.camera}: the webui answered without images", url)
+        batch = OutputBatch(protect=_input_files([plan], args))
+        base = os.path.join(args.out, plan.camera)
+        for k, b64 in enumerate(answer["images"]):
+            data = base64.b64decode(b64.split(",", 1)[-1])
+            batch.add(f"{base}.png" if k == 0 else f"{base}-{k}.png", data)
+        info = answer.get("info")
+        try:
+            info_obj = json.loads(info) if isinstance(info, str) else info
+        except json.JSONDecodeError:
+            info_obj = {"info": info}
+        batch.add(base + ".info.json", json.dumps(info_obj, indent=1) + "\n")
+        texts = info_obj.get("infotexts") if isinstance(info_obj, dict) else None
+        if texts:
+            batch.add(base + ".infotext.txt", str(texts[0]) + "\n")
+        written += batch.commit()
+        _print(f"  {len(answer['images'])} image(s) saved as {base}*.png")
+    for path in written:
+        _print(f"wrote {path}")
+    return 0

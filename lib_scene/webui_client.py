@@ -1,0 +1,78 @@
+"""A tiny client for a running A1111 / Forge webui, urllib only (no requests dependency)."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+
+from .errors import SceneImportError
+
+
+class WebuiError(SceneImportError):
+    """The webui could not be reached or answered with an error."""
+
+
+def _join(base: str, path: str) -> str:
+    return base.rstrip("/") + path
+
+
+def request_json(url: str, body: dict | None = None, timeout: float = 30.0) -> object:
+    """GET (``body`` None) or POST JSON; the parsed JSON answer, or WebuiError with the server's message."""
+    data = None if body is None else json.dumps(body).encode("utf-8")
+    req = urllib.request.Request(url, data=data, method="GET" if body is None else "POST")
+    req.add_header("Accept", "application/json")
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            raw = resp.read()
+    except urllib.error.HTTPError as exc:
+        detail = exc.read().decode("utf-8", "replace")[:2000]
+        try:
+            j = json.loads(detail)
+            detail = j.get("detail") or j.get("errors") or j.get("error") or detail
+        except (json.JSONDecodeError, AttributeError):
+            pass
+        raise WebuiError(f"HTTP {exc.code}: {detail}", url) from exc
+    except urllib.error.URLError as exc:
+        raise WebuiError(f"cannot reach the webui ({exc.reason}); is it running with --api?", url) from exc
+    except TimeoutError as exc:
+        raise WebuiError(f"no answer within {timeout:g} s", url) from exc
+    except OSError as exc:
+        raise WebuiError(f"connection failed ({exc})", url) from exc
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise WebuiError("the answer is not JSON (is this the webui's address?)", url) from exc
+
+
+def controlnet_models(base: str, timeout: float = 30.0) -> list[str]:
+    """``GET /controlnet/model_list`` -> ``["name [hash8]", ...]``."""
+    url = _join(base, "/controlnet/model_list")
+    got = request_json(url, timeout=timeout)
+    models = got.get("model_list") if isinstance(got, dict) else None
+    if not isinstance(models, list):
+        raise WebuiError("unexpected answer: no 'model_list'", url)
+    return [str(m) for m in models]
+
+
+def controlnet_unit_count(base: str, timeout: float = 30.0, default: int = 3) -> int:
+    """``GET /controlnet/settings`` -> ``control_net_unit_count`` (``default`` when absent)."""
+    try:
+        got = request_json(_join(base, "/controlnet/settings"), timeout=timeout)
+    except WebuiError:
+        return default
+    n = got.get("control_net_unit_count") if isinstance(got, dict) else None
+    return int(n) if isinstance(n, int) and n > 0 else default
+
+
+def detect_host(base: str, timeout: float = 30.0) -> str:
+    """ "a1111" when ``/controlnet/version`` answers, "forge" when it is a 404 (Forge's builtin lacks it)."""
+    try:
+        request_json(_join(base, "/controlnet/version"), timeout=timeout)
+        return "a1111"
+    except WebuiError as exc:
+        if "HTTP 404" in exc.problem:
+            return "forge"
+        raise
