@@ -529,12 +529,10 @@ def _section_text(region, warnings: list[str]) -> str:
     except ImportError:  # pragma: no cover - exercised only before regions.py is merged
         sanitize_description = None
     if sanitize_description is not None:
-        got = sanitize_description(text)
-        if isinstance(got, tuple):
-            got, extra = got[0], got[1:]
-            for e in extra:
-                warnings.extend([e] if isinstance(e, str) else list(e or ()))
-        text = str(got)
+        try:
+            text = str(sanitize_description(text, warnings, what=f"region {region.number}"))
+        except TypeError:  # an older signature without the warnings list
+            text = str(sanitize_description(text))
     clean, found = neutralise_keywords(text)
     if found:
         warnings.append(f"region {region.number}: description held {', '.join(found)}; neutralised")

@@ -1,0 +1,19 @@
+"""Scene Import's command-line flags (A1111 calls ``preload(parser)`` before parsing them)."""
+
+
+def preload(parser):
+    parser.add_argument(
+        "--scene-import-allowed-dir",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="Scene Import: a server folder whose scenes web clients may name (repeatable); "
+        "paths are checked after resolving symlinks and '..'. Without it, only uploads are accepted.",
+    )
+    parser.add_argument(
+        "--scene-import-max-upload-mb",
+        type=int,
+        default=512,
+        metavar="MB",
+        help="Scene Import: the largest total upload (EXR canvases) accepted per request, in MiB (default 512)",
+    )

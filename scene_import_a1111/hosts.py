@@ -1,0 +1,163 @@
+"""Adapters for the host's ControlNet and Regional Prompter scripts, found by title in a ScriptRunner.
+
+Both are always-on scripts that read their args from ``p.script_args[args_from:args_to]`` inside
+``process_images``; a dropdown script drives them by rewriting those slices **keeping each slice's
+length** (a different length shifts every later script's args).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import sys
+
+from lib_scene.plan import PlanError
+
+log = logging.getLogger("scene_import")
+
+CN_TITLE = "controlnet"
+RP_TITLE = "regional prompter"
+RP_ARG_COUNT = 20
+
+
+def is_forge() -> bool:
+    """True inside Forge (its ``modules_forge`` package exists)."""
+    if "modules_forge" in sys.modules:
+        return True
+    try:
+        return importlib.util.find_spec("modules_forge") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def find_script(runner, title: str):
+    """The always-on script whose ``title().lower()`` is ``title`` (None when absent)."""
+    for group in ("alwayson_scripts", "scripts"):
+        for script in getattr(runner, group, None) or []:
+            try:
+                if str(script.title()).lower() == title:
+                    return script
+            except Exception:  # a broken third-party title() must not break us
+                continue
+    return None
+
+
+def _slots(script) -> int:
+    return int(script.args_to) - int(script.args_from)
+
+
+def _unit_like(x) -> bool:
+    return isinstance(x, dict) or hasattr(x, "enabled")
+
+
+class ControlNetAdapter:
+    """Mikubill's ControlNet (A1111) or Forge's builtin one, found by the title "ControlNet"."""
+
+    def __init__(self, runner):
+        self.script = find_script(runner, CN_TITLE)
+        self.forge = is_forge()
+
+    @property
+    def present(self) -> bool:
+        return self.script is not None
+
+    @property
+    def host(self) -> str:
+        return "forge" if self.forge else "a1111"
+
+    @property
+    def slots(self) -> int:
+        return _slots(self.script) if self.script is not None else 0
+
+    def slice_problem(self, script_args) -> str | None:
+        """A message when ControlNet's slice does not hold units (script_args are shifted)."""
+        if self.script is None:
+            return None
+        a, b = self.script.args_from, self.script.args_to
+        if len(script_args) < b:
+            return f"script_args has {len(script_args)} entries; ControlNet's slice is {a}:{b}"
+        bad = [i for i, x in enumerate(script_args[a:b]) if not _unit_like(x)]
+        if bad:
+            return f"ControlNet's slice {a}:{b} holds non-units at {bad}: the script args are shifted"
+        return None
+
+    def write(self, script_args: list, units: list[dict]) -> None:
+        """Overwrite ControlNet's slice with ``units`` padded by ``{"enabled": False}``, same length."""
+        n = self.slots
+        if len(units) > n:
+            raise PlanError(
+                f"the plan needs {len(units)} ControlNet units but ControlNet has {n}; "
+                "raise Settings > ControlNet > 'Multi-ControlNet: ControlNet unit number'"
+            )
+        padded = [dict(u) for u in units] + [{"enabled": False} for _ in range(n - len(units))]
+        a, b = self.script.args_from, self.script.args_to
+        script_args[a:b] = padded
+        assert len(script_args[a:b]) == n
+
+    @staticmethod
+    def external_code():
+        """ControlNet's ``external_code`` module once ControlNet has loaded (looked up lazily)."""
+        for name in ("internal_controlnet.external_code", "lib_controlnet.external_code"):
+            mod = sys.modules.get(name)
+            if mod is not None:
+                return mod
+        for name, mod in list(sys.modules.items()):
+            if name.endswith("scripts.external_code") and hasattr(mod, "get_models"):
+                return mod
+        return None
+
+    def models(self) -> list[str] | None:
+        """The host's ControlNet models as "name [hash8]" strings, or None when unknown."""
+        ec = self.external_code()
+        if ec is not None and hasattr(ec, "get_models"):
+            try:
+                return [str(m) for m in ec.get_models() if m and m != "None"]
+            except Exception as exc:
+                log.warning("Scene Import: ControlNet get_models() failed: %s", exc)
+        if self.forge:
+            try:
+                from lib_controlnet import global_state  # Forge's builtin ControlNet
+
+                return [str(m) for m in global_state.get_all_controlnet_names() if m and m != "None"]
+            except Exception as exc:
+                log.warning("Scene Import: cannot list Forge ControlNet models: %s", exc)
+        return None
+
+
+class RegionalPrompterAdapter:
+    """hako-mikan's Regional Prompter, found by the title "Regional Prompter"."""
+
+    def __init__(self, runner):
+        self.script = find_script(runner, RP_TITLE)
+
+    @property
+    def present(self) -> bool:
+        return self.script is not None
+
+    @property
+    def slots(self) -> int:
+        return _slots(self.script) if self.script is not None else 0
+
+    def slice_problem(self, script_args) -> str | None:
+        if self.script is None:
+            return None
+        a, b = self.script.args_from, self.script.args_to
+        if len(script_args) < b:
+            return f"script_args has {len(script_args)} entries; Regional Prompter's slice is {a}:{b}"
+        if not isinstance(script_args[a], bool):
+            return f"Regional Prompter's slice starts with {script_args[a]!r}, not its 'active' flag: shifted args"
+        return None
+
+    def write(self, script_args: list, args: list) -> list[str]:
+        """Overwrite RP's slice with its 20 args, keeping the slice length. Returns warnings."""
+        a, b = self.script.args_from, self.script.args_to
+        n = b - a
+        warnings = []
+        if n != RP_ARG_COUNT:
+            warnings.append(
+                f"Regional Prompter takes {n} args here, not the {RP_ARG_COUNT} of be62345; "
+                "only the first ones are written (check its version)"
+            )
+        values = list(args[:n]) + list(script_args[a + len(args) : b])
+        script_args[a:b] = values[:n]
+        return warnings

@@ -1,0 +1,508 @@
+"""Apply GenerationPlans to A1111 processing objects and run them.
+
+* ``apply_plan(p, plan)`` sets prompt, negative prompt, size, seed, (img2img) init image and
+  denoise, rewrites ControlNet's and Regional Prompter's slices of a **list** copy of
+  ``p.script_args`` (each slice keeps its length) and adds the infotext entries.
+* ``run_plan(p, plans)`` generates one plan on ``p`` itself, or several (cameras) on shallow copies of
+  ``p`` with one shared seed, merging the results into one ``Processed``.
+* ``generate(plans, img2img=False)`` is for callers without a ``p`` (the Scene Import tab's
+  "Generate all cameras"): it builds ``p`` like A1111's API does and runs ``run_plan`` under the
+  webui's queue lock.
+* ``run_script(script, p, args)`` is the dropdown Script's ``run()``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import os
+import re
+import shutil
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from lib_scene.errors import SceneImportError
+from lib_scene.params import ParamsError, PlanParams
+from lib_scene.paths import PathNotAllowed, decode_uploads, resolve_allowed, write_uploads
+from lib_scene.plan import GenerationPlan, PlanError, cn_units, plan_scene, rp_args, with_seed
+from lib_scene.splits import load_preset
+
+from . import API_NAME, TITLE
+from .hosts import ControlNetAdapter, RegionalPrompterAdapter
+from .settings import settings_defaults
+
+log = logging.getLogger("scene_import")
+
+#: Keys of the Script/API params dict that are not PlanParams: uploaded canvases.
+REQUEST_KEYS = ("files", "upload")
+DEFAULT_MAX_UPLOAD_MB = 512
+UPLOADS_ROOT = os.path.join(tempfile.gettempdir(), "scene-import-uploads")
+_UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
+_UPLOAD_TTL_S = 24 * 3600
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+def _cmd_opts():
+    try:
+        from modules import shared
+
+        return shared.cmd_opts
+    except ImportError:
+        return None
+
+
+def allowed_roots() -> list[str]:
+    """The admin's ``--scene-import-allowed-dir`` folders (none: server folders are refused)."""
+    opts = _cmd_opts()
+    roots = getattr(opts, "scene_import_allowed_dir", None) or []
+    if isinstance(roots, str):
+        roots = [roots]
+    return [os.path.abspath(r) for r in roots if r]
+
+
+def max_upload_bytes() -> int:
+    mb = getattr(_cmd_opts(), "scene_import_max_upload_mb", None) or DEFAULT_MAX_UPLOAD_MB
+    return int(mb) * 2**20
+
+
+# --------------------------------------------------------------------------- uploads
+
+
+def new_upload_dir() -> tuple[str, str]:
+    """A fresh folder for UI uploads: (id, path). Upload folders older than a day are removed."""
+    os.makedirs(UPLOADS_ROOT, exist_ok=True)
+    now = time.time()
+    for name in os.listdir(UPLOADS_ROOT):
+        path = os.path.join(UPLOADS_ROOT, name)
+        try:
+            if _UPLOAD_ID.match(name) and now - os.path.getmtime(path) > _UPLOAD_TTL_S:
+                shutil.rmtree(path, ignore_errors=True)
+        except OSError:
+            pass
+    uid = uuid.uuid4().hex
+    path = os.path.join(UPLOADS_ROOT, uid)
+    os.makedirs(path)
+    return uid, path
+
+
+def upload_dir(upload_id: object) -> str:
+    if not isinstance(upload_id, str) or not _UPLOAD_ID.match(upload_id):
+        raise SceneImportError(f"'upload' must be an upload id (32 hex digits), got {upload_id!r}")
+    path = os.path.join(UPLOADS_ROOT, upload_id)
+    if not os.path.isdir(path):
+        raise SceneImportError("the uploaded canvases are gone (uploads are kept one day); upload them again")
+    return path
+
+
+def store_ui_upload(file_paths: list[str]) -> str:
+    """Copy files gradio received into a new upload folder; returns its id. Size-limited."""
+    from lib_scene.paths import UploadError, safe_upload_name
+
+    limit = max_upload_bytes()
+    total = sum(os.path.getsize(p) for p in file_paths)
+    if total > limit:
+        raise UploadError(f"uploads exceed the limit of {limit / 2**20:.0f} MiB")
+    uid, dest = new_upload_dir()
+    for p in file_paths:
+        shutil.copyfile(p, os.path.join(dest, safe_upload_name(os.path.basename(p))))
+    return uid
+
+
+# --------------------------------------------------------------------------- requests
+
+
+@dataclass
+class ScriptRequest:
+    """A validated Script/API request: the params plus where the canvases come from."""
+
+    params: PlanParams
+    files: list | None = None  # API: [{"name": ..., "data": base64}]
+    upload: str | None = None  # UI: an upload id
+    warnings: list[str] = field(default_factory=list)
+
+
+def parse_request(raw, base: PlanParams | None = None) -> ScriptRequest:
+    """dict (API) or JSON text (UI) -> ScriptRequest; unknown keys are reported (ParamsError)."""
+    if isinstance(raw, str):
+        if not raw.strip():
+            raw = {}
+        else:
+            try:
+                raw = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise ParamsError(
+                    [f"the params text is not valid JSON (line {exc.lineno}: {exc.msg})"]
+                ) from exc
+    if not isinstance(raw, dict):
+        raise ParamsError([f"the params must be a JSON object, got {type(raw).__name__}"])
+    rest = {k: v for k, v in raw.items() if k not in REQUEST_KEYS}
+    params = PlanParams.from_dict(rest, base=base or settings_defaults())
+    return ScriptRequest(params=params, files=raw.get("files"), upload=raw.get("upload"))
+
+
+class Source:
+    """Where one request's canvases are: a context manager that removes API temp uploads at exit."""
+
+    def __init__(self, folder: str, temporary: bool, is_upload: bool):
+        self.folder = folder
+        self.temporary = temporary
+        self.is_upload = is_upload
+
+    def __enter__(self) -> Source:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.temporary:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def resolve(self, name: str, what: str) -> str:
+        """A file the params name (splits preset, descriptions): relative to the scene folder, or an
+        absolute path inside an allowed root."""
+        roots = allowed_roots()
+        if not os.path.isabs(name):
+            try:
+                return resolve_allowed(name, [self.folder])
+            except PathNotAllowed:
+                if self.is_upload:
+                    raise PathNotAllowed(f"{what} {name!r} is not among the uploaded files") from None
+        return resolve_allowed(name, roots)
+
+
+def open_source(req: ScriptRequest) -> Source:
+    given = [k for k, v in (("files", req.files), ("upload", req.upload), ("scene", req.params.scene)) if v]
+    if not given:
+        raise SceneImportError(
+            "no canvases: upload the camera's EXR files (with their .json sidecars) or name a server folder"
+            " ('scene', inside an allowed folder)"
+        )
+    if len(given) > 1:
+        raise SceneImportError(f"give one canvas source, not {' and '.join(given)}")
+    if req.files:
+        files = decode_uploads(req.files, max_upload_bytes())
+        os.makedirs(UPLOADS_ROOT, exist_ok=True)
+        folder = tempfile.mkdtemp(prefix="api-", dir=UPLOADS_ROOT)
+        write_uploads(files, folder)
+        return Source(folder, temporary=True, is_upload=True)
+    if req.upload:
+        return Source(upload_dir(req.upload), temporary=False, is_upload=True)
+    return Source(resolve_allowed(req.params.scene, allowed_roots()), temporary=False, is_upload=False)
+
+
+def _descriptions(params: PlanParams, src: Source):
+    if not params.descriptions:
+        return None
+    path = src.resolve(params.descriptions, "descriptions file")
+    try:
+        from lib_scene.regions import load_descriptions
+    except ImportError as exc:
+        raise SceneImportError("descriptions need lib_scene.regions, which is not installed") from exc
+    return load_descriptions(path)
+
+
+def plans_for_request(req: ScriptRequest, models: list[str] | None) -> list[GenerationPlan]:
+    """Load the request's canvases and plan every selected camera."""
+    with open_source(req) as src:
+        preset = None
+        if isinstance(req.params.splits, str):
+            preset = load_preset(src.resolve(req.params.splits, "split preset"))
+        descriptions = _descriptions(req.params, src)
+        plans = plan_scene([src.folder], req.params, preset, descriptions, available_models=models)
+    if not plans:
+        raise SceneImportError("no cameras found")
+    return plans
+
+
+# --------------------------------------------------------------------------- applying
+
+
+def _warn(p, text: str) -> None:
+    log.warning("Scene Import: %s", text)
+    if hasattr(p, "comment"):
+        p.comment(f"Scene Import: {text}")
+
+
+def without_regional(plan: GenerationPlan) -> GenerationPlan:
+    """The plan with Regional Prompter off: a flat prompt (base, then the regions nearest first)."""
+    from dataclasses import replace
+
+    from lib_scene.plan import neutralise_keywords
+
+    base = neutralise_keywords(str(plan.params.get("base_prompt", "")))[0]
+    flat = ", ".join(s for s in [base, *plan.sections] if s)
+    return replace(plan, regional=None, prompt=flat)
+
+
+def apply_plan(p, plan: GenerationPlan, runner=None) -> list[str]:
+    """Apply one plan to ``p`` (see the module doc). Returns the warnings (also logged and added to
+    ``p``'s comments, which the UI shows under the images)."""
+    warnings = list(plan.warnings)
+    runner = runner if runner is not None else getattr(p, "scripts", None)
+    cn = ControlNetAdapter(runner)
+    rp = RegionalPrompterAdapter(runner)
+    if plan.regional is not None and not rp.present:
+        warnings.append("Regional Prompter is not installed: regions are skipped and the prompt is flattened")
+        plan = without_regional(plan)
+    if plan.units and not cn.present:
+        warnings.append("ControlNet is not installed: the depth and normal units are skipped")
+
+    p.prompt = plan.prompt
+    p.negative_prompt = plan.negative_prompt
+    p.width, p.height = plan.width, plan.height
+    if plan.seed != -1:
+        p.seed = plan.seed
+    for key in ("steps", "cfg_scale", "sampler_name"):
+        if getattr(plan, key) is not None:
+            setattr(p, key, getattr(plan, key))
+    is_img2img = hasattr(p, "init_images")
+    if plan.mode == "img2img":
+        if is_img2img:
+            from PIL import Image
+
+            p.init_images = [Image.fromarray(np.ascontiguousarray(plan.init_image), "RGB")]
+            p.denoising_strength = plan.denoising_strength
+            p.resize_mode = 0
+            if hasattr(p, "image_mask"):
+                p.image_mask = None
+        else:
+            warnings.append("an img2img plan in txt2img: generating without the beauty (use the img2img tab)")
+    elif is_img2img:
+        warnings.append("a txt2img plan in img2img: the tab's own init image is used")
+
+    args = list(p.script_args or [])
+    if cn.present and plan.units:
+        cn.write(args, cn_units(plan, cn.host))
+    if rp.present and plan.regional is not None:
+        warnings += rp.write(args, rp_args(plan))
+    p.script_args = args
+    if getattr(p, "extra_generation_params", None) is None:
+        p.extra_generation_params = {}
+    p.extra_generation_params.update(plan.infotext)
+    for w in warnings:
+        _warn(p, w)
+    return warnings
+
+
+def _merge(p, results: list, seed: int):
+    from modules import processing
+
+    images, infotexts, prompts, negs, seeds, subseeds = [], [], [], [], [], []
+    for r in results:
+        images += list(r.images)
+        infotexts += list(getattr(r, "infotexts", None) or [r.info] * len(r.images))
+        prompts += list(r.all_prompts)
+        negs += list(r.all_negative_prompts)
+        seeds += list(r.all_seeds)
+        subseeds += list(getattr(r, "all_subseeds", None) or [])
+    comments = "".join(getattr(r, "comments", "") or "" for r in results)
+    merged = processing.Processed(
+        p,
+        images,
+        seed=seed,
+        info=results[0].info,
+        all_prompts=prompts,
+        all_negative_prompts=negs,
+        all_seeds=seeds,
+        all_subseeds=subseeds or None,
+        infotexts=infotexts,
+    )
+    merged.comments = comments
+    return merged
+
+
+def run_plan(p, plans: list[GenerationPlan] | GenerationPlan, process_images=None):
+    """Generate ``plans`` on ``p`` and return A1111's ``Processed``.
+
+    One plan: applied to ``p`` itself, then ``process_images(p)``. Several (cameras): each on a
+    shallow copy of ``p`` (own ``script_args`` list, infotext dict and comments) with the same seed
+    (``p.seed`` resolved once when -1), one after the other; the results are merged in camera order.
+    """
+    from modules import processing, shared
+
+    if isinstance(plans, GenerationPlan):
+        plans = [plans]
+    if not plans:
+        raise SceneImportError("nothing to generate: no cameras")
+    process_images = process_images or processing.process_images
+    if len(plans) == 1:
+        apply_plan(p, plans[0])
+        return process_images(p)
+    seed = next((pl.seed for pl in plans if pl.seed != -1), None)
+    if seed is None:
+        processing.fix_seed(p)
+        seed = int(p.seed)
+    state = getattr(shared, "state", None)
+    if state is not None:
+        state.job_count = len(plans) * int(getattr(p, "n_iter", 1) or 1)
+    results = []
+    for i, plan in enumerate(plans, 1):
+        pc = copy.copy(p)
+        pc.script_args = list(p.script_args or [])
+        pc.extra_generation_params = dict(p.extra_generation_params or {})
+        pc.comments = dict(getattr(p, "comments", {}) or {})
+        log.info("Scene Import: camera %d/%d: %s", i, len(plans), plan.camera)
+        apply_plan(pc, with_seed(plan, seed))
+        results.append(process_images(pc))
+        if state is not None and getattr(state, "interrupted", False):
+            break
+    return _merge(p, results, seed)
+
+
+def default_script_args(runner) -> list:
+    """The runner's UI defaults for every script arg (what A1111's API starts from), no script selected."""
+    values = [getattr(c, "value", None) for c in getattr(runner, "inputs", [])]
+    n = max([s.args_to or 0 for s in getattr(runner, "scripts", [])] + [len(values), 1])
+    values += [None] * (n - len(values))
+    values[0] = 0
+    return values
+
+
+def make_processing(plan: GenerationPlan, img2img: bool):
+    """A processing object for ``plan`` built the way A1111's API builds one (no dropdown script)."""
+    from modules import processing, scripts, shared
+
+    opts = shared.opts
+    runner = scripts.scripts_img2img if img2img else scripts.scripts_txt2img
+    kw = {
+        "sd_model": shared.sd_model,
+        "prompt": plan.prompt,
+        "negative_prompt": plan.negative_prompt,
+        "width": plan.width,
+        "height": plan.height,
+        "seed": plan.seed,
+        "batch_size": 1,
+        "n_iter": 1,
+    }
+    for key in ("steps", "cfg_scale", "sampler_name"):
+        if getattr(plan, key) is not None:
+            kw[key] = getattr(plan, key)
+    if img2img:
+        cls = processing.StableDiffusionProcessingImg2Img
+        kw["init_images"] = []
+        kw["outpath_samples"] = opts.outdir_samples or opts.outdir_img2img_samples
+        kw["outpath_grids"] = opts.outdir_grids or opts.outdir_img2img_grids
+    else:
+        cls = processing.StableDiffusionProcessingTxt2Img
+        kw["outpath_samples"] = opts.outdir_samples or opts.outdir_txt2img_samples
+        kw["outpath_grids"] = opts.outdir_grids or opts.outdir_txt2img_grids
+    p = cls(**kw)
+    p.scripts = runner
+    p.script_args = default_script_args(runner)
+    return p
+
+
+def generate(plans: list[GenerationPlan], img2img: bool | None = None):
+    """Generate every plan (camera) with one seed, for callers without a ``p`` (the tab).
+
+    ``img2img`` None: img2img when the plans are img2img plans. Takes A1111's queue lock and
+    ``shared.state`` job, like its own buttons; returns the merged ``Processed``.
+    """
+    from modules import shared
+    from modules.call_queue import queue_lock
+
+    if not plans:
+        raise SceneImportError("nothing to generate: no cameras")
+    if img2img is None:
+        img2img = plans[0].mode == "img2img"
+    with queue_lock:
+        shared.state.begin(job="scene_import")
+        try:
+            p = make_processing(plans[0], img2img)
+            try:
+                return run_plan(p, plans)
+            finally:
+                p.close()
+        finally:
+            shared.state.end()
+
+
+# --------------------------------------------------------------------------- the dropdown Script
+
+
+def expected_arg_count(runner) -> int | None:
+    scripts = getattr(runner, "scripts", None) or []
+    ends = [s.args_to for s in scripts if getattr(s, "args_to", None) is not None]
+    return max(ends) if ends else None
+
+
+def check_script_args(script, p, args: tuple):
+    """The one params value the Script received, or a clear error when ``script_args`` are shifted.
+
+    A1111 slice-assigns an API request's ``script_args`` over the Script's one slot: ``[]`` deletes
+    it (``run`` then gets the next script's default or nothing), a longer list inserts slots.
+    """
+    usage = f'send script_args: [{{...params...}}] (exactly one object) with script_name "{API_NAME}"'
+    if len(args) != 1:
+        raise SceneImportError(f"{TITLE} received {len(args)} script args; {usage}")
+    runner = getattr(p, "scripts", None)
+    expected = expected_arg_count(runner)
+    have = len(p.script_args or [])
+    if expected is not None and have != expected:
+        raise SceneImportError(
+            f"{TITLE}: script_args hold {have - expected:+d} slot(s) against this webui's scripts "
+            f"(the request's script_args shifted the others); {usage}"
+        )
+    raw = args[0]
+    if raw is None:
+        raise SceneImportError(f"{TITLE} received no params (null); {usage}")
+    if not isinstance(raw, (dict, str)):
+        raise SceneImportError(
+            f"{TITLE} received a {type(raw).__name__} ({str(raw)[:60]!r}) instead of its params object; "
+            f"the script args are shifted or wrong; {usage}"
+        )
+    for adapter in (ControlNetAdapter(runner), RegionalPrompterAdapter(runner)):
+        problem = adapter.slice_problem(p.script_args or [])
+        if problem:
+            raise SceneImportError(f"{TITLE}: {problem}; {usage}")
+    return raw
+
+
+def _styled_prompts(p) -> tuple[str, str]:
+    """The UI prompt and negative prompt with the selected styles folded in (styles would otherwise
+    be appended after the last region section); clears ``p.styles``."""
+    prompt, negative = p.prompt or "", p.negative_prompt or ""
+    styles = list(getattr(p, "styles", None) or [])
+    if styles:
+        try:
+            from modules import shared
+
+            prompt = shared.prompt_styles.apply_styles_to_prompt(prompt, styles)
+            negative = shared.prompt_styles.apply_negative_styles_to_prompt(negative, styles)
+            p.styles = []
+        except Exception as exc:  # keep A1111's own handling if its styles API differs
+            log.warning("Scene Import: styles not folded into the base prompt: %s", exc)
+    return prompt, negative
+
+
+def run_script(script, p, args: tuple):
+    """The dropdown Script's ``run(p, *args)``: validate, plan every camera, apply, generate."""
+    raw = check_script_args(script, p, args)
+    req = parse_request(raw)
+    is_img2img = bool(getattr(script, "is_img2img", hasattr(p, "init_images")))
+    changes: dict = {"mode": "img2img" if is_img2img else "txt2img"}
+    if not req.params.base_prompt or not req.params.negative_prompt:
+        prompt, negative = _styled_prompts(p)
+        if not req.params.base_prompt:
+            changes["base_prompt"] = prompt
+        if not req.params.negative_prompt:
+            changes["negative_prompt"] = negative
+    if req.params.seed == -1 and getattr(p, "seed", -1) not in (-1, None, ""):
+        changes["seed"] = int(p.seed)
+    req.params = req.params.replace(**changes)
+    cn = ControlNetAdapter(getattr(p, "scripts", None))
+    plans = plans_for_request(req, cn.models() if cn.present else None)
+    return run_plan(p, plans)
+
+
+def error_message(exc: BaseException) -> str:
+    if isinstance(exc, ParamsError):
+        return str(exc)
+    if isinstance(exc, (SceneImportError, PlanError)):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
