@@ -19,6 +19,7 @@ Host facts used here (see ../shared/host-contracts.md; sources: Mikubill/sd-webu
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -358,16 +359,19 @@ def _ro(a: np.ndarray) -> np.ndarray:
 def generation_size(width: int, height: int, long_side: int) -> tuple[int, int]:
     """The canvas aspect with ``long_side`` (0: the canvas's own long side), both sides multiples of 8.
 
-    The long side is rounded to the nearest multiple of 8 (at least 64), the short side to the
+    The long side is rounded to the nearest multiple of 8, halves up (at least 64), the short side to the
     multiple of 8 nearest the exact aspect (at least 8).
     """
     if width < 1 or height < 1:
         raise PlanError(f"canvas size {width}x{height} is empty")
-    long_px = long_side if long_side else max(width, height)
-    long_px = max(64, int(round(long_px / 8.0)) * 8)
+
+    def snap(x: float) -> int:  # nearest multiple of 8, halves up
+        return int(math.floor(x / 8.0 + 0.5)) * 8
+
+    long_px = max(64, snap(long_side if long_side else max(width, height)))
     scale = long_px / max(width, height)
-    w = max(8, int(round(width * scale / 8.0)) * 8)
-    h = max(8, int(round(height * scale / 8.0)) * 8)
+    w = max(8, snap(width * scale))
+    h = max(8, snap(height * scale))
     if width >= height:
         w = long_px
     else:

@@ -1,0 +1,541 @@
+"""PlanParams, GenerationPlan, host payloads (lib_scene.plan / lib_scene.params).
+
+Most tests use the FAKE regions/normals of tests/fake_scene.py so the plan logic is tested before
+issues 3 and 4 are merged; ``test_full_plan_with_real_regions_and_normals`` uses the real modules
+(skipped until they exist).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+
+import fake_scene
+import numpy as np
+import pytest
+from PIL import Image
+from scenes import sidecar, write_blender5
+
+from lib_scene.canvas import load_cameras
+from lib_scene.exr import write_exr
+from lib_scene.imaging import decode_png_b64, resize_nearest, resize_smooth, tonemap_srgb
+from lib_scene.palette import region_color
+from lib_scene.params import ParamsError, PlanParams, field_specs, params_schema
+from lib_scene.plan import (
+    DEFAULT_MODELS,
+    RP_ARG_NAMES,
+    GenerationPlan,
+    PlanError,
+    build_plan,
+    choose_model,
+    cn_units,
+    compose_prompt,
+    generation_size,
+    mask_colors,
+    neutralise_keywords,
+    prompt_sections,
+    resolve_model,
+    rp_args,
+    to_payload,
+    with_seed,
+)
+
+MODELS = [
+    "None",
+    "t2iadapter_depth_sd14v1 [3e7c4d3e]",
+    "control_v11f1p_sd15_depth [cfd03158]",
+    "control_v11p_sd15_normalbae [316696f1]",
+    "control_sd15_normal [fef5e48e]",
+    "control_v11p_sd15_canny [d14c016b]",
+]
+
+
+@pytest.fixture
+def fakes(monkeypatch):
+    fake_scene.install(monkeypatch)
+
+
+@pytest.fixture
+def cam(tmp_path, fakes):
+    path = write_blender5(str(tmp_path / "Cam0.exr"))
+    with open(tmp_path / "Cam0.json", "w") as fh:
+        json.dump(sidecar(), fh)
+    return load_cameras([path])[0]
+
+
+def _png(b64: str) -> Image.Image:
+    return Image.open(io.BytesIO(base64.b64decode(b64)))
+
+
+# --------------------------------------------------------------------------- params
+
+
+def test_params_defaults_are_the_issue_defaults():
+    p = PlanParams()
+    assert (p.mode, p.long_side, p.denoise, p.seed) == ("txt2img", 512, 0.52, -1)
+    for u in (p.depth, p.normal):
+        assert u.enabled and u.weight == 0.3 and u.guidance_start == 0.0 and u.guidance_end == 0.5
+        assert (u.control_mode, u.model, u.module, u.resize_mode) == (
+            "Balanced",
+            "auto",
+            "none",
+            "Just Resize",
+        )
+    rp = p.regional
+    assert (rp.enabled, rp.mode, rp.base_ratio, rp.use_base, rp.calc) == (
+        True,
+        "Mask",
+        0.2,
+        True,
+        "Attention",
+    )
+    assert (p.regions.source, p.regions.threshold, p.regions.grow, p.regions.order) == (
+        "auto",
+        0.005,
+        1,
+        "depth",
+    )
+    assert p.normal_convention == "bae" and p.splits is None and p.steps is None
+
+
+def test_params_from_nested_and_dotted_dicts_over_a_base():
+    base = PlanParams.from_dict({"depth": {"weight": 0.5}})
+    p = PlanParams.from_dict(
+        {"normal.guidance_end": 0.8, "regional": {"calc": "latent"}, "steps": 3}, base=base
+    )
+    assert p.depth.weight == 0.5  # from the base
+    assert p.normal.guidance_end == 0.8 and p.normal.weight == 0.3
+    assert p.regional.calc == "Latent"  # choices match case-insensitively and are normalised
+    assert p.steps == 3
+    assert PlanParams.from_dict(p.to_dict()) == p
+    assert PlanParams.from_json(p.to_json()) == p
+    assert p.diff(base) == {"normal.guidance_end": 0.8, "regional.calc": "Latent", "steps": 3}
+
+
+def test_params_unknown_keys_are_reported_with_suggestions():
+    with pytest.raises(ParamsError) as err:
+        PlanParams.from_dict({"depth": {"wieght": 1}, "sead": 3, "weight": 0.4, "zzz": 1})
+    probs = err.value.problems
+    assert "unknown parameter 'depth.wieght' (did you mean 'depth.weight'" in probs[0]
+    assert any(p.startswith("unknown parameter 'sead' (did you mean 'seed'") for p in probs)
+    assert any("'weight'" in p and "'depth.weight'" in p and "'normal.weight'" in p for p in probs)
+    assert any(p == "unknown parameter 'zzz'" for p in probs)
+    assert len(probs) == 4  # every problem is reported at once
+
+
+@pytest.mark.parametrize(
+    ("data", "needle"),
+    [
+        ({"depth": {"weight": "0.3"}}, "depth.weight must be a number"),
+        ({"depth": {"weight": 2.5}}, "depth.weight must be in [0, 2], got 2.5"),
+        ({"normal": {"guidance_start": 0.7, "guidance_end": 0.6}}, "must not exceed normal.guidance_end"),
+        ({"regional": {"use_base": 1}}, "regional.use_base must be true or false"),
+        ({"depth": {"control_mode": 2}}, "depth.control_mode must be a string"),
+        ({"depth": {"control_mode": "balanced-ish"}}, "must be one of 'Balanced'"),
+        ({"long_side": 768.5}, "long_side must be a whole number"),
+        ({"long_side": 32}, "long_side must be 0 (canvas size) or at least 64"),
+        (
+            {"regions": {"source": "colour"}},
+            "regions.source must be auto, index, material, splits or aov:<NAME>",
+        ),
+        ({"depth": 0.3}, "'depth' must be an object"),
+        ({"seed": None}, "seed must not be null"),
+        ({"splits": 3}, "splits must be a split preset object or a preset file path"),
+        ({"denoise": float("nan")}, "denoise must be finite"),
+    ],
+)
+def test_params_validation_messages(data, needle):
+    with pytest.raises(ParamsError) as err:
+        PlanParams.from_dict(data)
+    assert needle in str(err.value)
+
+
+def test_params_not_an_object():
+    with pytest.raises(ParamsError, match="must be a JSON object, got list"):
+        PlanParams.from_dict([1])
+    with pytest.raises(ParamsError, match="not valid JSON"):
+        PlanParams.from_json("{nope")
+    assert PlanParams.from_json("  ") == PlanParams()
+
+
+def test_params_source_and_nullable_normalisation():
+    p = PlanParams.from_dict({"regions": {"source": "AOV: IndexOB "}, "sampler_name": "", "steps": None})
+    assert p.regions.source == "aov:IndexOB" and p.sampler_name is None and p.steps is None
+
+
+def test_schema_covers_every_field():
+    s = params_schema()
+    assert s["additionalProperties"] is False
+    dw = s["properties"]["depth"]["properties"]["weight"]
+    assert dw == {"title": "weight", "default": 0.3, "type": "number", "minimum": 0.0, "maximum": 2.0}
+    assert s["properties"]["regional"]["properties"]["mode"]["enum"] == ["Mask"]
+    assert s["properties"]["steps"]["type"] == ["integer", "null"]
+    n = sum(len(v["properties"]) if v.get("type") == "object" else 1 for v in s["properties"].values())
+    assert n == len(field_specs())
+    json.dumps(s)
+
+
+# --------------------------------------------------------------------------- pure helpers
+
+
+@pytest.mark.parametrize(
+    ("w", "h", "long", "want"),
+    [
+        (1920, 1080, 512, (512, 288)),
+        (1080, 1920, 512, (288, 512)),
+        (64, 48, 64, (64, 48)),
+        (1000, 333, 512, (512, 168)),
+        (512, 384, 0, (512, 384)),
+        (1001, 500, 0, (1000, 496)),
+        (4000, 100, 512, (512, 16)),
+        (500, 500, 500, (504, 504)),
+    ],
+)
+def test_generation_size_snaps_to_8_keeping_aspect(w, h, long, want):
+    gw, gh = generation_size(w, h, long)
+    assert (gw, gh) == want
+    assert gw % 8 == 0 and gh % 8 == 0
+    assert abs(gw / gh - w / h) * min(gh, gw) <= 8 * max(w / h, h / w)
+
+
+def test_choose_model_by_kind():
+    assert choose_model("depth", MODELS) == "control_v11f1p_sd15_depth [cfd03158]"
+    assert choose_model("normal", MODELS) == "control_v11p_sd15_normalbae [316696f1]"
+    assert choose_model("normal", MODELS, convention="midas") == "control_sd15_normal [fef5e48e]"
+    assert (
+        choose_model("depth", ["None", "t2iadapter_depth_sd14v1 [3e7c4d3e]"])
+        == "t2iadapter_depth_sd14v1 [3e7c4d3e]"
+    )
+    assert choose_model("normal", ["None", "control_v11p_sd15_canny [d14c016b]"]) is None
+    assert choose_model("depth", None) == DEFAULT_MODELS["depth"] == "control_v11f1p_sd15_depth"
+    assert choose_model("normal", None) == "control_v11p_sd15_normalbae"
+    with pytest.raises(ValueError):
+        choose_model("pose", MODELS)
+
+
+def test_resolve_model_names():
+    assert resolve_model("depth", "auto", MODELS) == ("control_v11f1p_sd15_depth [cfd03158]", None)
+    assert (
+        resolve_model("depth", "Control_V11f1p_SD15_depth", MODELS)[0]
+        == "control_v11f1p_sd15_depth [cfd03158]"
+    )
+    assert resolve_model("depth", "my_depth", None) == ("my_depth", None)
+    model, warn = resolve_model("normal", "auto", ["None"])
+    assert model is None and "no normal ControlNet model" in warn
+    with pytest.raises(PlanError, match="did you mean 'control_v11p_sd15_normalbae"):
+        resolve_model("normal", "control_v11p_sd15_normalbea", MODELS)
+
+
+def test_rp_arg_order_is_pinned_to_be62345():
+    # scripts/rp.py lines 443-444 at hako-mikan/sd-webui-regional-prompter be62345:
+    # return [active, dummy_false, rp_selected_tab, mmode, xmode, pmode, ratios, baseratios,
+    #         usebase, usecom, usencom, calcmode, options, lnter, lnur, threshold, polymask, lstop, lstop_hr, flipper]
+    assert RP_ARG_NAMES == (
+        "active", "debug", "mode", "matrix_submode", "mask_submode", "prompt_submode", "divide_ratios",
+        "base_ratios", "use_base", "use_common", "use_ncommon", "calc_mode", "options", "lora_neg_te",
+        "lora_neg_u", "threshold", "mask", "lora_stop", "lora_hires_stop", "flip",
+    )  # fmt: skip
+
+
+def test_compose_prompt_layouts():
+    assert compose_prompt("room", ["a", "b"], True) == ("room BREAK a BREAK b", False)
+    assert compose_prompt("", ["a", "b"], True) == ("BREAK a BREAK b", False)
+    assert compose_prompt("room", ["a", "b"], False) == ("room ADDCOMM a BREAK b", True)
+    assert compose_prompt("", ["a", "b"], False) == ("a BREAK b", False)
+    assert compose_prompt("room", [], True) == ("room", False)
+    assert prompt_sections("room BREAK a BREAK b") == 3 and prompt_sections("room ADDCOMM a BREAK b") == 3
+
+
+def test_neutralise_keywords():
+    text, found = neutralise_keywords("a BREAK b\nAND c ADDCOMM STANDARD")
+    assert text == "a break b and c addcomm STandARD" and found == ["ADDCOMM", "BREAK", "AND"]
+    assert "BREAK" not in text and "AND" not in text
+
+
+def test_tonemap_standard_and_reinhard():
+    lin = np.array([[[0.0, 0.5, 1.0], [2.0, np.nan, -1.0]]], np.float32)
+    out = tonemap_srgb(lin)
+    assert out.dtype == np.uint8 and out.shape == (1, 2, 3)
+    assert out[0, 0].tolist() == [0, 188, 255]  # sRGB(0.5) = 0.7354
+    assert out[0, 1].tolist() == [255, 0, 0]  # clip, NaN -> 0, negative -> 0
+    rh = tonemap_srgb(np.array([[[1.0, 3.0, 0.0, 1.0]]], np.float32), "reinhard")  # RGBA: alpha ignored
+    assert rh[0, 0].tolist() == [188, 225, 0]  # 1 -> 0.5, 3 -> 0.75
+    with pytest.raises(ValueError, match="unknown tone map"):
+        tonemap_srgb(lin, "filmic")
+
+
+def test_resizers():
+    rng = np.random.default_rng(0)
+    pal = np.array([region_color(i) for i in range(5)] + [(0, 0, 0)], np.uint8)
+    mask = pal[rng.integers(0, 6, (97, 131))]
+    small = resize_nearest(mask, 64, 48)
+    assert small.shape == (48, 64, 3)
+    assert {tuple(c) for c in small.reshape(-1, 3)} <= {tuple(c) for c in pal}  # no invented colour
+    grey = rng.integers(0, 256, (97, 131), dtype=np.uint8)
+    assert resize_smooth(grey, 64, 48).shape == (48, 64)
+    assert resize_smooth(np.dstack([grey] * 3), 200, 150).shape == (150, 200, 3)
+    const = np.full((40, 40, 3), 77, np.uint8)
+    assert (resize_smooth(const, 16, 16) == 77).all()
+
+
+# --------------------------------------------------------------------------- plans (fake regions/normals)
+
+
+def test_build_plan_txt2img(cam):
+    plan = build_plan(
+        cam, PlanParams.from_dict({"base_prompt": "a room", "long_side": 128}), available_models=MODELS
+    )
+    assert (plan.width, plan.height, plan.mode) == (128, 96, "txt2img")
+    assert [u.kind for u in plan.units] == ["depth", "normal"]
+    assert [u.model for u in plan.units] == MODELS[2:4]
+    for u in plan.units:
+        assert u.image.shape == (96, 128, 3) and u.image.dtype == np.uint8 and not u.image.flags.writeable
+    d = plan.units[0].image
+    assert (d[..., 0] == d[..., 1]).all() and (d[..., 1] == d[..., 2]).all()  # grey replicated to RGB
+    assert (d[:6] == 0).all()  # sky rows (no hit) are black
+    # regions: nearest first (box 3, ball ~3.x, wall 8) -> colours 0, 1, 2; BREAK sections = colours + base
+    assert plan.regional.colors == (0, 1, 2) == mask_colors(plan.regional.mask)
+    assert plan.prompt == "a room BREAK a wooden box BREAK a red ball BREAK a green wall"
+    assert prompt_sections(plan.prompt) == len(plan.regional.colors) + 1
+    assert plan.init_image is None and plan.denoising_strength is None
+    assert plan.infotext["Scene Import camera"] == "Cam0"
+    assert PlanParams.from_json(plan.infotext["Scene Import params"]).base_prompt == "a room"
+    assert [r["description"] for r in plan.regions] == ["a wooden box", "a red ball", "a green wall"]
+
+
+def test_plan_is_deterministic_and_round_trips(cam):
+    params = PlanParams.from_dict({"mode": "img2img", "long_side": 64, "seed": 7})
+    a = build_plan(cam, params, available_models=MODELS)
+    b = build_plan(cam, params, available_models=MODELS)
+    assert a.to_dict() == b.to_dict()
+    text = json.dumps(a.to_dict())  # JSON-serialisable
+    c = GenerationPlan.from_dict(json.loads(text))
+    assert c == a and c.to_json() == a.to_json()
+    assert np.array_equal(c.init_image, a.init_image) and np.array_equal(c.regional.mask, a.regional.mask)
+    assert with_seed(a, 5).seed == 5 and a.seed == 7
+
+
+def test_plan_from_dict_rejects_bad_input(cam):
+    d = build_plan(cam, PlanParams.from_dict({"long_side": 64})).to_dict()
+    with pytest.raises(PlanError, match="not a Scene Import plan"):
+        GenerationPlan.from_dict({**d, "format": "x"})
+    with pytest.raises(PlanError, match="unsupported plan version"):
+        GenerationPlan.from_dict({**d, "version": 9})
+    with pytest.raises(PlanError, match="lacks 'prompt'"):
+        GenerationPlan.from_dict({k: v for k, v in d.items() if k != "prompt"})
+    with pytest.raises(PlanError, match="BREAK sections do not match"):
+        GenerationPlan.from_dict({**d, "prompt": d["prompt"] + " BREAK extra"})
+    with pytest.raises(PlanError, match="region sections for 3 mask colours"):
+        GenerationPlan.from_dict({**d, "sections": d["sections"][:2]})
+    with pytest.raises(PlanError, match="not valid JSON"):
+        GenerationPlan.from_json("{")
+
+
+def test_img2img_plan_tone_maps_the_beauty(cam):
+    plan = build_plan(cam, PlanParams.from_dict({"mode": "img2img", "long_side": 64}))
+    assert plan.denoising_strength == 0.52 and plan.init_image.shape == (48, 64, 3)
+    expect = resize_smooth(tonemap_srgb(cam.beauty), 64, 48)
+    assert np.array_equal(plan.init_image, expect)
+
+
+def test_img2img_without_beauty_is_a_clear_error(tmp_path, fakes):
+    from scenes import scene
+
+    depth, _, _, _ = scene()
+    write_exr(str(tmp_path / "Z.exr"), {"Z": depth})
+    cs = load_cameras([str(tmp_path / "Z.exr")])[0]
+    with pytest.raises(PlanError, match="img2img needs a beauty"):
+        build_plan(cs, PlanParams.from_dict({"mode": "img2img"}))
+    plan = build_plan(cs, PlanParams())  # txt2img: depth only, warnings for the rest
+    assert [u.kind for u in plan.units] == ["depth"] and plan.regional is None
+    assert any("no normal canvas" in w for w in plan.warnings)
+
+
+def test_region_lost_in_downscale_leaves_the_prompt(tmp_path, fakes):
+    # a thin object (one even pixel column, 1.04 % of the frame) that nearest-neighbour sampling
+    # at half size skips: it must leave the prompt too, or RP would bind the sections off by one
+    from scenes import scene
+
+    depth, ncam, index, beauty = scene(width=128, height=96)
+    index[:, 40] = 7
+    depth[:, 40] = 2.0
+    write_exr(
+        str(tmp_path / "Cam0.exr"),
+        {"Z": depth, "IndexOB.X": index, **{c: beauty[..., i] for i, c in enumerate("RGB")}},
+    )
+    side = sidecar()
+    side["objects"]["Pole"] = {"pass_index": 7, "Description": "a thin pole"}
+    with open(tmp_path / "Cam0.json", "w") as fh:
+        json.dump(side, fh)
+    cs = load_cameras([str(tmp_path / "Cam0.exr")])[0]
+    full = build_plan(cs, PlanParams.from_dict({"long_side": 128, "normal": {"enabled": False}}))
+    assert "a thin pole" in full.prompt and len(full.regional.colors) == 4
+    half = build_plan(cs, PlanParams.from_dict({"long_side": 64, "normal": {"enabled": False}}))
+    assert "a thin pole" not in half.prompt
+    assert any("vanished at 64x48" in w for w in half.warnings)
+    assert len(half.regional.colors) == 3 == prompt_sections(half.prompt) - 1
+    assert half.regional.colors == mask_colors(half.regional.mask) == (1, 2, 3)  # colour 0 was the pole
+    assert half.sections == ("a wooden box", "a red ball", "a green wall")
+
+
+def test_keywords_in_base_prompt_are_neutralised(cam):
+    plan = build_plan(cam, PlanParams.from_dict({"base_prompt": "room BREAK sofa AND lamp", "long_side": 64}))
+    assert plan.prompt.startswith("room break sofa and lamp BREAK ")
+    assert prompt_sections(plan.prompt) == 4
+    assert any("base prompt held BREAK, AND" in w for w in plan.warnings)
+
+
+def test_regional_off_gives_a_flat_prompt(cam):
+    plan = build_plan(cam, PlanParams.from_dict({"base_prompt": "room", "regional": {"enabled": False}}))
+    assert plan.regional is None and "BREAK" not in plan.prompt
+    assert plan.prompt == "room, a wooden box, a red ball, a green wall"
+    assert "Regional Prompter" not in to_payload(plan)["alwayson_scripts"]
+
+
+def test_use_base_off_uses_the_common_prompt(cam):
+    plan = build_plan(cam, PlanParams.from_dict({"base_prompt": "room", "regional": {"use_base": False}}))
+    assert plan.prompt == "room ADDCOMM a wooden box BREAK a red ball BREAK a green wall"
+    args = rp_args(plan)
+    assert args[RP_ARG_NAMES.index("use_base")] is False and args[RP_ARG_NAMES.index("use_common")] is True
+
+
+def test_units_can_be_switched_off_and_params_flow_into_units(cam):
+    params = PlanParams.from_dict(
+        {
+            "depth": {"enabled": False},
+            "normal": {"weight": 0.7, "guidance_start": 0.1, "control_mode": "ControlNet is more important"},
+        }
+    )
+    plan = build_plan(cam, params)
+    assert [u.kind for u in plan.units] == ["normal"]
+    u = plan.units[0]
+    assert (u.weight, u.guidance_start, u.guidance_end, u.control_mode) == (
+        0.7,
+        0.1,
+        0.5,
+        "ControlNet is more important",
+    )
+
+
+def test_missing_normal_model_switches_the_unit_off_with_a_warning(cam):
+    plan = build_plan(cam, PlanParams(), available_models=["None", MODELS[2]])
+    assert [u.kind for u in plan.units] == ["depth"]
+    assert any("no normal ControlNet model" in w for w in plan.warnings)
+
+
+def test_inline_splits_preset(cam):
+    preset = {"version": 1, "curve": "linear", "splits": [{"start": 2.0, "end": 9.0, "levels": 256}]}
+    plan = build_plan(cam, PlanParams.from_dict({"splits": preset, "long_side": 64}))
+    assert plan.source["splits"]["curve"] == "linear"
+    with pytest.raises(PlanError, match="load it first"):
+        build_plan(cam, PlanParams.from_dict({"splits": "preset.json"}))
+
+
+# --------------------------------------------------------------------------- payloads
+
+
+@pytest.mark.parametrize(("host", "module"), [("a1111", "none"), ("forge", "None")])
+def test_payload_shape_for_both_hosts(cam, host, module):
+    plan = build_plan(
+        cam,
+        PlanParams.from_dict({"base_prompt": "room", "long_side": 64, "seed": 3}),
+        available_models=MODELS,
+    )
+    body = to_payload(plan, host=host)
+    json.dumps(body)
+    assert (body["width"], body["height"], body["seed"], body["prompt"]) == (64, 48, 3, plan.prompt)
+    assert "steps" not in body and "init_images" not in body and "denoising_strength" not in body
+    units = body["alwayson_scripts"]["ControlNet"]["args"]
+    assert len(units) == 3 and units[2] == {"enabled": False}
+    for u, kind in zip(units[:2], ("depth", "normal"), strict=True):
+        assert u["enabled"] is True and u["module"] == module and kind in u["model"]
+        assert u["weight"] == 0.3 and u["guidance_start"] == 0.0 and u["guidance_end"] == 0.5
+        assert u["control_mode"] == "Balanced" and u["resize_mode"] == "Just Resize"
+        assert "mask" not in u
+        img = _png(u["image"])
+        assert img.mode == "RGB" and img.size == (64, 48)
+    rp = body["alwayson_scripts"]["Regional Prompter"]["args"]
+    assert len(rp) == 20
+    assert rp[:12] == [
+        True,
+        False,
+        "Mask",
+        "Columns",
+        "Mask",
+        "Prompt",
+        "1,1",
+        "0.2",
+        True,
+        False,
+        False,
+        "Attention",
+    ]
+    assert rp[12:16] == [False, "0", "0", "0.4"] and rp[17:] == ["0", "0", False]
+    mask = np.asarray(_png(rp[16]))
+    assert mask.shape == (48, 64, 3) and np.array_equal(mask, plan.regional.mask)
+    assert prompt_sections(body["prompt"]) == len(mask_colors(mask)) + 1
+
+
+def test_img2img_payload(cam):
+    plan = build_plan(
+        cam, PlanParams.from_dict({"mode": "img2img", "long_side": 64, "steps": 2, "cfg_scale": 5})
+    )
+    body = to_payload(plan, unit_count=2)
+    assert plan.endpoint == "/sdapi/v1/img2img"
+    assert body["denoising_strength"] == 0.52 and body["steps"] == 2 and body["cfg_scale"] == 5.0
+    init = _png(body["init_images"][0])
+    assert init.mode == "RGB" and init.size == (64, 48)
+    assert len(body["alwayson_scripts"]["ControlNet"]["args"]) == 2
+    with pytest.raises(PlanError, match="host has 1 slots"):
+        cn_units(plan, "a1111", slots=1)
+    with pytest.raises(ValueError):
+        to_payload(plan, host="comfy")
+
+
+# --------------------------------------------------------------------------- with the real modules
+
+
+def test_full_plan_with_real_regions_and_normals(tmp_path):
+    regions = pytest.importorskip("lib_scene.regions")
+    pytest.importorskip("lib_scene.normals")
+    if "FAKE" in (regions.__doc__ or ""):
+        pytest.skip("fake regions module installed")
+    root = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "samples", "room")
+    if os.path.isdir(root):
+        paths = [root]
+    else:
+        write_blender5(str(tmp_path / "Cam0.exr"))
+        with open(tmp_path / "Cam0.json", "w") as fh:
+            json.dump(sidecar(), fh)
+        paths = [str(tmp_path)]
+    cams = load_cameras(paths)
+    params = PlanParams.from_dict({"base_prompt": "a room", "mode": "img2img", "long_side": 256})
+    for cs in cams:
+        plan = build_plan(cs, params, available_models=MODELS)
+        assert [u.kind for u in plan.units] == ["depth", "normal"]
+        rp = plan.regional
+        assert rp is not None and rp.colors == mask_colors(rp.mask)
+        assert prompt_sections(plan.prompt) == len(rp.colors) + 1
+        assert plan.prompt.startswith("a room BREAK ")
+        assert list(plan.sections) == plan.prompt.split(" BREAK ")[1:]
+        body = to_payload(plan)
+        assert len(body["alwayson_scripts"]["Regional Prompter"]["args"]) == 20
+        assert GenerationPlan.from_dict(json.loads(json.dumps(plan.to_dict()))) == plan
+
+
+def test_png_base64_round_trip_and_errors():
+    from lib_scene.errors import SceneImportError
+    from lib_scene.imaging import png_b64
+
+    rgb = np.arange(48 * 64 * 3, dtype=np.uint32).astype(np.uint8).reshape(48, 64, 3)
+    text = png_b64(rgb)
+    assert np.array_equal(decode_png_b64(text), rgb)
+    assert np.array_equal(decode_png_b64("data:image/png;base64," + text), rgb)
+    with pytest.raises(SceneImportError, match="not valid base64"):
+        decode_png_b64("@@@")
+    with pytest.raises(SceneImportError, match="not a readable PNG"):
+        decode_png_b64(base64.b64encode(b"hello").decode())
+    with pytest.raises(ValueError):
+        png_b64(np.zeros((4, 4, 4), np.uint8))
