@@ -9,9 +9,10 @@
 
 Errors are 4xx JSON ``{"error": message, "problems": [...]}``, never a 500 stack trace. The routes
 honour A1111's ``--api-auth`` like its own API.
-"""
 
-from __future__ import annotations
+(No ``from __future__ import annotations`` here: FastAPI resolves the handlers' annotations at
+runtime, and ``Request`` is imported inside ``register``.)
+"""
 
 import json
 import logging

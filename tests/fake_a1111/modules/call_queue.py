@@ -1,0 +1,5 @@
+"""FAKE modules.call_queue: the queue lock."""
+
+import threading
+
+queue_lock = threading.Lock()

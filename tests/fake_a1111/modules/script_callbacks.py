@@ -1,0 +1,15 @@
+"""FAKE modules.script_callbacks: records registered callbacks."""
+
+callbacks = {"app_started": [], "ui_settings": [], "ui_tabs": []}
+
+
+def on_app_started(fn, *, name=None):
+    callbacks["app_started"].append(fn)
+
+
+def on_ui_settings(fn, *, name=None):
+    callbacks["ui_settings"].append(fn)
+
+
+def on_ui_tabs(fn, *, name=None):
+    callbacks["ui_tabs"].append(fn)

@@ -1,0 +1,540 @@
+"""The A1111 glue against a FAKE of the A1111 module surfaces it touches (tests/fake_a1111/, see its
+README). Regions and normals come from the FAKE tests/fake_scene.py. gradio / fastapi tests run
+only where those packages are installed (e.g. the A1111-pinned venv)."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import importlib
+import importlib.util
+import io
+import json
+import os
+import sys
+import types
+
+import fake_scene
+import numpy as np
+import pytest
+from PIL import Image
+from scenes import sidecar, write_blender5
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+FAKE = os.path.join(HERE, "fake_a1111")
+
+
+@pytest.fixture(scope="module")
+def a1111():
+    """Put the fake ``modules`` package first on sys.path for this module's tests."""
+    saved = {k: v for k, v in sys.modules.items() if k == "modules" or k.startswith("modules.")}
+    for k in saved:
+        del sys.modules[k]
+    sys.path.insert(0, FAKE)
+    mods = types.SimpleNamespace(
+        scripts=importlib.import_module("modules.scripts"),
+        processing=importlib.import_module("modules.processing"),
+        shared=importlib.import_module("modules.shared"),
+        script_callbacks=importlib.import_module("modules.script_callbacks"),
+    )
+    assert "FAKE" in sys.modules["modules"].__doc__
+    yield mods
+    sys.path.remove(FAKE)
+    for k in [k for k in sys.modules if k == "modules" or k.startswith("modules.")]:
+        del sys.modules[k]
+    sys.modules.update(saved)
+
+
+@pytest.fixture(scope="module")
+def entry(a1111):
+    """Execute scripts/scene_import.py the way A1111 does (under its basename)."""
+    spec = importlib.util.spec_from_file_location(
+        "scene_import", os.path.join(ROOT, "scripts", "scene_import.py")
+    )
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+RP_DEFAULTS = [False, False, "Matrix", "Columns", "Mask", "Prompt", "1,1", "0.2", False, False, False,
+               "Attention", False, "0", "0", "0.4", None, "0", "0", False]  # fmt: skip
+
+
+def _recorder(scripts, title, n_default):
+    class Recorder(scripts.Script):
+        alwayson = True
+
+        def __init__(self):
+            self.calls = []
+
+        def title(self):
+            return title
+
+        def show(self, is_img2img):
+            return scripts.AlwaysVisible
+
+        def process(self, p, *args):
+            self.calls.append(list(args))
+
+    return Recorder()
+
+
+class Env:
+    def __init__(self, a1111, entry, cn=True, rp=True, img2img=False):
+        s = a1111.scripts
+        self.cn = _recorder(s, "ControlNet", 3) if cn else None
+        self.rp = _recorder(s, "Regional Prompter", 20) if rp else None
+        self.ours = entry.Script()
+        self.ours.is_img2img = img2img
+
+        class Other(s.Script):
+            def title(self):
+                return "Prompt matrix"
+
+        self.other = Other()
+        alwayson = [x for x in (self.cn, self.rp) if x]
+        defaults = {self.ours: [""], self.other: ["other-default"]}
+        if self.cn:
+            defaults[self.cn] = [types.SimpleNamespace(enabled=False) for _ in range(3)]
+        if self.rp:
+            defaults[self.rp] = list(RP_DEFAULTS)
+        self.runner = s.ScriptRunner(alwayson, [self.ours, self.other], defaults)
+        self.img2img = img2img
+        self.a1111 = a1111
+
+    def p(self, params, **kw):
+        proc = self.a1111.processing
+        cls = proc.StableDiffusionProcessingImg2Img if self.img2img else proc.StableDiffusionProcessingTxt2Img
+        kw.setdefault("prompt", "ui prompt")
+        p = cls(**kw)
+        p.scripts = self.runner
+        args = self.runner.default_args(selected=self.ours)
+        args[self.ours.args_from] = params
+        p.script_args = args
+        return p
+
+    def run(self, p):
+        return self.runner.run(p, *p.script_args)
+
+
+@pytest.fixture
+def scene(tmp_path, monkeypatch):
+    fake_scene.install(monkeypatch)
+    folder = tmp_path / "scene"
+    folder.mkdir()
+    for name in ("Cam0", "Cam1"):
+        write_blender5(str(folder / f"{name}.exr"))
+        with open(folder / f"{name}.json", "w") as fh:
+            json.dump(sidecar(name), fh)
+    return folder
+
+
+def _files(folder, names=("Cam0.exr", "Cam0.json")):
+    return [{"name": n, "data": base64.b64encode((folder / n).read_bytes()).decode()} for n in names]
+
+
+def _png(b64):
+    return Image.open(io.BytesIO(base64.b64decode(b64)))
+
+
+@pytest.fixture(autouse=True)
+def _reset(request):
+    if "a1111" in request.fixturenames:
+        shared = sys.modules.get("modules.shared")
+        if shared is not None:
+            shared.opts.data.clear()
+            shared.cmd_opts.scene_import_allowed_dir = []
+            shared.cmd_opts.scene_import_max_upload_mb = 512
+            shared.state.job_count = -1
+
+
+# --------------------------------------------------------------------------- the Script
+
+
+def test_entry_script_registers_a_dropdown_script_and_callbacks(a1111, entry):
+    s = entry.Script()
+    assert s.title() == "Scene Import" and s.title().lower() == "scene import"
+    assert s.show(False) is True and s.show(True) is True  # a dropdown script, not AlwaysVisible
+    cb = a1111.script_callbacks.callbacks
+    assert entry.on_app_started in cb["app_started"]
+    assert entry.on_ui_settings in cb["ui_settings"] and entry.on_ui_tabs in cb["ui_tabs"]
+
+
+def test_api_dict_params_drive_controlnet_and_rp(a1111, entry, scene):
+    env = Env(a1111, entry)
+    p = env.p({"files": _files(scene), "base_prompt": "a room", "long_side": 64, "steps": 2})
+    processed = env.run(p)
+    assert len(processed.images) == 1 and processed.images[0].size == (64, 48)
+    assert (p.width, p.height, p.steps) == (64, 48, 2)
+    # ControlNet saw exactly its 3 slots: two dict units and a disabled pad
+    units = env.cn.calls[-1]
+    assert len(units) == 3 and units[2] == {"enabled": False}
+    for u, kind in zip(units[:2], ("depth", "normal"), strict=True):
+        assert (
+            u["enabled"] is True
+            and u["module"] == "none"
+            and u["model"] == f"control_v11{'f1p_sd15_depth' if kind == 'depth' else 'p_sd15_normalbae'}"
+        )
+        assert (u["weight"], u["guidance_end"], u["control_mode"]) == (0.3, 0.5, "Balanced")
+        assert _png(u["image"]).size == (64, 48) and _png(u["image"]).mode == "RGB" and "mask" not in u
+    # Regional Prompter saw its 20 args, in its slot
+    rp = env.rp.calls[-1]
+    assert len(rp) == 20 and rp[0] is True and rp[2] == "Mask" and rp[7] == "0.2" and rp[8] is True
+    assert rp[11] == "Attention" and _png(rp[16]).size == (64, 48)
+    assert p.prompt == "a room BREAK a wooden box BREAK a red ball BREAK a green wall"
+    assert isinstance(p.script_args, list) and len(p.script_args) == len(env.runner.inputs)
+    assert p.script_args[env.other.args_from] == "other-default"  # later slots untouched
+    assert p.extra_generation_params["Scene Import camera"] == "Cam0"
+    assert "Scene Import params" in processed.info
+    uploads = os.path.join(__import__("tempfile").gettempdir(), "scene-import-uploads")
+    assert not [d for d in os.listdir(uploads) if d.startswith("api-")]  # API temp files removed
+
+
+def test_ui_json_params_and_the_ui_prompt_as_base(a1111, entry, scene):
+    a1111.shared.cmd_opts.scene_import_allowed_dir = [str(scene.parent)]
+    env = Env(a1111, entry)
+    p = env.p(
+        json.dumps({"scene": str(scene), "camera": "Cam1", "long_side": 64}), prompt="ui words", seed=99
+    )
+    env.run(p)
+    assert p.prompt.startswith("ui words BREAK ") and p.seed == 99
+    assert p.extra_generation_params["Scene Import camera"] == "Cam1"
+
+
+def test_styles_are_folded_into_the_base_section(a1111, entry, scene):
+    env = Env(a1111, entry)
+    p = env.p({"files": _files(scene), "long_side": 64}, prompt="room", styles=["film"])
+    env.run(p)
+    assert p.prompt.startswith("room, film grain BREAK ") and p.styles == []
+    assert p.negative_prompt == "blurry"
+
+
+def test_several_cameras_share_one_seed(a1111, entry, scene):
+    a1111.shared.cmd_opts.scene_import_allowed_dir = [str(scene.parent)]
+    env = Env(a1111, entry)
+    p = env.p({"scene": "scene", "long_side": 64})  # relative to an allowed root
+    processed = env.run(p)
+    assert len(processed.images) == 2 and len(env.cn.calls) == 2 and len(env.rp.calls) == 2
+    assert len(set(processed.all_seeds)) == 1 and processed.all_seeds[0] != -1
+    assert a1111.shared.state.job_count == 2
+    assert (
+        "Scene Import camera: Cam0" in processed.infotexts[0]
+        and "Scene Import camera: Cam1" in processed.infotexts[1]
+    )
+    assert p.script_args[env.rp.args_from] is False  # the original p is untouched: copies ran
+
+
+def test_img2img_uses_the_beauty(a1111, entry, scene):
+    env = Env(a1111, entry, img2img=True)
+    p = env.p({"files": _files(scene), "long_side": 64}, init_images=[None], denoising_strength=0.75)
+    env.run(p)
+    img = p.init_images[0]
+    assert img.mode == "RGB" and img.size == (64, 48) and p.denoising_strength == 0.52
+    assert p.image_mask is None
+
+
+@pytest.mark.parametrize("host", ["a1111", "forge"])
+def test_controlnet_units_for_both_hosts(a1111, entry, scene, monkeypatch, host):
+    from scene_import_a1111 import hosts
+
+    monkeypatch.setattr(hosts, "is_forge", lambda: host == "forge")
+    env = Env(a1111, entry)
+    env.run(env.p({"files": _files(scene), "long_side": 64}))
+    units = env.cn.calls[-1]
+    assert [u.get("module") for u in units] == (
+        ["None", "None", None] if host == "forge" else ["none", "none", None]
+    )
+    assert len(units) == 3
+
+
+def test_missing_controlnet_and_rp_still_generate(a1111, entry, scene):
+    env = Env(a1111, entry, cn=False, rp=False)
+    p = env.p({"files": _files(scene), "base_prompt": "room", "long_side": 64})
+    processed = env.run(p)
+    assert len(processed.images) == 1
+    assert p.prompt == "room, a wooden box, a red ball, a green wall"  # flattened: no BREAK without RP
+    assert "ControlNet is not installed" in processed.comments
+    assert "Regional Prompter is not installed" in processed.comments
+
+
+@pytest.mark.parametrize(
+    ("mutate", "needle"),
+    [
+        (
+            lambda args, env: args.__delitem__(env.ours.args_from),
+            "script_args hold -1 slot",
+        ),  # [] -> next default
+        (lambda args, env: args.insert(env.ours.args_from, {"x": 1}), "script_args hold +1 slot"),
+        (lambda args, env: args.__setitem__(env.ours.args_from, None), "no params (null)"),
+        (lambda args, env: args.__setitem__(env.ours.args_from, [1, 2]), "received a list"),
+        (lambda args, env: args.__setitem__(env.cn.args_from + 1, "shifted"), "ControlNet's slice"),
+        (lambda args, env: args.__setitem__(env.rp.args_from, "Mask"), "Regional Prompter's slice"),
+    ],
+)
+def test_shifted_or_missing_script_args_are_clear_errors(a1111, entry, scene, mutate, needle):
+    from lib_scene.errors import SceneImportError
+
+    env = Env(a1111, entry)
+    p = env.p({"files": _files(scene)})
+    mutate(p.script_args, env)
+    with pytest.raises(SceneImportError) as err:
+        env.ours.run(p, *p.script_args[env.ours.args_from : env.ours.args_to])
+    assert needle in str(err.value)
+    assert 'script_name "scene import"' in str(err.value)
+
+
+def test_no_args_at_all(a1111, entry, scene):
+    from lib_scene.errors import SceneImportError
+
+    env = Env(a1111, entry)
+    with pytest.raises(SceneImportError, match="received 0 script args"):
+        env.ours.run(env.p({}))
+
+
+def test_deleted_slot_as_a1111_passes_it(a1111, entry, scene):
+    """API ``script_args: []``: A1111 slice-assigns [] over the slot, so run() gets the next
+    script's default; we are told by the arg-count check."""
+    from lib_scene.errors import SceneImportError
+
+    env = Env(a1111, entry)
+    p = env.p({})
+    a, b = env.ours.args_from, env.ours.args_to
+    p.script_args[a:b] = []
+    with pytest.raises(SceneImportError, match="-1 slot"):
+        env.run(p)
+
+
+def test_params_errors_and_sources(a1111, entry, scene):
+    from lib_scene.errors import SceneImportError
+    from lib_scene.params import ParamsError
+    from lib_scene.paths import PathNotAllowed
+
+    env = Env(a1111, entry)
+    with pytest.raises(ParamsError, match="unknown parameter 'depth_weight'"):
+        env.run(env.p({"depth_weight": 0.3}))
+    with pytest.raises(ParamsError, match="not valid JSON"):
+        env.run(env.p("{oops"))
+    with pytest.raises(SceneImportError, match="no canvases"):
+        env.run(env.p(""))
+    with pytest.raises(PathNotAllowed, match="--scene-import-allowed-dir"):
+        env.run(env.p({"scene": str(scene)}))
+    a1111.shared.cmd_opts.scene_import_allowed_dir = [str(scene / "elsewhere")]
+    with pytest.raises(PathNotAllowed, match="outside the folders"):
+        env.run(env.p({"scene": str(scene)}))
+    with pytest.raises(SceneImportError, match="give one canvas source"):
+        env.run(env.p({"scene": "x", "files": _files(scene)}))
+    with pytest.raises(SceneImportError, match="no camera 'Cam9'"):
+        env.run(env.p({"files": _files(scene), "camera": "Cam9"}))
+
+
+def test_settings_defaults_flow_into_plans(a1111, entry, scene):
+    from scene_import_a1111.settings import params_from_options, settings_defaults
+
+    a1111.shared.opts.data.update(
+        {"scene_import_depth_weight": 0.45, "scene_import_steps": 0, "scene_import_regional_calc": "Latent"}
+    )
+    d = settings_defaults()
+    assert d.depth.weight == 0.45 and d.steps is None and d.regional.calc == "Latent"
+    a1111.shared.opts.data["scene_import_normal_weight"] = 9.0
+    params, warnings = params_from_options(a1111.shared.opts)
+    assert params.normal.weight == 0.3 and "normal.weight" in warnings[0]
+    env = Env(a1111, entry)
+    env.run(env.p({"files": _files(scene), "long_side": 64, "normal": {"weight": 0.6}}))
+    depth, normal = env.cn.calls[-1][:2]
+    assert depth["weight"] == 0.45 and normal["weight"] == 0.6  # Settings default, then the request
+    assert env.rp.calls[-1][11] == "Latent"
+
+
+def test_generate_for_the_tab(a1111, entry, scene, monkeypatch):
+    from scene_import_a1111 import runner
+    from scene_import_a1111.runner import ScriptRequest, generate, plans_for_request
+
+    env = Env(a1111, entry)
+    monkeypatch.setattr(a1111.scripts, "scripts_txt2img", env.runner, raising=False)
+    req = ScriptRequest(
+        params=runner.PlanParams.from_dict({"long_side": 64, "seed": 5}),
+        files=_files(scene, ("Cam0.exr", "Cam0.json", "Cam1.exr", "Cam1.json")),
+    )
+    plans = plans_for_request(req, None)
+    processed = generate(plans)
+    assert len(processed.images) == 2 and processed.all_seeds == [5, 5]
+    assert len(env.cn.calls) == 2 and "scene_import" in a1111.shared.state.jobs
+
+
+def test_register_settings_makes_one_option_per_default(a1111):
+    pytest.importorskip("gradio")
+    from scene_import_a1111.settings import register_settings, settings_fields
+
+    register_settings()
+    labels = a1111.shared.opts.data_labels
+    keys = [k for k, *_ in settings_fields()]
+    assert set(keys) <= set(labels) and "scene_import_depth_weight" in labels
+    assert labels["scene_import_depth_weight"].section == ("scene_import", "Scene Import")
+    assert labels["scene_import_depth_weight"].default == 0.3
+    assert labels["scene_import_regional_mode"].component_args == {"choices": ["Mask"]}
+    assert "scene_import_scene" not in labels  # per-request values are not Settings
+
+
+# --------------------------------------------------------------------------- UI helpers
+
+
+def test_ui_json_editing_helpers():
+    from lib_scene.params import PlanParams
+    from scene_import_a1111.ui import CONTROLS, control_values, set_key
+
+    text = set_key("", "depth.weight", 0.5)
+    text = set_key(text, "scene", "  ")
+    text = set_key(text, "regional.use_base", False)
+    assert json.loads(text) == {"depth": {"weight": 0.5}, "regional": {"use_base": False}}
+    assert json.loads(set_key("not json", "camera", "Cam1")) == {"camera": "Cam1"}
+    values = dict(zip([c[0] for c in CONTROLS], control_values(text, PlanParams()), strict=True))
+    assert (
+        values["depth.weight"] == 0.5 and values["regional.use_base"] is False and values["long_side"] == 512
+    )
+    assert values["scene"] == ""
+    assert control_values('{"zz": 1}', PlanParams()) == [None] * len(CONTROLS)
+
+
+def test_script_ui_returns_one_hidden_params_box(a1111):
+    gr = pytest.importorskip("gradio")
+    from scene_import_a1111.ui import build_script_ui
+
+    with gr.Blocks():
+        box_t = build_script_ui(False)
+        box_i = build_script_ui(True)
+    assert isinstance(box_t, gr.Textbox) and box_t.elem_id == "scene-import-params-txt2img"
+    assert box_i.elem_id == "scene-import-params-img2img" and box_t.visible is False
+
+
+# --------------------------------------------------------------------------- routes
+
+
+@pytest.fixture
+def client(a1111):
+    pytest.importorskip("fastapi")
+    pytest.importorskip("httpx")
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from scene_import_a1111.routes import register
+
+    app = FastAPI()
+    register(app)
+    return TestClient(app, raise_server_exceptions=False)
+
+
+def test_routes_version_and_schema(client):
+    v = client.get("/scene-import/v1/version").json()
+    assert v["name"] == "scene-import" and v["script"] == "scene import" and v["api"] == 1
+    s = client.get("/scene-import/v1/schema").json()
+    assert s["properties"]["depth"]["properties"]["weight"]["default"] == 0.3 and "files" in s["properties"]
+
+
+def test_route_plan_returns_plans_and_payloads(client, scene):
+    r = client.post(
+        "/scene-import/v1/plan", json={"files": _files(scene), "params": {"long_side": 64, "mode": "img2img"}}
+    )
+    assert r.status_code == 200, r.text
+    out = r.json()
+    (item,) = out["plans"]
+    assert item["camera"] == "Cam0" and item["endpoint"] == "/sdapi/v1/img2img"
+    body = item["payload"]
+    assert body["denoising_strength"] == 0.52 and len(body["alwayson_scripts"]["ControlNet"]["args"]) == 3
+    assert len(body["alwayson_scripts"]["Regional Prompter"]["args"]) == 20
+    assert item["plan"]["format"] == "scene-import-plan" and _png(item["plan"]["units"][0]["image"]).size == (
+        64,
+        48,
+    )
+    forge = client.post(
+        "/scene-import/v1/plan", json={"files": _files(scene), "host": "forge", "unit_count": 2}
+    ).json()
+    units = forge["plans"][0]["payload"]["alwayson_scripts"]["ControlNet"]["args"]
+    assert [u["module"] for u in units] == ["None", "None"]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "needle"),
+    [
+        (b"{nope", 400, "not valid JSON"),
+        (b"[1]", 400, "must be a JSON object"),
+        (json.dumps({"files": [], "extra": 1}).encode(), 422, "unknown request keys ['extra']"),
+        (json.dumps({"params": {"depth": {"weight": 5}}}).encode(), 422, "depth.weight must be in [0, 2]"),
+        (json.dumps({"params": {"files": []}}).encode(), 422, "top level"),
+        (json.dumps({"scene": "/etc"}).encode(), 403, "allowed-dir"),
+        (json.dumps({"files": [{"name": "../../x.sh", "data": ""}]}).encode(), 400, "only .exr"),
+        (json.dumps({"files": [{"name": "Cam0.exr", "data": "bm90IGFuIGV4cg=="}]}).encode(), 422, "Cam0.exr"),
+        (json.dumps({"unit_count": 0}).encode(), 422, "unit_count"),
+    ],
+)
+def test_route_errors_are_4xx_with_a_message(client, body, status, needle):
+    r = client.post("/scene-import/v1/plan", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == status, r.text
+    assert needle in r.json()["error"]
+
+
+def test_route_upload_limit(client, scene, a1111):
+    a1111.shared.cmd_opts.scene_import_max_upload_mb = 1
+    big = {"files": [{"name": "Cam0.exr", "data": base64.b64encode(b"\0" * (3 * 2**20)).decode()}]}
+    r = client.post("/scene-import/v1/plan", json=big)
+    assert r.status_code == 413 and "upload limit" in r.json()["error"]
+
+
+# --------------------------------------------------------------------------- install.py / preload.py
+
+
+def _run_install(monkeypatch, installed: bool):
+    calls = []
+    launch = types.ModuleType("launch")
+    launch.is_installed = lambda name: installed and name == "OpenEXR"
+
+    def run_pip(args, desc=None):
+        with open(args.split('-c "')[1].rstrip('"')) as fh:
+            calls.append((args, desc, fh.read()))
+
+    launch.run_pip = run_pip
+    monkeypatch.setitem(sys.modules, "launch", launch)
+    spec = importlib.util.spec_from_file_location("si_install", os.path.join(ROOT, "install.py"))
+    spec.loader.exec_module(importlib.util.module_from_spec(spec))
+    return calls
+
+
+def test_install_pins_what_the_webui_has(monkeypatch):
+    ((args, desc, constraints),) = _run_install(monkeypatch, installed=False)
+    want = "OpenEXR==3.5.2" if sys.version_info < (3, 11) else "OpenEXR>=3.5,<3.6"
+    assert args.startswith(f'install "{want}" -c "') and "OpenEXR" in desc
+    assert f"numpy=={np.__version__}" in constraints.splitlines()
+    import PIL
+
+    assert f"Pillow=={PIL.__version__}" in constraints.splitlines()
+    assert _run_install(monkeypatch, installed=True) == []
+
+
+def test_preload_flags():
+    spec = importlib.util.spec_from_file_location("si_preload", os.path.join(ROOT, "preload.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    parser = argparse.ArgumentParser()
+    mod.preload(parser)
+    ns = parser.parse_args(["--scene-import-allowed-dir", "/a", "--scene-import-allowed-dir", "/b"])
+    assert ns.scene_import_allowed_dir == ["/a", "/b"] and ns.scene_import_max_upload_mb == 512
+
+
+def test_callbacks_tab_is_guarded(a1111, monkeypatch):
+    from scene_import_a1111 import callbacks
+
+    monkeypatch.setitem(sys.modules, "scene_import_a1111.tab", None)  # import fails -> no tab
+    assert callbacks.on_ui_tabs() == []
+    tab = types.ModuleType("scene_import_a1111.tab")
+    tab.build_tab = lambda: "BLOCKS"
+    monkeypatch.setitem(sys.modules, "scene_import_a1111.tab", tab)
+    assert callbacks.on_ui_tabs() == [("BLOCKS", "Scene Import", "scene_import")]
+    tab.build_tab = lambda: ("B", "Scene Import", "scene_import")
+    assert callbacks.on_ui_tabs() == [("B", "Scene Import", "scene_import")]
+
+
+def test_glue_never_gives_np_arrays_to_hosts(a1111, entry, scene):
+    env = Env(a1111, entry)
+    env.run(env.p({"files": _files(scene), "long_side": 64}))
+    json.dumps(env.cn.calls[-1]) and json.dumps(env.rp.calls[-1])  # plain JSON values only
+    assert not any(isinstance(x, np.ndarray) for x in env.rp.calls[-1])
