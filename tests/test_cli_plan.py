@@ -1,0 +1,194 @@
+"""CLI ``plan`` and ``run`` (lib_scene/cli_plan.py), with a small local HTTP stand-in for the webui.
+Regions and normals are the FAKES of tests/fake_scene.py."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import fake_scene
+import numpy as np
+import pytest
+from PIL import Image
+from scenes import sidecar, write_blender5
+
+from lib_scene.canvas import load_cameras
+from lib_scene.cli import main
+from lib_scene.params import PlanParams
+from lib_scene.plan import build_plan, to_payload
+
+MODELS = ["None", "control_v11f1p_sd15_depth [cfd03158]", "control_v11p_sd15_normalbae [316696f1]"]
+
+
+@pytest.fixture
+def scene(tmp_path, monkeypatch):
+    fake_scene.install(monkeypatch)
+    folder = tmp_path / "scene"
+    folder.mkdir()
+    for name in ("Cam0", "Cam1"):
+        write_blender5(str(folder / f"{name}.exr"))
+        (folder / f"{name}.json").write_text(json.dumps(sidecar(name)))
+    return folder
+
+
+class FakeWebui:
+    """Answers the few routes the CLI uses, like A1111 + ControlNet (or Forge when ``forge``)."""
+
+    def __init__(self, forge=False, units=3):
+        self.posts = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def _json(self, code, obj):
+                data = json.dumps(obj).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):
+                if self.path.startswith("/controlnet/model_list"):
+                    return self._json(200, {"model_list": MODELS})
+                if self.path == "/controlnet/settings":
+                    return self._json(200, {"control_net_unit_count": units})
+                if self.path == "/controlnet/version" and not forge:
+                    return self._json(200, {"version": 3})
+                return self._json(404, {"detail": "Not Found"})
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                outer.posts.append((self.path, body))
+                if body.get("steps") == 150:
+                    return self._json(422, {"detail": "too big"})
+                buf = io.BytesIO()
+                Image.new("RGB", (body["width"], body["height"]), (1, 2, 3)).save(buf, "PNG")
+                img = base64.b64encode(buf.getvalue()).decode()
+                info = {"seed": body["seed"], "infotexts": [f"{body['prompt']}\nSeed: {body['seed']}"]}
+                return self._json(200, {"images": [img, img], "info": json.dumps(info)})
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def webui():
+    w = FakeWebui()
+    yield w
+    w.close()
+
+
+def test_plan_writes_the_exact_payload_and_its_maps(scene, tmp_path, capsys):
+    out = tmp_path / "out"
+    rc = main(["plan", str(scene), "--out", str(out), "--base-prompt", "a room", "--mode", "img2img",
+               "--params", '{"long_side": 64, "seed": 11}'])  # fmt: skip
+    assert rc == 0
+    names = sorted(p.name for p in out.iterdir())
+    for cam in ("Cam0", "Cam1"):
+        for suffix in ("payload.json", "depth.png", "normal.png", "regions.png", "regions.json", "prompt.txt",
+                       "init.png", "plan.txt"):  # fmt: skip
+            assert f"{cam}.{suffix}" in names
+    body = json.loads((out / "Cam0.payload.json").read_text())
+    cs = load_cameras([str(scene / "Cam0.exr")])[0]
+    params = PlanParams.from_dict({"long_side": 64, "seed": 11, "base_prompt": "a room", "mode": "img2img"})
+    assert body == to_payload(build_plan(cs, params))  # the exact body, default model names
+    assert body["alwayson_scripts"]["ControlNet"]["args"][0]["model"] == "control_v11f1p_sd15_depth"
+    depth = np.asarray(Image.open(out / "Cam0.depth.png"))
+    sent = np.asarray(
+        Image.open(io.BytesIO(base64.b64decode(body["alwayson_scripts"]["ControlNet"]["args"][0]["image"])))
+    )
+    assert np.array_equal(depth, sent) and depth.shape == (48, 64, 3)
+    assert (out / "Cam0.prompt.txt").read_text().strip() == body["prompt"]
+    table = json.loads((out / "Cam0.regions.json").read_text())
+    assert [r["description"] for r in table] == ["a wooden box", "a red ball", "a green wall"]
+    text = capsys.readouterr().out
+    assert "camera Cam0: POST /sdapi/v1/img2img  64x48  seed 11" in text and "wrote " in text
+
+
+def test_plan_with_webui_models(scene, tmp_path, webui, capsys):
+    out = tmp_path / "out"
+    assert main(["plan", str(scene / "Cam0.exr"), "--out", str(out), "--webui-models", webui.url]) == 0
+    body = json.loads((out / "Cam0.payload.json").read_text())
+    units = body["alwayson_scripts"]["ControlNet"]["args"]
+    assert [u.get("model") for u in units] == [MODELS[1], MODELS[2], None]
+    assert "3 ControlNet models" in capsys.readouterr().out
+
+
+def test_plan_for_forge_detected_by_the_missing_version_route(scene, tmp_path):
+    w = FakeWebui(forge=True, units=2)
+    try:
+        assert (
+            main(["plan", str(scene / "Cam0.exr"), "--out", str(tmp_path / "o"), "--webui-models", w.url])
+            == 0
+        )
+    finally:
+        w.close()
+    units = json.loads((tmp_path / "o" / "Cam0.payload.json").read_text())["alwayson_scripts"]["ControlNet"][
+        "args"
+    ]
+    assert [u["module"] for u in units] == ["None", "None"]
+
+
+def test_plan_errors_are_clear(scene, tmp_path, capsys):
+    assert (
+        main(["plan", str(scene), "--out", str(tmp_path / "o"), "--webui-models", "http://127.0.0.1:9"]) == 2
+    )
+    assert "cannot reach the webui" in capsys.readouterr().err
+    assert main(["plan", str(scene), "--out", str(tmp_path / "o"), "--params", "{bad"]) == 2
+    assert "--params is not valid JSON" in capsys.readouterr().err
+    assert (
+        main(["plan", str(scene), "--out", str(tmp_path / "o"), "--params", '{"depth": {"wieght": 1}}']) == 2
+    )
+    assert "did you mean 'depth.weight'" in capsys.readouterr().err
+    assert (
+        main(["plan", str(scene), "--out", str(scene)]) == 0
+    )  # outputs beside inputs are fine, never over them
+
+
+def test_run_posts_every_camera_with_one_seed(scene, tmp_path, webui, capsys):
+    out = tmp_path / "run"
+    rc = main(
+        [
+            "run",
+            str(scene),
+            "--webui",
+            webui.url,
+            "--out",
+            str(out),
+            "--params",
+            '{"long_side": 64, "steps": 2}',
+        ]
+    )
+    assert rc == 0
+    assert [p for p, _ in webui.posts] == ["/sdapi/v1/txt2img"] * 2
+    seeds = {b["seed"] for _, b in webui.posts}
+    assert len(seeds) == 1 and -1 not in seeds
+    assert all(
+        b["steps"] == 2 and b["alwayson_scripts"]["ControlNet"]["args"][0]["model"] == MODELS[1]
+        for _, b in webui.posts
+    )
+    text = capsys.readouterr().out
+    assert "camera 1/2: Cam0" in text and "camera 2/2: Cam1" in text
+    for cam in ("Cam0", "Cam1"):
+        assert Image.open(out / f"{cam}.png").size == (64, 48)
+        assert (out / f"{cam}-1.png").exists()
+        assert json.loads((out / f"{cam}.info.json").read_text())["seed"] in seeds
+        assert "Seed:" in (out / f"{cam}.infotext.txt").read_text()
+
+
+def test_run_reports_webui_errors(scene, tmp_path, webui, capsys):
+    rc = main(["run", str(scene / "Cam0.exr"), "--webui", webui.url, "--out", str(tmp_path / "o"),
+               "--params", '{"long_side": 64, "steps": 150}'])  # fmt: skip
+    assert rc == 2
+    assert "HTTP 422: too big" in capsys.readouterr().err
