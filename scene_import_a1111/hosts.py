@@ -115,12 +115,13 @@ class ControlNetAdapter:
             except Exception as exc:
                 log.warning("Scene Import: ControlNet get_models() failed: %s", exc)
         if self.forge:
-            try:
-                from lib_controlnet import global_state  # Forge's builtin ControlNet
-
-                return [str(m) for m in global_state.get_all_controlnet_names() if m and m != "None"]
-            except Exception as exc:
-                log.warning("Scene Import: cannot list Forge ControlNet models: %s", exc)
+            # Forge's builtin keeps "name [hash]" strings in lib_controlnet.global_state.controlnet_names
+            # (extensions-builtin/sd_forge_controlnet/lib_controlnet/global_state.py)
+            gs = sys.modules.get("lib_controlnet.global_state")
+            names = getattr(gs, "controlnet_names", None)
+            if names is not None:
+                return [str(m) for m in names if m and m != "None"]
+            log.warning("Scene Import: cannot list Forge's ControlNet models (lib_controlnet not loaded)")
         return None
 
 

@@ -538,3 +538,25 @@ def test_glue_never_gives_np_arrays_to_hosts(a1111, entry, scene):
     env.run(env.p({"files": _files(scene), "long_side": 64}))
     json.dumps(env.cn.calls[-1]) and json.dumps(env.rp.calls[-1])  # plain JSON values only
     assert not any(isinstance(x, np.ndarray) for x in env.rp.calls[-1])
+
+
+def test_controlnet_models_are_looked_up_lazily(a1111, entry, monkeypatch):
+    from scene_import_a1111 import hosts
+
+    env = Env(a1111, entry)
+    cn = hosts.ControlNetAdapter(env.runner)
+    monkeypatch.setattr(cn, "forge", False)
+    for name in [n for n in sys.modules if n.endswith("external_code")]:
+        monkeypatch.delitem(sys.modules, name)
+    assert cn.models() is None
+    ec = types.ModuleType("internal_controlnet.external_code")
+    ec.get_models = lambda update=False: ["None", "control_v11f1p_sd15_depth [1dd603f7]"]
+    monkeypatch.setitem(sys.modules, "internal_controlnet.external_code", ec)
+    assert cn.models() == ["control_v11f1p_sd15_depth [1dd603f7]"]
+    monkeypatch.delitem(sys.modules, "internal_controlnet.external_code")
+    gs = types.ModuleType("lib_controlnet.global_state")
+    gs.controlnet_names = ["None", "control_v11p_sd15_normalbae [316696f1]"]
+    monkeypatch.setitem(sys.modules, "lib_controlnet.global_state", gs)
+    monkeypatch.setattr(cn, "forge", True)
+    assert cn.models() == ["control_v11p_sd15_normalbae [316696f1]"] and cn.host == "forge"
+    assert cn.slots == 3 and hosts.RegionalPrompterAdapter(env.runner).slots == 20
