@@ -560,3 +560,36 @@ def test_controlnet_models_are_looked_up_lazily(a1111, entry, monkeypatch):
     monkeypatch.setattr(cn, "forge", True)
     assert cn.models() == ["control_v11p_sd15_normalbae [316696f1]"] and cn.host == "forge"
     assert cn.slots == 3 and hosts.RegionalPrompterAdapter(env.runner).slots == 20
+
+
+def test_script_ui_events_edit_the_params_json(a1111, scene, tmp_path):
+    gr = pytest.importorskip("gradio")
+    from scene_import_a1111 import runner
+    from scene_import_a1111.ui import CONTROLS, build_script_ui
+
+    with gr.Blocks() as demo:
+        box = build_script_ui(True)
+    fns = {}
+    for fn, dep in zip(demo.fns, demo.dependencies, strict=True):
+        fns.setdefault((fn.name, dep["trigger"]), []).append((fn, dep))
+    # the depth-weight slider's .input writes depth.weight; the scene box clears an upload
+    updates = fns[("update", "input")]
+    by_id = {demo.blocks[dep["targets"][0]].elem_id: fn.fn for fn, dep in updates}
+    text = by_id["scene-import-depth-weight-img2img"]("", 0.4)
+    assert json.loads(text) == {"depth": {"weight": 0.4}}
+    ((upload, _),) = fns[("on_upload", "upload")]
+    files = [types.SimpleNamespace(name=str(scene / n)) for n in ("Cam0.exr", "Cam0.json")]
+    text, status = upload.fn(text, files)
+    uid = json.loads(text)["upload"]
+    assert sorted(os.listdir(runner.upload_dir(uid))) == ["Cam0.exr", "Cam0.json"] and "Cam0.exr" in status
+    text = by_id["scene-import-scene-img2img"](text, "room")
+    assert "upload" not in json.loads(text) and json.loads(text)["scene"] == "room"
+    # the params box's .change moves the visible controls to what it holds (e.g. after "Send to")
+    ((follow, dep),) = fns[("follow", "change")]
+    assert demo.blocks[dep["targets"][0]] is box
+    shown = follow.fn(json.dumps({"depth": {"weight": 0.7}, "denoise": 0.4}))
+    assert len(shown) == len(CONTROLS)  # img2img shows every control, denoise included
+    values = [u.get("value") for u in shown]
+    assert 0.7 in values and 0.4 in values
+    req = runner.parse_request(json.dumps({"upload": uid, "long_side": 64}))
+    assert len(runner.plans_for_request(req, None)) == 1
