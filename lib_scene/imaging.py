@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+from functools import lru_cache
 
 import numpy as np
 from PIL import Image
@@ -84,19 +85,37 @@ def srgb_encode(linear: np.ndarray) -> np.ndarray:
     return np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(np.maximum(x, 0.0031308), 1 / 2.4) - 0.055)
 
 
+_LUT_SIZE = 65536
+
+
+@lru_cache(maxsize=1)
+def _srgb_lut() -> np.ndarray:
+    """8-bit sRGB for linear values k / 65535: an index step moves the output by at most 0.05 of a level."""
+    lut = np.clip(np.rint(srgb_encode(np.arange(_LUT_SIZE) / (_LUT_SIZE - 1)) * 255.0), 0, 255).astype(
+        np.uint8
+    )
+    lut.flags.writeable = False
+    return lut
+
+
 def tonemap_srgb(beauty: np.ndarray, method: str = "standard") -> np.ndarray:
-    """Linear scene-referred (H, W, 3|4) float beauty -> (H, W, 3) uint8 sRGB. See the module doc."""
+    """Linear scene-referred (H, W, 3|4) float beauty -> (H, W, 3) uint8 sRGB. See the module doc.
+
+    NaN and negative values become 0, +inf white. Vectorised through a 65536-entry lookup table.
+    """
     if method not in TONEMAPS:
         raise ValueError(f"unknown tone map {method!r}; use one of {', '.join(TONEMAPS)}")
     b = np.asarray(beauty)
     if b.ndim != 3 or b.shape[2] not in (3, 4):
         raise ValueError(f"beauty must be (H, W, 3|4), got {b.shape}")
-    rgb = np.nan_to_num(b[..., :3].astype(np.float64), nan=0.0, posinf=1.0e6, neginf=0.0)
-    rgb = np.maximum(rgb, 0.0)
+    rgb = b[..., :3].astype(np.float32)
+    rgb = np.where(rgb > 0, rgb, np.float32(0))  # NaN and negatives -> 0
     if method == "reinhard":
-        rgb = rgb / (1.0 + rgb)
-    rgb = np.minimum(rgb, 1.0)
-    return np.clip(np.rint(srgb_encode(rgb) * 255.0), 0, 255).astype(np.uint8)
+        rgb = np.minimum(rgb, np.float32(1e6))
+        rgb = rgb / (np.float32(1) + rgb)
+    np.minimum(rgb, np.float32(1), out=rgb)
+    idx = np.rint(rgb * np.float32(_LUT_SIZE - 1)).astype(np.uint16)
+    return _srgb_lut()[idx]
 
 
 def png_b64(arr: np.ndarray) -> str:

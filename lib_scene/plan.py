@@ -482,9 +482,15 @@ def compose_prompt(base: str, sections: list[str], use_base: bool) -> tuple[str,
 
 
 def mask_colors(mask: np.ndarray) -> tuple[int, ...]:
-    """Palette numbers present in an RGB mask, ascending (black and unknown colours ignored)."""
-    flat = mask.reshape(-1, 3)
-    uniq = np.unique((flat[:, 0].astype(np.int64) << 16) | (flat[:, 1].astype(np.int64) << 8) | flat[:, 2])
+    """Palette numbers present in an RGB mask, ascending (black and unknown colours ignored).
+
+    Linear time: a presence table over all 2**24 colours instead of sorting the pixels.
+    """
+    m = np.asarray(mask, dtype=np.uint8)
+    keys = (m[..., 0].astype(np.uint32) << 16) | (m[..., 1].astype(np.uint32) << 8) | m[..., 2]
+    present = np.zeros(1 << 24, dtype=bool)
+    present[keys.ravel()] = True
+    uniq = np.flatnonzero(present)
     rgb = np.stack([(uniq >> 16) & 255, (uniq >> 8) & 255, uniq & 255], axis=-1).astype(np.uint8)
     idx = color_to_region(rgb[None])[0]  # the first 256 palette colours are distinct
     return tuple(sorted(int(i) for i in idx if i >= 0))

@@ -539,3 +539,13 @@ def test_png_base64_round_trip_and_errors():
         decode_png_b64(base64.b64encode(b"hello").decode())
     with pytest.raises(ValueError):
         png_b64(np.zeros((4, 4, 4), np.uint8))
+
+
+def test_tonemap_lookup_matches_the_exact_curve():
+    from lib_scene.imaging import srgb_encode
+
+    lin = np.linspace(0, 1, 200001, dtype=np.float32)
+    got = tonemap_srgb(np.stack([lin, lin, lin], -1)[None])[0, :, 0].astype(int)
+    exact = np.rint(srgb_encode(lin.astype(np.float64)) * 255).astype(int)
+    assert np.abs(got - exact).max() <= 1 and (got == exact).mean() > 0.999
+    assert (np.diff(got) >= 0).all()  # monotonic
