@@ -46,6 +46,10 @@ def _slots(script) -> int:
     return int(script.args_to) - int(script.args_from)
 
 
+def _enabled(u) -> bool:
+    return bool(u.get("enabled", False) if isinstance(u, dict) else getattr(u, "enabled", False))
+
+
 def _unit_like(x) -> bool:
     return isinstance(x, dict) or hasattr(x, "enabled")
 
@@ -81,18 +85,29 @@ class ControlNetAdapter:
             return f"ControlNet's slice {a}:{b} holds non-units at {bad}: the script args are shifted"
         return None
 
-    def write(self, script_args: list, units: list[dict]) -> None:
-        """Overwrite ControlNet's slice with ``units`` padded by ``{"enabled": False}``, same length."""
-        n = self.slots
-        if len(units) > n:
-            raise PlanError(
-                f"the plan needs {len(units)} ControlNet units but ControlNet has {n}; "
-                "raise Settings > ControlNet > 'Multi-ControlNet: ControlNet unit number'"
-            )
-        padded = [dict(u) for u in units] + [{"enabled": False} for _ in range(n - len(units))]
+    def write(self, script_args: list, units: list[dict]) -> list[str]:
+        """Overwrite ControlNet's slice, keeping its length: our ``units`` first, then the units the
+        user enabled themselves (e.g. a pose unit: pose is left to the user), then
+        ``{"enabled": False}`` pads. Returns warnings."""
         a, b = self.script.args_from, self.script.args_to
+        n = b - a
+        kept = [u for u in script_args[a:b] if _enabled(u)]
+        if len(units) + len(kept) > n:
+            raise PlanError(
+                f"Scene Import needs {len(units)} ControlNet units and {len(kept)} more are enabled by you, "
+                f"but ControlNet has {n}; disable yours or raise Settings > ControlNet > "
+                "'Multi-ControlNet: ControlNet unit number'"
+            )
+        padded = (
+            [dict(u) for u in units] + kept + [{"enabled": False} for _ in range(n - len(units) - len(kept))]
+        )
         script_args[a:b] = padded
         assert len(script_args[a:b]) == n
+        return (
+            [f"kept {len(kept)} ControlNet unit(s) you enabled, after Scene Import's {len(units)}"]
+            if kept
+            else []
+        )
 
     @staticmethod
     def external_code():

@@ -277,7 +277,7 @@ def apply_plan(p, plan: GenerationPlan, runner=None) -> list[str]:
 
     args = list(p.script_args or [])
     if cn.present and plan.units:
-        cn.write(args, cn_units(plan, cn.host))
+        warnings += cn.write(args, cn_units(plan, cn.host))
     if rp.present and plan.regional is not None:
         warnings += rp.write(args, rp_args(plan))
     p.script_args = args

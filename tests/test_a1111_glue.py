@@ -593,3 +593,21 @@ def test_script_ui_events_edit_the_params_json(a1111, scene, tmp_path):
     assert 0.7 in values and 0.4 in values
     req = runner.parse_request(json.dumps({"upload": uid, "long_side": 64}))
     assert len(runner.plans_for_request(req, None)) == 1
+
+
+def test_a_unit_the_user_enabled_is_kept_after_ours(a1111, entry, scene):
+    from lib_scene.plan import PlanError
+
+    env = Env(a1111, entry)
+    p = env.p({"files": _files(scene), "long_side": 64})
+    pose = {"enabled": True, "module": "openpose", "model": "control_v11p_sd15_openpose [cab727d4]"}
+    p.script_args[env.cn.args_from] = pose  # pose is left to the user
+    processed = env.run(p)
+    units = env.cn.calls[-1]
+    assert [u.get("module") for u in units] == ["none", "none", "openpose"] and units[2] == pose
+    assert "kept 1 ControlNet unit(s) you enabled" in processed.comments
+    p = env.p({"files": _files(scene), "long_side": 64})
+    p.script_args[env.cn.args_from] = pose
+    p.script_args[env.cn.args_from + 1] = types.SimpleNamespace(enabled=True, module="canny")
+    with pytest.raises(PlanError, match="needs 2 ControlNet units and 2 more are enabled by you"):
+        env.run(p)
