@@ -197,7 +197,9 @@ def test_ui_json_params_and_the_ui_prompt_as_base(a1111, entry, scene):
     p = env.p(
         json.dumps({"scene": str(scene), "camera": "Cam1", "long_side": 64}), prompt="ui words", seed=99
     )
+    p.script_args = tuple(p.script_args)  # the UI passes a tuple (modules/txt2img.py)
     env.run(p)
+    assert isinstance(p.script_args, list) and env.cn.calls[-1][0]["enabled"] is True
     assert p.prompt.startswith("ui words BREAK ") and p.seed == 99
     assert p.extra_generation_params["Scene Import camera"] == "Cam1"
 
