@@ -271,3 +271,23 @@ def test_settings_defaults_changed_through_the_api(version, scene_files):
             assert body["alwayson_scripts"]["Regional Prompter"]["args"][7] == "0.3"
     finally:
         post("/sdapi/v1/options", {"scene_import_depth_weight": 0.3, "scene_import_regional_base_ratio": 0.2})
+
+
+def test_dropdown_server_folder(version, models):
+    """A scene folder on the server (inside --scene-import-allowed-dir), named by SCENE_IMPORT_WEBUI_SCENE."""
+    folder = os.environ.get("SCENE_IMPORT_WEBUI_SCENE")
+    if not folder:
+        pytest.skip(
+            "set SCENE_IMPORT_WEBUI_SCENE to a scene folder inside the webui's --scene-import-allowed-dir"
+        )
+    body = {
+        "prompt": "a room",
+        "steps": 1,
+        "script_name": "scene import",
+        "script_args": [{"scene": folder, "camera": "Cam0", "long_side": 64}],
+    }
+    text = infotext(post("/sdapi/v1/txt2img", body))
+    check_units(text, models, version)
+    assert entry(text, "Scene Import camera") == "Cam0"
+    with pytest.raises(WebuiError, match="outside the folders"):
+        post("/scene-import/v1/plan", {"scene": os.path.dirname(os.path.abspath(folder)) + "/.."})
