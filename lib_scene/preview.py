@@ -444,7 +444,7 @@ def histogram_image(
             x = layout.x_at_depth(d)
             if x0 <= x <= x1:
                 draw.line([(x, y0), (x, y1)], fill=_BOUNDARY, width=1)
-                draw.text((min(max(x + 2, x0), x1 - 14), 4), str(k), fill=_BOUNDARY, font=font)
+                draw.text((min(max(x + 2, x0), x1 - 14), y1 - 12), str(k), fill=_BOUNDARY, font=font)
         for s in plan.splits:
             xa, xb = layout.x_at_depth(s.start), layout.x_at_depth(s.end)
             xm = (max(xa, x0) + min(xb, x1)) / 2
