@@ -15,7 +15,7 @@ import numpy as np
 
 from . import __version__
 from .canvas import CanvasSet, discover, load_camera
-from .depth import Quantized, auto_plan, histogram
+from .depth import Quantized, auto_plan, histogram, suggest_cuts
 from .errors import SceneImportError
 from .files import OutputBatch
 from .splits import SplitPlan, load_preset
@@ -117,6 +117,12 @@ def cmd_histogram(args: argparse.Namespace) -> int:
         h = histogram(depth, cs.hit, bins=args.bins, cutoff=args.cutoff)
         _print(f"camera {cs.camera} ({_unit(cs)})")
         _print(h.describe())
+        sugg = suggest_cuts(depth, cs.hit, cs.object_index)
+        if sugg:
+            _print("suggested cuts:")
+            for s in sorted(sugg, key=lambda s: s.depth):
+                what = f"{s.reason} of index {s.index}" if s.index is not None else s.reason
+                _print(f"  {s.depth:.6g}  {what}")
     return 0
 
 

@@ -139,3 +139,33 @@ def test_auto_plan_uses_all_levels_and_skips_empty_gaps():
     assert split_counts(d, hit, plan)[[i for i, s in enumerate(plan.splits) if s.label == "gap"]].sum() == 0
     u = level_usage(d, hit, plan)
     assert u.wasted < 10  # levels go where pixels are
+
+
+def test_suggestions_find_the_valley_and_object_ranges():
+    from lib_scene.depth import object_depth_ranges, suggest_cuts
+
+    rng = np.random.default_rng(5)
+    near = rng.uniform(1.0, 2.0, 4000)
+    far = rng.uniform(5.0, 6.0, 4000)
+    d = np.concatenate([near, far]).astype(np.float32).reshape(80, 100)
+    idx = np.concatenate([np.full(4000, 7.0), np.full(4000, 3.0)]).astype(np.float32).reshape(80, 100)
+    hit = np.ones(d.shape, bool)
+    sugg = suggest_cuts(d, hit, idx)
+    valleys = [s.depth for s in sugg if s.reason == "valley"]
+    assert valleys and any(2.0 < v < 5.0 for v in valleys)
+    objs = object_depth_ranges(d, hit, idx)
+    assert [o.index for o in objs] == [7, 3]  # nearest first
+    assert 1.0 <= objs[0].near < objs[0].median < objs[0].far <= 2.0
+    assert objs[1].coverage == 0.5
+    near_cut = [s.depth for s in sugg if s.reason == "object-far" and s.index == 7]
+    assert near_cut and 1.9 < near_cut[0] <= 2.0
+
+
+def test_histogram_describe_reads_like_ddp():
+    from lib_scene.depth import histogram
+
+    d = np.array([[1.0, 1.5, 2.0, 1e10]], np.float32)
+    h = histogram(d, d < 1e9, bins=2)
+    text = h.describe()
+    assert "   0    33.33%  [1, 1.5)" in text and "   1    66.67%  [1.5, 2]" in text
+    assert "3 hit pixels, 1 no-hit pixels" in text
