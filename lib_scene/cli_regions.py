@@ -32,8 +32,8 @@ def _regions_args(p: argparse.ArgumentParser) -> None:
         "--source",
         default="auto",
         metavar="SRC",
-        help="index|material|aov:NAME|splits (default: object index, else material index, else an index "
-        "AOV, else split regions)",
+        help="index|material|aov:NAME|splits (default: the --splits preset's region flags when given, else "
+        "the object index, else the material index, else an AOV named like *index*)",
     )
     p.add_argument("--splits", metavar="PRESET.json", help="split preset whose region flags make regions")
     p.add_argument(
@@ -68,11 +68,14 @@ def cmd_regions(args: argparse.Namespace) -> int:
     protect = [f for cs in cams for f in input_files(cs)]
     protect += [p for p in (args.descriptions, args.splits) if p]
     batch = OutputBatch(protect=protect)
+    source = args.source
+    if source == "auto" and plan is not None and any(s.region is not None for s in plan.splits):
+        source = "splits"  # a preset with region flags given on purpose: its regions, not the index pass
     for cs in cams:
         result = build_regions(
             cs,
             descriptions=descriptions,
-            source=args.source,
+            source=source,
             threshold=args.threshold,
             order=args.order,
             grow=args.grow,

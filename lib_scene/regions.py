@@ -875,9 +875,10 @@ def _group_medians(
     dv = depth[pick]
     gv = g[pick].astype(np.uint16)  # 16-bit keys: numpy's stable sort is a radix sort
     order = np.argsort(gv, kind="stable")
-    dv, gv = dv[order], gv[order]
-    starts = np.searchsorted(gv, np.arange(n), side="left")
-    ends = np.searchsorted(gv, np.arange(n), side="right")
+    dv = dv[order]
+    sizes = np.bincount(gv, minlength=n)[:n]
+    ends = np.cumsum(sizes)
+    starts = ends - sizes
     out: list = []
     for k in range(n):
         if cnt[k] == 0:

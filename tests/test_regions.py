@@ -475,6 +475,26 @@ def test_splits_regions_use_the_same_path(synth):
     assert R.pick_source(synth, "auto", plan) == "index"
 
 
+def test_cli_splits_preset_makes_the_regions(synth, tmp_path):
+    preset = tmp_path / "p.json"
+    preset.write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "splits": [
+                    {"start": 2.0, "end": 5.0, "levels": 200, "region": 0, "label": "the props"},
+                    {"start": 5.0, "end": 9.0, "levels": 56, "region": 1, "label": "the wall"},
+                ],
+            }
+        )
+    )
+    out = tmp_path / "out"
+    assert main(["regions", synth.sources["depth"], "--splits", str(preset), "--out", str(out)]) == 0
+    table = json.loads((out / "Cam0.regions.json").read_text())
+    assert table["source"] == "splits"
+    assert (out / "Cam0.prompt.txt").read_text() == "BREAK the props BREAK the wall\n"
+
+
 def test_no_index_source_is_a_clear_error(tmp_path):
     cs = load_multilayer(write_index_exr(tmp_path / "c.exr", depth=np.ones((8, 8), np.float32)))
     with pytest.raises(R.RegionError) as exc:
@@ -698,6 +718,26 @@ def test_samples_hidden_object_absent_in_one_camera_present_in_others():
         if not seen[cam]:
             assert any(h.index == vase and h.reason == "not in frame" for h in res.hidden)
     assert seen == {"Cam0": True, "Cam1": True, "Cam2": False}
+
+
+@needs_room
+@pytest.mark.parametrize("cam", ["Cam0", "Cam1", "Cam2"])
+def test_samples_order_by_distance_follows_the_sidecar(cam):
+    cs = load_multilayer(os.path.join(ROOM, f"{cam}.exr"))
+    res = R.build_regions(cs, order="distance")
+    cam_pos = np.asarray(cs.sidecar["matrix_world"], float)[:3, 3]
+    best = {}
+    for o in cs.sidecar["objects"].values():
+        d = float(np.linalg.norm(np.asarray(o["location"], float) - cam_pos))
+        best[o["pass_index"]] = min(d, best.get(o["pass_index"], np.inf))
+    dists = [min(best[i] for i in r.indices) for r in res.regions]
+    assert dists == sorted(dists)
+    assert [r.distance for r in res.regions] == pytest.approx(dists, abs=1e-3)
+    # the seed's .properties distances were measured from Cam0 only
+    props = R.load_descriptions(os.path.join(ROOM, "descriptions.properties"))
+    again = R.build_regions(cs, props, order="distance")
+    assert [r.indices for r in again.regions] == [r.indices for r in res.regions]
+    assert any("measured from camera" in w for w in again.warnings) == (cam != props.camera)
 
 
 @needs_room
