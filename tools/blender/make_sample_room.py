@@ -12,7 +12,7 @@ x = -3; walls 2.6 m high.
 
 * Table at (-0.3, 0.6), top 1.4 x 0.8 at 0.77 m; two identical chairs
   (Chair_A south, Chair_B north, one shared mesh, one description).
-* Vase ("a small blue vase") on the floor UNDER the table centre: Cam2 looks
+* Vase ("a tall blue ceramic vase") on the floor UNDER the table centre: Cam2 looks
   steeply down from +x, so the table top hides it completely; Cam0 and Cam1
   (eye level) see it between the table legs.
 * Ball: smooth UV sphere r = 0.3 at (1.5, -1.4, 0.3), visible in every camera;
@@ -245,10 +245,10 @@ def build_room():
     # the hidden-in-Cam2 vase, under the table centre
     add_object(
         "Vase",
-        make_mesh("Vase", lambda bm: cone(bm, (0, 0, 0.14), 0.1, 0.06, 0.28)),
+        make_mesh("Vase", lambda bm: cone(bm, (0, 0, 0.33), 0.25, 0.15, 0.66)),
         location=(-0.3, 0.6, 0.0),
         materials=[blue],
-        description="a small blue vase",
+        description="a tall blue ceramic vase",
     )
 
     # tall bookshelf against the side wall, front facing +x
@@ -346,7 +346,7 @@ def build_room():
     scene.world = world
 
     # cameras
-    add_camera("Cam0", (3.6, -4.2, 1.8), (-0.6, 0.8, 0.7), lens=28.0)  # front-right, eye level
+    add_camera("Cam0", (3.2, -3.7, 1.7), (-0.6, 0.8, 0.7), lens=28.0)  # front-right, eye level
     add_camera("Cam1", (-2.0, 2.1, 1.8), (1.3, -1.3, 0.0), lens=24.0)  # back-left corner, looks out
     add_camera("Cam2", (3.2, 0.6, 5.2), (-0.6, 0.4, 0.0), lens=24.0)  # high, looking down from +x
     scene.camera = bpy.data.objects["Cam0"]
