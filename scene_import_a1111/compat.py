@@ -2,6 +2,7 @@
 
 * event listeners take ``_js=`` on 3.x and ``js=`` on 4.x;
 * ``gr.File`` hands 3.x tempfile wrappers (``.name``) and 4.x plain path strings;
+* ``gr.Image`` sends lossy webp on 4.x unless told ``format="png"``;
 * ``gr.Dataframe`` lost ``max_rows`` / ``overflow_row_behaviour`` in 4.x;
 * ``gr.Warning`` / ``gr.Info`` raise outside an event on some versions: :func:`warn` never raises.
 """
@@ -61,6 +62,7 @@ def image(**kw):
     kw.setdefault("interactive", False)
     if IS_GRADIO_4:
         kw.setdefault("show_share_button", False)
+        kw.setdefault("format", "png")  # 4.x defaults to lossy webp: depth levels must stay exact
     return gr.Image(**kw)
 
 
