@@ -1,21 +1,22 @@
 """Benchmark: normal maps against the bare EXR decode, measured in the same run.
 
-    python bench/bench_normals.py [--sizes 1200,4096] [--repeat 3]
+    python bench/bench_normals.py [--sizes 1200,4096] [--repeat 5]
 
 For each size it writes a real multi-part EXR in Blender 5's layout (float32 depth and world-space
 Normal passes, ZIP, sky in the top tenth, anti-aliased short normals here and there) with its
 ``<stem>.json`` sidecar, then times (best of N):
 
 * ``decode``: OpenEXR decode of the file's pixels (the baseline: no tool can do less);
-* ``decode+png``: the decode plus the PNG encode of one canvas-sized RGB image (what any normal
-  map tool has to do at the least);
+* ``decode+png``: the decode plus the PNG encode (Pillow, level 1, as lib_scene writes) of the
+  finished normal map (what any normal map tool has to do at the least);
 * ``normal_map``: :func:`lib_scene.normals.normal_map` on the loaded camera (renormalise, world ->
   camera rotation, fills, bae encoding) - compute only;
 * ``build+check``: :func:`build_normal_map` with the axis check the CLI runs;
 * ``naive``: a straightforward whole-array numpy version of the same maths, for reference;
 * ``cli``: ``scene-import normal FILE --out DIR`` in-process: load, map, check, PNG written atomically.
 
-It prints seconds and the ratios to the baselines. Nothing is asserted.
+It prints the best seconds of N rounds (the functions take turns within a round) and the ratios
+to the baselines. Nothing is asserted.
 """
 
 from __future__ import annotations
@@ -66,13 +67,16 @@ def make_canvas(folder: str, n: int) -> str:
     return path
 
 
-def best(fn, repeat: int) -> float:
-    times = []
+def best_of(fns: dict, repeat: int) -> dict:
+    """Best time of each function over ``repeat`` rounds, the functions taking turns within a round
+    (so a busy machine slows all of them alike instead of whichever ran during a burst)."""
+    times = {k: [] for k in fns}
     for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
+        for k, fn in fns.items():
+            t = time.perf_counter()
+            fn()
+            times[k].append(time.perf_counter() - t)
+    return {k: min(v) for k, v in times.items()}
 
 
 def decode(path: str) -> None:
@@ -84,9 +88,8 @@ def decode(path: str) -> None:
             np.asarray(ch.pixels)
 
 
-def decode_png(path: str, n: int) -> None:
+def decode_png(path: str, img: np.ndarray) -> None:
     decode(path)
-    img = np.full((n, n, 3), 128, np.uint8)
     Image.fromarray(img, "RGB").save(io.BytesIO(), format="PNG", compress_level=1)
 
 
@@ -103,27 +106,37 @@ def naive(cs) -> np.ndarray:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="1200,4096")
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args()
     cols = ("decode", "decode+png", "normal_map", "build+check", "naive", "cli")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"{os.cpu_count()} CPUs, load average {load:.1f}")
     print(f"{'size':>10}  " + "  ".join(f"{c + ' s':>13}" for c in cols))
     ratios = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in (int(s) for s in args.sizes.split(",")):
             exr = make_canvas(tmp, n)
             (cs,) = load_cameras(exr)
-            diff = np.abs(normal_map(cs).astype(int) - naive(cs).astype(int))
+            ref = normal_map(cs)
+            diff = np.abs(ref.astype(int) - naive(cs).astype(int))
             assert diff.max() <= 1, diff.max()  # the same maths (float32 vs float64 rounding)
             out = os.path.join(tmp, f"out{n}")
-            t = {
-                "decode": best(lambda: decode(exr), args.repeat),  # noqa: B023
-                "decode+png": best(lambda: decode_png(exr, n), args.repeat),  # noqa: B023
-                "normal_map": best(lambda: normal_map(cs), args.repeat),  # noqa: B023
-                "build+check": best(lambda: build_normal_map(cs), args.repeat),  # noqa: B023
-                "naive": best(lambda: naive(cs), args.repeat),  # noqa: B023
-            }
-            with contextlib.redirect_stdout(io.StringIO()):
-                t["cli"] = best(lambda: cli_main(["normal", exr, "--out", out]), args.repeat)  # noqa: B023
+
+            def cli(exr=exr, out=out):
+                with contextlib.redirect_stdout(io.StringIO()):
+                    cli_main(["normal", exr, "--out", out])
+
+            t = best_of(
+                {
+                    "decode": lambda exr=exr: decode(exr),
+                    "decode+png": lambda exr=exr, img=ref: decode_png(exr, img),
+                    "normal_map": lambda cs=cs: normal_map(cs),
+                    "build+check": lambda cs=cs: build_normal_map(cs),
+                    "naive": lambda cs=cs: naive(cs),
+                    "cli": cli,
+                },
+                args.repeat,
+            )
             print(f"{n:>5}x{n:<4}  " + "  ".join(f"{t[c]:>13.3f}" for c in cols))
             ratios.append((n, t))
     print()

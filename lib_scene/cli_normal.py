@@ -9,7 +9,7 @@ from .canvas import discover, load_camera, load_sidecar
 from .cli import _print, command, input_files
 from .errors import SceneImportError
 from .files import OutputBatch
-from .normals import AXES_PRESETS, CONVENTIONS, build_normal_map
+from .normals import AXES_PRESETS, CONVENTIONS, build_normal_map, parse_axes
 
 
 def parse_fill(text: str) -> tuple[float, float, float]:
@@ -22,6 +22,16 @@ def parse_fill(text: str) -> tuple[float, float, float]:
     if len(vals) != 3 or any(not (-1.0 <= v <= 1.0) for v in vals):
         raise argparse.ArgumentTypeError(f"--fill wants three numbers in -1..1 like 0,0,1, got {text!r}")
     return vals  # type: ignore[return-value]
+
+
+def parse_axes_arg(text: str) -> str:
+    """Check an ``--axes`` value (``auto``, a preset or three terms like ``x,-y,-z``)."""
+    if text.strip().lower() != "auto":
+        try:
+            parse_axes(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from exc
+    return text
 
 
 def _normal_args(p: argparse.ArgumentParser) -> None:
@@ -48,6 +58,7 @@ def _normal_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--aov", metavar="NAME", help="use this camera-space normal pass (AOV)")
     p.add_argument(
         "--axes",
+        type=parse_axes_arg,
         metavar="SPEC",
         help="axes of a camera-space source: camera right,up,toward-viewer from source channels, "
         f"e.g. x,y,z (default for Daz) or x,-y,-z; presets {', '.join(sorted(AXES_PRESETS))}; or auto",

@@ -651,9 +651,26 @@ def test_cli_missing_matrix_is_a_clear_error(blender5, tmp_path, capsys):
     assert not out.exists()
 
 
-def test_cli_rejects_bad_fill(blender5, tmp_path):
-    with pytest.raises(SystemExit):
-        main(["normal", blender5, "--fill", "0,0,3", "--out", str(tmp_path)])
+@pytest.mark.parametrize(
+    "option", [["--fill", "0,0,3"], ["--fill", "0,1"], ["--axes", "x,x,z"], ["--axes", "up"]]
+)
+def test_cli_rejects_bad_options(blender5, tmp_path, option, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["normal", blender5, *option, "--out", str(tmp_path / "o")])
+    assert exc.value.code == 2
+    assert option[0] in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_cli_axes_for_a_daz_canvas(tmp_path):
+    paths = write_daz(str(tmp_path / "daz"))
+    folder = os.path.dirname(paths["normal"])
+    ref = normal_map(load(folder))
+    n = np.asarray(load(folder).normal) * np.array([1, -1, -1], np.float32)
+    write_exr(paths["normal"], {c: n[..., i].astype(np.float16) for i, c in enumerate("RGB")})
+    out = tmp_path / "out"
+    assert main(["normal", folder, "--axes", "opencv", "--out", str(out)]) == 0
+    np.testing.assert_array_equal(np.asarray(Image.open(out / "scene.normal.png")), ref)
 
 
 # --------------------------------------------------------------------------- sample renders
