@@ -35,6 +35,12 @@ suite() {  # suite NAME PYTHON ARGS... ; pytest's 5 (no tests collected) is a fa
   return "$rc"
 }
 
+# Chromium for the browser test of the Scene Import tab (Debian's package; Playwright never downloads one)
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+    || echo "warning: could not install chromium; the browser test will be skipped" >&2
+fi
+
 if [ "${SCENE_IMPORT_SKIP_BPY:-0}" != "1" ] && [ -n "$PY_BPY" ]; then
   [ -x .venv-bpy/bin/python ] || "$PY_BPY" -m venv .venv-bpy
   .venv-bpy/bin/python -m pip install "${PIP_FLAGS[@]}" bpy==5.0.1 OpenEXR
