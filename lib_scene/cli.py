@@ -68,17 +68,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         for path, chans in cs.channels.items():
             _print(f"  file {path}")
             _print(f"    channels: {', '.join(chans)}")
-        kinds = [
-            k
-            for k, v in (
-                ("depth", cs.depth),
-                ("normal", cs.normal),
-                ("beauty", cs.beauty),
-                ("object index", cs.object_index),
-                ("material index", cs.material_index),
-            )
-            if v is not None
-        ]
+        kinds = cs.passes()
         _print(f"  canvases: {', '.join(kinds) or 'none recognised'}")
         if cs.aovs:
             _print(f"  other passes: {', '.join(sorted(cs.aovs))}")

@@ -339,17 +339,7 @@ def stage_uploads(paths: list[str], dest: str) -> list[str]:
 
 def camera_summary(cs: CanvasSet) -> dict:
     """What one camera holds: passes, size, depth range, no-hit share (JSON-able)."""
-    passes = [
-        k
-        for k, v in (
-            ("depth", cs.depth),
-            ("normal", cs.normal),
-            ("beauty", cs.beauty),
-            ("object index", cs.object_index),
-            ("material index", cs.material_index),
-        )
-        if v is not None
-    ]
+    passes = cs.passes()
     passes += sorted(cs.aovs)
     rng = cs.depth_range()
     total = cs.width * cs.height
