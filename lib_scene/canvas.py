@@ -84,6 +84,20 @@ class CanvasSet:
     def shape(self) -> tuple[int, int]:
         return self.height, self.width
 
+    def passes(self) -> list[str]:
+        """The canvases this camera holds, by kind (AOVs not included)."""
+        return [
+            k
+            for k, v in (
+                ("depth", self.depth),
+                ("normal", self.normal),
+                ("beauty", self.beauty),
+                ("object index", self.object_index),
+                ("material index", self.material_index),
+            )
+            if v is not None
+        ]
+
     @property
     def no_hit_count(self) -> int:
         return 0 if self.hit is None else int(self.hit.size - np.count_nonzero(self.hit))

@@ -15,15 +15,7 @@ import numpy as np
 
 from . import __version__
 from .canvas import CanvasSet, discover, load_camera
-from .depth import (
-    auto_plan,
-    histogram,
-    level_usage,
-    quantize,
-    quantize16,
-    region_image,
-    test_image,
-)
+from .depth import Quantized, auto_plan, histogram, suggest_cuts
 from .errors import SceneImportError
 from .files import OutputBatch
 from .splits import SplitPlan, load_preset
@@ -76,17 +68,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         for path, chans in cs.channels.items():
             _print(f"  file {path}")
             _print(f"    channels: {', '.join(chans)}")
-        kinds = [
-            k
-            for k, v in (
-                ("depth", cs.depth),
-                ("normal", cs.normal),
-                ("beauty", cs.beauty),
-                ("object index", cs.object_index),
-                ("material index", cs.material_index),
-            )
-            if v is not None
-        ]
+        kinds = cs.passes()
         _print(f"  canvases: {', '.join(kinds) or 'none recognised'}")
         if cs.aovs:
             _print(f"  other passes: {', '.join(sorted(cs.aovs))}")
@@ -125,6 +107,12 @@ def cmd_histogram(args: argparse.Namespace) -> int:
         h = histogram(depth, cs.hit, bins=args.bins, cutoff=args.cutoff)
         _print(f"camera {cs.camera} ({_unit(cs)})")
         _print(h.describe())
+        sugg = suggest_cuts(depth, cs.hit, cs.object_index)
+        if sugg:
+            _print("suggested cuts:")
+            for s in sorted(sugg, key=lambda s: s.depth):
+                what = f"{s.reason} of index {s.index}" if s.index is not None else s.reason
+                _print(f"  {s.depth:.6g}  {what}")
     return 0
 
 
@@ -140,15 +128,19 @@ def plan_for(cs: CanvasSet, preset: SplitPlan | None, cutoff: float | None = Non
 
 
 def depth_outputs(
-    cs: CanvasSet, plan: SplitPlan, out: str, batch: OutputBatch, sixteen: bool = False
-) -> None:
-    depth = cs.require_depth()
+    cs: CanvasSet, plan: SplitPlan, out: str, batch: OutputBatch, sixteen: bool = False, regions: bool = True
+) -> Quantized:
+    """Queue <camera>.depth.png, .test.png (and .regions.png, .depth16.png); return the quantisation."""
+    q = Quantized.of(cs.require_depth(), cs.hit, plan)
     base = os.path.join(out, cs.camera)
-    batch.add_png(base + ".depth.png", quantize(depth, cs.hit, plan))
+    grey = q.grey()
+    batch.add_png(base + ".depth.png", grey)
     if sixteen:
-        batch.add_png(base + ".depth16.png", quantize16(depth, cs.hit, plan))
-    batch.add_png(base + ".test.png", test_image(depth, cs.hit, plan))
-    batch.add_png(base + ".regions.png", region_image(depth, cs.hit, plan))
+        batch.add_png(base + ".depth16.png", grey.astype(np.uint16) * 257)
+    batch.add_png(base + ".test.png", q.test_rgb())
+    if regions:
+        batch.add_png(base + ".regions.png", q.region_rgb())
+    return q
 
 
 def input_files(cs: CanvasSet) -> list[str]:
@@ -178,9 +170,8 @@ def cmd_depth(args: argparse.Namespace) -> int:
     )
     for cs in cams:
         plan = plan_for(cs, preset, args.cutoff)
-        depth_outputs(cs, plan, args.out, batch, sixteen=args.sixteen)
-        usage = level_usage(cs.require_depth(), cs.hit, plan)
-        _print(f"{cs.camera}: {usage.describe()}")
+        q = depth_outputs(cs, plan, args.out, batch, sixteen=args.sixteen)
+        _print(f"{cs.camera}: {q.usage().describe()}")
     for path in batch.commit():
         _print(f"wrote {path}")
     return 0

@@ -29,10 +29,14 @@ def _arrays(plan: SplitPlan):
     return starts, ends, levels, offsets
 
 
+#: Pixels per block of the vectorised quantiser: temporaries stay in cache instead of RAM.
+BLOCK = 1 << 18
+
+
 def split_index(depth: np.ndarray, hit: np.ndarray | None, plan: SplitPlan) -> tuple[np.ndarray, np.ndarray]:
     """Per pixel: the split it falls in, and whether it is quantised at all (hit, not beyond the
     last end, before the cutoff)."""
-    starts, ends, _, _ = _arrays(plan)
+    _, ends, _, _ = _arrays(plan)
     with np.errstate(invalid="ignore"):
         valid = np.isfinite(depth) & (depth <= ends[-1])
         if hit is not None:
@@ -44,28 +48,137 @@ def split_index(depth: np.ndarray, hit: np.ndarray | None, plan: SplitPlan) -> t
     return idx, valid
 
 
+def _codes_block(d: np.ndarray, hit: np.ndarray | None, plan: SplitPlan, arrays) -> np.ndarray:
+    starts, ends, levels, offsets = arrays
+    nsplit = len(starts)
+    idx = np.searchsorted(ends[:-1], d, side="right")
+    np.minimum(idx, nsplit - 1, out=idx)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        valid = np.isfinite(d) & (d <= ends[-1])
+        if hit is not None:
+            valid &= hit
+        if plan.cutoff is not None:
+            valid &= d < plan.cutoff
+        s = starts[idx]
+        d64 = d.astype(np.float64)
+        if plan.curve == "inverse":
+            t = 1.0 / s
+            t -= 1.0 / d64
+            t /= (1.0 / s) - (1.0 / ends[idx])
+        else:
+            t = d64 - s
+            t /= ends[idx] - s
+        np.clip(t, 0.0, 1.0, out=t)
+        np.nan_to_num(t, copy=False)
+    n = levels[idx]
+    t *= n
+    lvl = np.minimum(n - 1, np.floor(t).astype(np.int64))
+    lvl += offsets[idx]
+    # levels 0..255; a pixel in a 0-level split k is 256 + k (black, but its split is kept); -1 = black
+    code = np.where(n > 0, lvl, TOTAL_LEVELS + idx)
+    code[~valid] = -1
+    return code.astype(np.int16)
+
+
+def level_codes(depth: np.ndarray, hit: np.ndarray | None, plan: SplitPlan) -> np.ndarray:
+    """Per pixel, int16: the global level 0..255 (0 = nearest); 256 + k for a pixel in split k
+    that has 0 levels; -1 where black for any other reason (no hit, beyond the end, cutoff)."""
+    arrays = _arrays(plan)
+    flat_d = depth.reshape(-1)
+    flat_h = None if hit is None else hit.reshape(-1)
+    out = np.empty(flat_d.shape, np.int16)
+    for a in range(0, flat_d.size, BLOCK):  # blocks of pixels, not pixels
+        b = a + BLOCK
+        out[a:b] = _codes_block(flat_d[a:b], None if flat_h is None else flat_h[a:b], plan, arrays)
+    return out.reshape(depth.shape)
+
+
+@dataclass(frozen=True)
+class Quantized:
+    """A depth canvas quantised once; the depth map, test and region images and the level usage
+    are all table look-ups on the same per-pixel codes."""
+
+    plan: SplitPlan
+    codes: np.ndarray
+
+    @classmethod
+    def of(cls, depth: np.ndarray, hit: np.ndarray | None, plan: SplitPlan) -> Quantized:
+        return cls(plan, level_codes(depth, hit, plan))
+
+    def _split_of_code(self) -> np.ndarray:
+        """Split number for each code + 1 (index 0 is code -1 -> -1)."""
+        n = len(self.plan.splits)
+        table = np.full(TOTAL_LEVELS + n + 1, -1, np.int32)
+        _, _, levels, offsets = _arrays(self.plan)
+        for k in range(n):
+            table[1 + offsets[k] : 1 + offsets[k] + levels[k]] = k
+            table[1 + TOTAL_LEVELS + k] = k
+        return table
+
+    def _lookup(self, table: np.ndarray) -> np.ndarray:
+        return table[self.codes.astype(np.int32) + 1]
+
+    def grey(self) -> np.ndarray:
+        table = np.zeros(TOTAL_LEVELS + len(self.plan.splits) + 1, np.uint8)
+        table[1 : TOTAL_LEVELS + 1] = 255 - np.arange(TOTAL_LEVELS)
+        return self._lookup(table)
+
+    def level_index(self) -> np.ndarray:
+        lv = self.codes.copy()
+        lv[lv >= TOTAL_LEVELS] = -1
+        return lv
+
+    def split_labels(self) -> np.ndarray:
+        """Per pixel: its split number, or -1 where it is black for being no hit / out of range."""
+        return self._lookup(self._split_of_code())
+
+    def test_rgb(self) -> np.ndarray:
+        grey = np.zeros(TOTAL_LEVELS + len(self.plan.splits) + 1, np.uint8)
+        grey[1 : TOTAL_LEVELS + 1] = 255 - np.arange(TOTAL_LEVELS)
+        table = np.repeat(grey[:, None], 3, axis=1)
+        split = self._split_of_code()
+        for k, s in enumerate(self.plan.splits):
+            if s.test:
+                table[split == k] = parse_colour(s.test)
+        return self._lookup(table)
+
+    def region_labels(self) -> np.ndarray:
+        split = self._split_of_code()
+        regions = np.array([-1 if s.region is None else s.region for s in self.plan.splits] + [-1], np.int32)
+        return self._lookup(regions[split])
+
+    def region_rgb(self) -> np.ndarray:
+        split = self._split_of_code()
+        table = np.zeros((len(split), 3), np.uint8)
+        for k, s in enumerate(self.plan.splits):
+            if s.region is not None:
+                table[split == k] = region_color(s.region)
+        return self._lookup(table)
+
+    def counts(self) -> np.ndarray:
+        """Pixels per split (quantised pixels; below the first start counts in split 0)."""
+        n = len(self.plan.splits)
+        per_code = np.bincount(self.codes.reshape(-1).astype(np.int32) + 1, minlength=TOTAL_LEVELS + n + 1)
+        split = self._split_of_code()
+        used = split >= 0
+        return np.bincount(split[used], weights=per_code[used], minlength=n).astype(np.int64)
+
+    def usage(self) -> LevelUsage:
+        per_code = np.bincount(self.codes.reshape(-1).astype(np.int32) + 1, minlength=TOTAL_LEVELS + 1)
+        present = per_code[1 : TOTAL_LEVELS + 1] > 0
+        _, _, levels, offsets = _arrays(self.plan)
+        per = tuple((int(n), int(present[o : o + n].sum())) for n, o in zip(levels, offsets, strict=True))
+        return LevelUsage(allocated=self.plan.total_levels, used=int(present.sum()), per_split=per)
+
+
 def level_index(depth: np.ndarray, hit: np.ndarray | None, plan: SplitPlan) -> np.ndarray:
     """Per pixel: the global level 0..255 (0 = nearest), or -1 for black. int16."""
-    starts, ends, levels, offsets = _arrays(plan)
-    idx, valid = split_index(depth, hit, plan)
-    s, e, n, o = starts[idx], ends[idx], levels[idx], offsets[idx]
-    d = depth.astype(np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        if plan.curve == "inverse":
-            t = (1.0 / s - 1.0 / d) / (1.0 / s - 1.0 / e)
-        else:
-            t = (d - s) / (e - s)
-        np.clip(t, 0.0, 1.0, out=t)
-        t = np.nan_to_num(t, copy=False)
-    lvl = np.minimum(n - 1, np.floor(t * n).astype(np.int64))
-    out = np.where(valid & (n > 0), o + lvl, -1).astype(np.int16)
-    return out
+    return Quantized.of(depth, hit, plan).level_index()
 
 
 def quantize(depth: np.ndarray, hit: np.ndarray | None, plan: SplitPlan) -> np.ndarray:
     """The 8-bit depth map (H, W) uint8, near = white."""
-    lvl = level_index(depth, hit, plan)
-    return np.where(lvl >= 0, 255 - lvl, 0).astype(np.uint8)
+    return Quantized.of(depth, hit, plan).grey()
 
 
 def quantize16(depth: np.ndarray, hit: np.ndarray | None, plan: SplitPlan) -> np.ndarray:
@@ -89,50 +202,27 @@ class LevelUsage:
 
 def level_usage(depth: np.ndarray, hit: np.ndarray | None, plan: SplitPlan) -> LevelUsage:
     """Levels that pixels land on vs. levels allocated; wasted = allocated levels no pixel uses."""
-    lvl = level_index(depth, hit, plan)
-    present = np.bincount(lvl[lvl >= 0].ravel(), minlength=TOTAL_LEVELS) > 0
-    _, _, levels, offsets = _arrays(plan)
-    per = tuple((int(n), int(present[o : o + n].sum())) for n, o in zip(levels, offsets, strict=True))
-    return LevelUsage(allocated=plan.total_levels, used=int(present.sum()), per_split=per)
+    return Quantized.of(depth, hit, plan).usage()
 
 
 def split_counts(depth: np.ndarray, hit: np.ndarray | None, plan: SplitPlan) -> np.ndarray:
     """Pixels per split (pixels that are quantised; below the first start counts in split 0)."""
-    idx, valid = split_index(depth, hit, plan)
-    return np.bincount(idx[valid].ravel(), minlength=len(plan.splits))
+    return Quantized.of(depth, hit, plan).counts()
 
 
 def test_image(depth: np.ndarray, hit: np.ndarray | None, plan: SplitPlan) -> np.ndarray:
     """RGB preview: each split with a ``test`` colour painted in it, the others in their grey."""
-    grey = quantize(depth, hit, plan)
-    rgb = np.repeat(grey[..., None], 3, axis=2)
-    colours = [(i, parse_colour(s.test)) for i, s in enumerate(plan.splits) if s.test]
-    if colours:
-        idx, valid = split_index(depth, hit, plan)
-        lut = np.zeros((len(plan.splits), 3), dtype=np.uint8)
-        has = np.zeros(len(plan.splits), dtype=bool)
-        for i, c in colours:
-            lut[i], has[i] = c, True
-        paint = valid & has[idx]
-        rgb[paint] = lut[idx[paint]]
-    return rgb
+    return Quantized.of(depth, hit, plan).test_rgb()
 
 
 def split_region_labels(depth: np.ndarray, hit: np.ndarray | None, plan: SplitPlan) -> np.ndarray:
     """Per pixel: the ``region`` flag of its split, or -1 (unassigned)."""
-    idx, valid = split_index(depth, hit, plan)
-    lut = np.array([-1 if s.region is None else s.region for s in plan.splits], dtype=np.int32)
-    return np.where(valid, lut[idx], -1)
+    return Quantized.of(depth, hit, plan).region_labels()
 
 
 def region_image(depth: np.ndarray, hit: np.ndarray | None, plan: SplitPlan) -> np.ndarray:
     """RGB: each split with a ``region`` flag in Regional Prompter's colour for that number; black elsewhere."""
-    labels = split_region_labels(depth, hit, plan)
-    top = max((s.region for s in plan.splits if s.region is not None), default=-1)
-    lut = np.zeros((top + 2, 3), dtype=np.uint8)  # last row: black for -1
-    for r in {s.region for s in plan.splits if s.region is not None}:
-        lut[r] = region_color(r)
-    return lut[labels]
+    return Quantized.of(depth, hit, plan).region_rgb()
 
 
 # --------------------------------------------------------------------------- histograms

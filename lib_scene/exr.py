@@ -139,6 +139,15 @@ def read_exr(path: str | os.PathLike) -> ExrImage:
         parts = list(f.parts)
     except Exception as exc:
         raise CanvasError(f"unreadable OpenEXR pixel data ({exc})", path) from exc
+    # OpenEXR drops a part whose pixels it cannot decode (printing only a warning): compare with
+    # what the headers declare so a truncated or corrupt file is refused instead of half-read.
+    decoded = {str(dict(p.header).get("name", "") or ""): set(p.channels) for p in parts}
+    for k, hdr in enumerate(headers):
+        pname = str(hdr.get("name", "") or "")
+        declared = {getattr(c, "name", str(c)) for c in hdr.get("channels", [])}
+        if pname not in decoded or not declared <= decoded[pname]:
+            label = f"part {k} ({pname!r})" if pname else f"part {k}"
+            raise CanvasError(f"unreadable OpenEXR pixel data: {label} is truncated or corrupt", path)
 
     channels: dict[str, Channel] = {}
     merged: dict[str, object] = {}

@@ -12,7 +12,16 @@ import os
 import shlex
 
 from .canvas import CanvasSet
-from .depth import auto_plan, histogram, level_usage, quantize, split_counts, suggest_cuts, test_image
+from .depth import (
+    Quantized,
+    auto_plan,
+    histogram,
+    level_usage,
+    quantize,
+    split_counts,
+    suggest_cuts,
+    test_image,
+)
 from .errors import SceneImportError
 from .files import OutputBatch
 from .splits import FLAGS, SplitPlan, load_preset, save_preset
@@ -78,9 +87,9 @@ class SplitShell(cmd.Cmd):
 
     def do_show_splits(self, arg: str) -> None:
         """show_splits: the split table with pixel shares and levels."""
-        counts = split_counts(self.depth, self.cam.hit, self.plan)
-        self.say(self.plan.describe(counts, int(self.cam.hit.sum())))
-        self.say(level_usage(self.depth, self.cam.hit, self.plan).describe())
+        q = Quantized.of(self.depth, self.cam.hit, self.plan)
+        self.say(self.plan.describe(q.counts(), int(self.cam.hit.sum())))
+        self.say(q.usage().describe())
 
     def do_usage(self, arg: str) -> None:
         """usage: levels used and wasted per split."""

@@ -1,4 +1,4 @@
-"""Scene Import's A1111 / Forge glue: adapters, the dropdown Script's logic, routes, settings, UI.
+"""Scene Import host glue: gradio UI builders, A1111/ControlNet/Regional Prompter adapters, API routes.
 
 Host imports (``modules``, ``gradio``, ``fastapi``) happen inside functions, so this package imports
 anywhere; everything that is not about the host lives in ``lib_scene``.

@@ -44,7 +44,9 @@ def scene(width: int = W, height: int = H, background: float = 1e10):
     index = np.where(closer, 1, index).astype(np.float32)
     sky = ys < 4
     depth[sky], normal_cam[sky], index[sky] = background, 0, 0
-    beauty = np.stack([index / 3, 1 - index / 3, np.full_like(index, 0.5), np.ones_like(index)], -1).astype(np.float32)
+    beauty = np.stack([index / 3, 1 - index / 3, np.full_like(index, 0.5), np.ones_like(index)], -1).astype(
+        np.float32
+    )
     return depth, normal_cam, index, beauty
 
 
@@ -72,12 +74,16 @@ def sidecar(name: str = "Cam0", width: int = W, height: int = H) -> dict:
     }
 
 
-def write_blender5(path: str, layer: str = "ViewLayer", compression: str = "ZIP", half: bool = False, **kw) -> str:
+def write_blender5(
+    path: str, layer: str = "ViewLayer", compression: str = "ZIP", half: bool = False, **kw
+) -> str:
     depth, ncam, index, beauty = scene(**kw)
     nworld = ncam @ CAM_ROT.T
     bt = np.float16 if half else np.float32
     parts = {
-        f"{layer}.Combined": {f"{layer}.Combined.{c}": beauty[..., i].astype(bt) for i, c in enumerate("RGBA")},
+        f"{layer}.Combined": {
+            f"{layer}.Combined.{c}": beauty[..., i].astype(bt) for i, c in enumerate("RGBA")
+        },
         f"{layer}.Depth": {f"{layer}.Depth.Z": depth},
         f"{layer}.Normal": {f"{layer}.Normal.{c}": nworld[..., i].astype(bt) for i, c in enumerate("XYZ")},
         f"{layer}.Object Index": {f"{layer}.Object Index.X": index},
@@ -99,16 +105,22 @@ def write_blender4(path: str, layer: str = "ViewLayer", compression: str = "ZIP"
     return path
 
 
-def write_daz(folder: str, stem: str = "scene", compression: str = "ZIP", half_depth: bool = False, **kw) -> dict:
+def write_daz(
+    folder: str, stem: str = "scene", compression: str = "ZIP", half_depth: bool = False, **kw
+) -> dict:
     depth, ncam, index, beauty = scene(background=3.4028235e38, **kw)
     os.makedirs(folder, exist_ok=True)
-    d_cm = np.where(depth > 1e9, np.float32(3.4028235e38), depth * np.float32(100)).astype(np.float32)
+    d_cm = np.where(depth > 1e9, np.float32(3.4028235e38), np.minimum(depth, 1e6) * np.float32(100)).astype(
+        np.float32
+    )
     paths = {
         "beauty": os.path.join(folder, f"{stem}-Canvas1-Beauty.exr"),
         "depth": os.path.join(folder, f"{stem}-Canvas2-Depth.exr"),
         "normal": os.path.join(folder, f"{stem}-Canvas3-Normal.exr"),
     }
-    write_exr(paths["beauty"], {c: beauty[..., i].astype(np.float16) for i, c in enumerate("RGBA")}, compression)
+    write_exr(
+        paths["beauty"], {c: beauty[..., i].astype(np.float16) for i, c in enumerate("RGBA")}, compression
+    )
     dz = d_cm.astype(np.float16) if half_depth else d_cm.astype(np.float32)
     write_exr(paths["depth"], {"Y": dz}, compression)
     write_exr(paths["normal"], {c: ncam[..., i].astype(np.float16) for i, c in enumerate("RGB")}, compression)

@@ -1,0 +1,121 @@
+"""Benchmark: one edit's re-render in the Scene Import tab, at preview resolution, against the same
+re-render at full canvas resolution, measured in the same run.
+
+    python bench/bench_preview.py [--sizes 1200,4096] [--repeat 5]
+
+For each square canvas (the synthetic room of tests/scenes.py: sphere, box, wall, sky) it times:
+
+* prepare (once per camera): preview sampling (long side 1024), beauty box filter + tone map, the
+  sorted hit-depth index;
+* edit, preview: one split edit (``add_cut``) and everything the depth panel shows after it -
+  quantised depth and test colours at preview resolution, the histogram plot, whole-canvas pixel
+  counts per split and levels used/wasted (``lib_scene.preview.render_depth``);
+* edit + PNG: the same plus PNG-encoding the three images (what gradio sends to the browser);
+* baseline, full: the same edit rendered the direct way at full resolution (quantise, test image,
+  per-split counts and level usage over every pixel, ``lib_scene.depth``), no PNG.
+
+It prints milliseconds (best of N) and the ratios to the baseline. Nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import sys
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+
+from PIL import Image  # noqa: E402
+from scenes import scene  # noqa: E402
+
+from lib_scene.canvas import CanvasSet, no_hit_mask  # noqa: E402
+from lib_scene.depth import auto_plan, level_usage, quantize, split_counts, test_image  # noqa: E402
+from lib_scene.preview import prepare, render_depth  # noqa: E402
+
+
+def best(fn, repeat: int) -> tuple[float, object]:
+    times, out = [], None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t)
+    return min(times) * 1e3, out
+
+
+def png(arr: np.ndarray) -> int:
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="PNG")  # gradio's default encoder settings
+    return buf.tell()
+
+
+def run(n: int, repeat: int) -> dict:
+    depth, _, index, beauty = scene(n, n)
+    hit = ~no_hit_mask(depth)
+    for a in (depth, hit, index, beauty):
+        a.flags.writeable = False
+    cs = CanvasSet("bench", n, n, "plain", depth=depth, hit=hit, beauty=beauty, object_index=index)
+    t_prep, pv = best(lambda: prepare(cs), max(1, repeat // 2))
+    plan0 = auto_plan(depth, hit).set_flag(0, "test", "red")
+    lo, hi = cs.depth_range()
+    cuts = [lo + (hi - lo) * f for f in (0.31, 0.47, 0.63, 0.79)]
+    k = [0]
+
+    def edited():  # a different cut each time, like an artist's clicks
+        k[0] += 1
+        return plan0.add_cut(cuts[k[0] % len(cuts)])
+
+    def preview_edit():
+        return render_depth(pv, edited(), log=True)
+
+    def preview_edit_png():
+        r = render_depth(pv, edited(), log=True)
+        return png(r.depth) + png(r.test) + png(r.histogram)
+
+    def full_edit():
+        plan = edited()
+        return (
+            quantize(depth, hit, plan),
+            test_image(depth, hit, plan),
+            split_counts(depth, hit, plan),
+            level_usage(depth, hit, plan),
+        )
+
+    t_prev, _ = best(preview_edit, repeat)
+    t_png, _ = best(preview_edit_png, repeat)
+    t_full, _ = best(full_edit, repeat)
+    return {
+        "size": n,
+        "preview": f"{pv.grid.width}x{pv.grid.height}",
+        "prepare": t_prep,
+        "edit": t_prev,
+        "edit+png": t_png,
+        "full": t_full,
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="1200,4096")
+    ap.add_argument("--repeat", type=int, default=5)
+    a = ap.parse_args()
+    print(f"numpy {np.__version__}; best of {a.repeat}; times in ms")
+    print(
+        f"{'canvas':>10} {'preview':>10} {'prepare':>9} {'edit':>8} {'edit+png':>9} {'full (base)':>12} {'edit/full':>10} {'edit+png/full':>14}"
+    )
+    for n in (int(s) for s in a.sizes.split(",")):
+        r = run(n, a.repeat)
+        print(
+            f"{n}x{n:<5} {r['preview']:>10} {r['prepare']:>9.1f} {r['edit']:>8.1f} {r['edit+png']:>9.1f} "
+            f"{r['full']:>12.1f} {r['edit'] / r['full']:>10.3f} {r['edit+png'] / r['full']:>14.3f}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

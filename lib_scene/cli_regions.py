@@ -1,0 +1,104 @@
+"""``regions`` sub-command: index passes -> Regional Prompter mask, region table and prompt per camera."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from .canvas import discover, load_camera
+from .cli import _print, command, input_files
+from .errors import SceneImportError
+from .files import OutputBatch
+from .regions import (
+    DEFAULT_THRESHOLD,
+    FORMS,
+    ORDERS,
+    build_prompt,
+    build_regions,
+    load_descriptions,
+    region_outputs,
+)
+from .splits import load_preset
+
+
+def _regions_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("path", metavar="PATH", help="an EXR, a Daz canvas set or a folder of cameras")
+    p.add_argument(
+        "--descriptions",
+        metavar="FILE",
+        help="descriptions (.properties, .json sidecar or 'index = text'); default: each EXR's <stem>.json",
+    )
+    p.add_argument(
+        "--source",
+        default="auto",
+        metavar="SRC",
+        help="index|material|aov:NAME|splits (default: the --splits preset's region flags when given, else "
+        "the object index, else the material index, else an AOV named like *index*)",
+    )
+    p.add_argument("--splits", metavar="PRESET.json", help="split preset whose region flags make regions")
+    p.add_argument(
+        "--threshold",
+        type=float,
+        default=DEFAULT_THRESHOLD,
+        metavar="F",
+        help=f"an index is visible above this share of the frame (default {DEFAULT_THRESHOLD})",
+    )
+    p.add_argument(
+        "--order", choices=ORDERS, default="depth", help="nearest first by median depth or distance"
+    )
+    p.add_argument("--grow", type=int, default=1, metavar="N", help="seam growth in pixels (default 1)")
+    p.add_argument("--base-prompt", default="", metavar="TEXT", help="base prompt (style, quality)")
+    p.add_argument("--form", choices=FORMS, default="regional", help="prompt form (default regional)")
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--layer", help="view layer to read (default: the first with a depth pass)")
+
+
+@command(
+    "regions",
+    "Regional Prompter mask, region table and nearest-first prompt: <camera>.regions.png, .regions.json, "
+    ".prompt.txt",
+    _regions_args,
+)
+def cmd_regions(args: argparse.Namespace) -> int:
+    if args.grow < 0:
+        raise SceneImportError(f"--grow must be >= 0, got {args.grow}")
+    descriptions = load_descriptions(args.descriptions) if args.descriptions else None
+    plan = load_preset(args.splits) if args.splits else None
+    cams = [load_camera(s, layer=args.layer) for s in discover([args.path])]
+    protect = [f for cs in cams for f in input_files(cs)]
+    protect += [p for p in (args.descriptions, args.splits) if p]
+    batch = OutputBatch(protect=protect)
+    source = args.source
+    if source == "auto" and plan is not None and any(s.region is not None for s in plan.splits):
+        source = "splits"  # a preset with region flags given on purpose: its regions, not the index pass
+    for cs in cams:
+        result = build_regions(
+            cs,
+            descriptions=descriptions,
+            source=source,
+            threshold=args.threshold,
+            order=args.order,
+            grow=args.grow,
+            splits=plan,
+        )
+        prompt = build_prompt(args.base_prompt, result, form=args.form)
+        region_outputs(cs, result, prompt, args.out, batch)
+        _print(
+            f"{cs.camera}: {len(result.regions)} region(s) from {result.source}, "
+            f"nearest first by {result.order}"
+        )
+        unit = "cm" if result.depth_unit == "cm" else "units"
+        for r in result.regions:
+            depth = "-" if r.median_depth is None else f"{r.median_depth:.4g} {unit}"
+            _print(
+                f"  {r.number:>2} rgb{r.color} idx {','.join(map(str, r.indices))} "
+                f"{100 * r.coverage:5.2f}%  depth {depth}  {r.description}"
+            )
+        if not result.regions:
+            _print("  no regions: plain prompt, all-black mask")
+        for w in dict.fromkeys([*result.warnings, *prompt.warnings]):
+            _print(f"  warning: {w}")
+        _print(f"  prompt: {prompt.text}")
+    for path in batch.commit():
+        _print(f"wrote {os.path.relpath(path) if not os.path.isabs(args.out) else path}")
+    return 0
