@@ -36,7 +36,7 @@ class ParamsError(SceneImportError):
 
 @dataclass(frozen=True)
 class Spec:
-    kind: str  # bool | int | float | str | choice | splits | source
+    kind: str  # bool | int | float | str | choice | splits | source | descmap
     label: str
     help: str = ""
     lo: float | None = None
@@ -159,6 +159,14 @@ class PlanParams:
     descriptions: str | None = _p(
         None, "str", "descriptions file", "null: the sidecars", nullable=True, settings=False
     )
+    region_descriptions: dict | None = _p(
+        None,
+        "descmap",
+        "descriptions by pass index",
+        'e.g. {"3": "a grey fabric sofa"}: override the sidecar/descriptions file for those indices',
+        nullable=True,
+        settings=False,
+    )
     scene: str | None = _p(
         None, "str", "scene folder", "server folder inside an allowed root", nullable=True, settings=False
     )
@@ -267,6 +275,11 @@ def params_schema() -> dict:
         if spec.kind == "splits":
             p["type"] = ["object", "string", "null"]
             return p
+        if spec.kind == "descmap":
+            p["type"] = ["object", "null"]
+            p["additionalProperties"] = {"type": "string"}
+            p["propertyNames"] = {"pattern": "^[0-9]+$"}
+            return p
         p["type"] = [t, "null"] if spec.nullable else t
         if spec.lo is not None:
             p["minimum"] = spec.lo
@@ -354,6 +367,21 @@ def _coerce(key: str, spec: Spec, value):
         if key == "long_side" and value and value < 64:
             raise ValueError(f"long_side must be 0 (canvas size) or at least 64, got {value}")
         return value
+    if kind == "descmap":
+        if not isinstance(value, dict):
+            raise ValueError(f"{key} must be an object mapping pass indices to descriptions")
+        out = {}
+        for k, v in value.items():
+            try:
+                idx = int(k)
+            except (TypeError, ValueError):
+                idx = None
+            if idx is None or str(idx) != str(k).strip() or idx < 0:
+                raise ValueError(f"{key}: {k!r} is not a pass index (a whole number >= 0)")
+            if not isinstance(v, str):
+                raise ValueError(f"{key}[{k}] must be a string, got {type(v).__name__}")
+            out[str(idx)] = v
+        return out or None
     if kind == "splits":
         if isinstance(value, (dict, str)):
             if isinstance(value, str) and not value.strip():

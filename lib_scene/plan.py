@@ -625,6 +625,13 @@ def build_plan(
     except ImportError:
         build_regions = None
         warnings.append("regions need lib_scene.regions (not installed); no Regional Prompter regions")
+    if build_regions is not None and params.region_descriptions:
+        from .regions import Descriptions
+
+        edited = Descriptions(
+            text={int(k): v for k, v in params.region_descriptions.items()}, source="params"
+        )
+        descriptions = edited.fill_from(descriptions) if descriptions is not None else edited
     if build_regions is not None:
         rp = params.regions
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 
 log = logging.getLogger("scene_import")
@@ -20,13 +21,23 @@ def on_ui_settings() -> None:
 
 
 def on_ui_tabs() -> list:
-    """The Scene Import tab from ``scene_import_a1111.tab.build_tab`` when that module is present."""
+    """The Scene Import tab from ``scene_import_a1111.tab.build_tab`` when that module is present,
+    given a generation host (``runner.TabHost``), the admin's allowed folders and the upload folder
+    the dropdown Script can reopen."""
     try:
         from .tab import build_tab
     except ImportError as exc:
         log.info("Scene Import: no tab (%s)", exc)
         return []
-    made = build_tab()
+    from .runner import TAB_UPLOADS, TabHost, allowed_roots
+
+    offered = {"host": TabHost(), "allowed_dirs": tuple(allowed_roots()), "upload_dir": TAB_UPLOADS}
+    try:
+        accepted = inspect.signature(build_tab).parameters
+        kwargs = {k: v for k, v in offered.items() if k in accepted}
+    except (TypeError, ValueError):
+        kwargs = {}
+    made = build_tab(**kwargs)
     if isinstance(made, list):
         return made
     if isinstance(made, tuple) and len(made) == 3:

@@ -28,7 +28,7 @@ import numpy as np
 
 from lib_scene.errors import SceneImportError
 from lib_scene.params import ParamsError, PlanParams
-from lib_scene.paths import PathNotAllowed, decode_uploads, resolve_allowed, write_uploads
+from lib_scene.paths import PathNotAllowed, decode_uploads, is_within, resolve_allowed, write_uploads
 from lib_scene.plan import GenerationPlan, PlanError, cn_units, plan_scene, rp_args, with_seed
 from lib_scene.splits import load_preset
 
@@ -42,6 +42,9 @@ log = logging.getLogger("scene_import")
 REQUEST_KEYS = ("files", "upload")
 DEFAULT_MAX_UPLOAD_MB = 512
 UPLOADS_ROOT = os.path.join(tempfile.gettempdir(), "scene-import-uploads")
+#: Where the Scene Import tab stages its uploads (random ``mkdtemp`` names); "Send to txt2img" names
+#: that folder as ``scene``, so the Script also accepts scene folders inside it.
+TAB_UPLOADS = os.path.join(UPLOADS_ROOT, "tab")
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 _UPLOAD_TTL_S = 24 * 3600
 
@@ -192,7 +195,10 @@ def open_source(req: ScriptRequest) -> Source:
         return Source(folder, temporary=True, is_upload=True)
     if req.upload:
         return Source(upload_dir(req.upload), temporary=False, is_upload=True)
-    return Source(resolve_allowed(req.params.scene, allowed_roots()), temporary=False, is_upload=False)
+    scene = req.params.scene
+    if os.path.isabs(scene) and os.path.isdir(TAB_UPLOADS) and is_within(scene, TAB_UPLOADS):
+        return Source(resolve_allowed(scene, [TAB_UPLOADS]), temporary=False, is_upload=True)
+    return Source(resolve_allowed(scene, allowed_roots()), temporary=False, is_upload=False)
 
 
 def _descriptions(params: PlanParams, src: Source):
@@ -242,6 +248,7 @@ def without_regional(plan: GenerationPlan) -> GenerationPlan:
 def apply_plan(p, plan: GenerationPlan, runner=None) -> list[str]:
     """Apply one plan to ``p`` (see the module doc). Returns the warnings (also logged and added to
     ``p``'s comments, which the UI shows under the images)."""
+    plan.check()  # e.g. a caller's replaced prompt must still match the mask's colours
     warnings = list(plan.warnings)
     runner = runner if runner is not None else getattr(p, "scripts", None)
     cn = ControlNetAdapter(runner)
@@ -395,6 +402,14 @@ def make_processing(plan: GenerationPlan, img2img: bool):
     p.scripts = runner
     p.script_args = default_script_args(runner)
     return p
+
+
+class TabHost:
+    """What the Scene Import tab's "Generate all cameras" is given: ``run_plan(plan)`` generates one
+    camera's plan (or a list of plans with one seed) and returns A1111's ``Processed`` (``.images``)."""
+
+    def run_plan(self, plan):
+        return generate(plan if isinstance(plan, list) else [plan])
 
 
 def generate(plans: list[GenerationPlan], img2img: bool | None = None):

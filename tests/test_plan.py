@@ -549,3 +549,32 @@ def test_tonemap_lookup_matches_the_exact_curve():
     exact = np.rint(srgb_encode(lin.astype(np.float64)) * 255).astype(int)
     assert np.abs(got - exact).max() <= 1 and (got == exact).mean() > 0.999
     assert (np.diff(got) >= 0).all()  # monotonic
+
+
+def test_region_descriptions_param():
+    p = PlanParams.from_dict({"region_descriptions": {"3": "a velvet sofa", 4: "oak floor"}})
+    assert p.region_descriptions == {"3": "a velvet sofa", "4": "oak floor"}
+    assert PlanParams.from_dict(p.to_dict()) == p
+    for bad, needle in (
+        ({"x": "a"}, "'x' is not a pass index"),
+        ({"1": 2}, "must be a string"),
+        ([1], "must be an object"),
+    ):
+        with pytest.raises(ParamsError, match=needle):
+            PlanParams.from_dict({"region_descriptions": bad})
+
+
+def test_region_descriptions_override_the_sidecar_with_real_regions(tmp_path):
+    regions = pytest.importorskip("lib_scene.regions")
+    if "FAKE" in (regions.__doc__ or ""):
+        pytest.skip("fake regions module installed")
+    write_blender5(str(tmp_path / "Cam0.exr"))
+    with open(tmp_path / "Cam0.json", "w") as fh:
+        json.dump(sidecar(), fh)
+    cs = load_cameras([str(tmp_path)])[0]
+    params = PlanParams.from_dict(
+        {"base_prompt": "room", "long_side": 64, "region_descriptions": {"2": "a steel crate"}}
+    )
+    plan = build_plan(cs, params)
+    assert "a steel crate" in plan.sections and "a wooden box" not in plan.prompt
+    assert "a red ball" in plan.sections  # the others still come from the sidecar
