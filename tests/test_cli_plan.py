@@ -25,6 +25,9 @@ MODELS = ["None", "control_v11f1p_sd15_depth [cfd03158]", "control_v11p_sd15_nor
 
 @pytest.fixture
 def scene(tmp_path, monkeypatch):
+    from lib_scene.cli import _load_plugins
+
+    _load_plugins()  # the other commands import the real modules first; the plan then uses the fakes
     fake_scene.install(monkeypatch)
     folder = tmp_path / "scene"
     folder.mkdir()
