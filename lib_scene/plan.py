@@ -626,12 +626,9 @@ def build_plan(
         build_regions = None
         warnings.append("regions need lib_scene.regions (not installed); no Regional Prompter regions")
     if build_regions is not None and params.region_descriptions:
-        from .regions import Descriptions
+        from .regions import with_edits
 
-        edited = Descriptions(
-            text={int(k): v for k, v in params.region_descriptions.items()}, source="params"
-        )
-        descriptions = edited.fill_from(descriptions) if descriptions is not None else edited
+        descriptions = with_edits(descriptions, params.region_descriptions, source="params")
     if build_regions is not None:
         rp = params.regions
         try:

@@ -158,6 +158,17 @@ class Descriptions:
         }
 
 
+def with_edits(
+    descriptions: Descriptions | None, edits: Mapping | None, source: str = "edits"
+) -> Descriptions | None:
+    """``descriptions`` with the texts in ``edits`` (pass index -> text) taking precedence: the
+    descriptions an artist edited in the tab or sent as ``region_descriptions``."""
+    if not edits:
+        return descriptions
+    edited = Descriptions(text={int(k): str(v) for k, v in edits.items()}, source=source)
+    return edited.fill_from(descriptions) if descriptions is not None else edited
+
+
 def _as_index(value: object, what: str, path: str | None) -> int:
     try:
         f = float(value)  # type: ignore[arg-type]
@@ -728,8 +739,9 @@ _INDEX_AOV = re.compile(r"(?i)index")
 
 
 def pick_source(cs, source: str = "auto", splits=None) -> str:
-    """Resolve ``auto``: object index, else material index, else an AOV named like ``*index*``,
-    else a split plan with region flags. Raises :class:`RegionError` when nothing fits."""
+    """Resolve ``auto``: a split plan whose splits carry region flags (the artist asked for
+    regions from depth), else object index, else material index, else an AOV named like
+    ``*index*``. Raises :class:`RegionError` when nothing fits."""
     src = (source or "auto").strip()
     if src.lower() in ("object", "objectindex", "indexob"):
         src = "index"
@@ -737,6 +749,8 @@ def pick_source(cs, source: str = "auto", splits=None) -> str:
         if src not in SOURCES and not src.startswith("aov:"):
             raise RegionError(f"unknown index source {source!r}; use index, material, aov:NAME or splits")
         return src
+    if splits is not None and any(s.region is not None for s in splits.splits):
+        return "splits"
     if cs.object_index is not None:
         return "index"
     if cs.material_index is not None:
@@ -744,8 +758,6 @@ def pick_source(cs, source: str = "auto", splits=None) -> str:
     scalar = [k for k, v in cs.aovs.items() if _INDEX_AOV.search(k) and np.ndim(v) == 2]
     if scalar:
         return f"aov:{sorted(scalar)[0]}"
-    if splits is not None and any(s.region is not None for s in splits.splits):
-        return "splits"
     raise RegionError(
         f"camera {cs.camera!r} has no object or material index pass, no index AOV"
         + (

@@ -40,9 +40,10 @@ class EditorState:
     plans: dict[str, SplitPlan] = field(default_factory=dict)  # never mutated: copied on write
     selected: int | None = None  # selected split of the current camera
     history: tuple[SplitPlan, ...] = ()  # undo stack of the current camera's plans
-    region_source: str = "splits"
+    region_source: str = "auto"
     threshold: float = 0.005
-    descriptions: dict[int, str] = field(default_factory=dict)  # region number -> edited text
+    # pass index (or split region flag) -> edited text; scene-wide, so kept across cameras
+    descriptions: dict[int, str] = field(default_factory=dict)
     base_prompt: str = ""
     convention: str = "bae"
 
@@ -121,7 +122,7 @@ class EditorState:
             raise SceneImportError(f"no camera {name!r}; the scene has {', '.join(self.cameras) or 'none'}")
         if name == self.current:
             return self
-        return replace(self, current=name, selected=None, history=(), descriptions={})
+        return replace(self, current=name, selected=None, history=())
 
     def apply_to_all(self, plan: SplitPlan | None = None) -> EditorState:
         """Use one plan (default: the current one) for every camera: depths are scene units."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import random
 import tempfile
 import threading
 from collections import OrderedDict
@@ -390,7 +391,7 @@ def build_tab(
                     with gr.Row():
                         source = gr.Dropdown(
                             ["auto", "index", "material", "splits"],
-                            value="splits",
+                            value="auto",
                             label="Region source (or aov:NAME)",
                             allow_custom_value=True,
                             elem_id="scene-import-region-source",
@@ -918,11 +919,14 @@ def build_tab(
                 counts = pv.index.split_counts(plan)
                 rows = split_region_rows(plan, counts, pv.index.total_pixels)
                 mask = region_image(pv.depth, pv.hit, plan)
-                return rows, mask, []
-            res = build_regions(cs, s.descriptions, source=src, threshold=float(thr), splits=plan)
+                return rows, mask, [], "splits"
+            res = build_regions(
+                cs, region_descriptions(s, cs, src, plan), source=src, threshold=float(thr), splits=plan
+            )
             rows = [
                 {
                     "number": r.number,
+                    "indices": list(r.indices),
                     "color": tuple(r.color),
                     "objects": list(r.objects) or [f"index {i}" for i in r.indices],
                     "description": r.description,
@@ -930,7 +934,18 @@ def build_tab(
                 }
                 for r in res.regions
             ]
-            return rows, s.preview().grid.sample(res.mask), list(res.warnings)
+            return rows, s.preview().grid.sample(res.mask), list(res.warnings), res.source
+
+        def region_descriptions(s: TabSession, cs, src: str, plan):
+            """The scene's object descriptions (not for regions from depth splits, whose numbers are
+            no pass indices), with the descriptions edited in the region table on top."""
+            from lib_scene.regions import RegionError, pick_source, with_edits
+
+            try:
+                from_splits = pick_source(cs, src, plan) == "splits"
+            except RegionError:
+                from_splits = False
+            return with_edits(None if from_splits else s.descriptions, s.state.descriptions, source="tab")
 
         def assemble(base: str, rows: list[dict]) -> str:
             try:
@@ -945,7 +960,7 @@ def build_tab(
             return " BREAK ".join([(base or "").strip(), *(" ".join(d.split()) for d in descs)]).strip()
 
         def region_out(s: TabSession, src: str, thr: float, base: str) -> dict:
-            rows, mask, warns = compute_regions(s, src, thr)
+            rows, mask, warns, used = compute_regions(s, src, thr)
             s.state = s.state.with_settings(region_source=src, threshold=float(thr), base_prompt=base or "")
             s.region_result = rows
             text = assemble(base, rows)
@@ -969,7 +984,7 @@ def build_tab(
                 region_table: table_rows,
                 prompt: text,
                 prompt_ok: ("✔ " if ok else "⚠ ") + msg,
-                status: f"{len(rows)} region(s) from {src}." + ("" if not warns else " " + " ".join(warns)),
+                status: f"{len(rows)} region(s) from {used}." + ("" if not warns else " " + " ".join(warns)),
             }
 
         @guard
@@ -989,7 +1004,7 @@ def build_tab(
                 edited.append({**r, "description": str(row[4] if len(row) > 4 else r["description"]).strip()})
             s.region_result = edited
             s.state = s.state.with_descriptions(
-                {r["number"]: r["description"] for r in edited}
+                {i: r["description"] for r in edited for i in r.get("indices", [r["number"]])}
             ).with_settings(base_prompt=base or "")
             text = assemble(base, edited)
             ok, msg = prompt_check(text, len(edited))
@@ -1059,7 +1074,7 @@ def build_tab(
         compat.on(convention.change, on_normal, [convention, sess], [sess, normal_img, normal_msg, status])
 
         # ---------------------------------------------------------------- generate
-        def params_dict(s: TabSession, md: str, sd, neg: str) -> tuple[dict, list[str]]:
+        def params_dict(s: TabSession, md: str, sd, neg: str) -> dict:
             st = s.state
             plan = st.require_plan()
             d = {
@@ -1075,15 +1090,18 @@ def build_tab(
             }
             if st.descriptions:
                 d["region_descriptions"] = {str(k): v for k, v in sorted(st.descriptions.items())}
-            return _fit_params(d)
+            return d
 
         @guard
         def on_params(s, md, sd, neg):
             s = need(s)
-            d, dropped = params_dict(s, md, sd, neg)
-            text = json.dumps(d, indent=1)
-            msg = "" if not dropped else "Not carried by this host's params: " + ", ".join(dropped)
-            return {params_view: text, params_box: json.dumps(d), status: msg}
+            d = params_dict(s, md, sd, neg)
+            from lib_scene.plan import PlanParams
+
+            PlanParams.from_dict(
+                {k: v for k, v in d.items()}
+            )  # a bad value is named here, not after the send
+            return {params_view: json.dumps(d, indent=1), params_box: json.dumps(d), status: "Sent."}
 
         send_inputs = [sess, mode, seed, negative]
         for btn, tab in ((send_t2i, "txt2img"), (send_i2i, "img2img")):
@@ -1097,23 +1115,26 @@ def build_tab(
                     s = need(s)
                     from lib_scene.plan import PlanParams, build_plan
 
-                    d, _ = params_dict(s, md, sd, neg)
+                    d = params_dict(s, md, sd, neg)
                     d.pop("scene", None)
                     d.pop("camera", None)
-                    d.pop("region_descriptions", None)
+                    # one seed for every camera: the same room, painted consistently
+                    seed = d.get("seed", -1)
+                    d["seed"] = random.randrange(2**32) if seed is None or int(seed) < 0 else int(seed)
+                    params = PlanParams.from_dict({**d, "splits": None})
                     images, lines = [], []
                     cams = list(s.state.cameras)
                     for k, cam in enumerate(cams):
                         progress((k, len(cams)), desc=f"camera {k + 1}/{len(cams)}")
-                        cs = s.canvas(cam)
-                        params = PlanParams.from_dict({**d, "splits": None})
-                        gplan = build_plan(cs, params, preset=s.state.plans[cam], descriptions=s.descriptions)
-                        if cam == s.state.current and s.region_result is not None and s.state.descriptions:
-                            gplan = _with_prompt(gplan, assemble(s.state.base_prompt, s.region_result))
+                        gplan = build_plan(
+                            s.canvas(cam), params, preset=s.state.plans[cam], descriptions=s.descriptions
+                        )
                         result = runner(gplan)
                         got = getattr(result, "images", result) or []
                         images.extend((img, f"{cam}") for img in got)
-                        lines.append(f"camera {k + 1}/{len(cams)} {cam}: {len(got)} image(s)")
+                        lines.append(
+                            f"camera {k + 1}/{len(cams)} {cam}: {len(got)} image(s), seed {d['seed']}"
+                        )
                     progress((len(cams), len(cams)), desc="done")
                     return {gallery: images, gen_msg: "\n\n".join(lines), status: "Generated."}
                 except Exception as exc:  # the tab survives a failed generation
@@ -1148,39 +1169,6 @@ def _is_daz_sidecar(name: str, exrs: list[str]) -> bool:
         if m and m.group("stem") == stem:
             return True
     return False
-
-
-def _fit_params(d: dict) -> tuple[dict, list[str]]:
-    """Keep the keys this build's ``lib_scene.plan.PlanParams`` knows (all of them when it is not
-    installed yet); returns the params and the names that were dropped."""
-    try:
-        from lib_scene.plan import PlanParams
-    except ImportError:
-        return d, []
-    try:
-        known = PlanParams().to_dict()
-    except Exception:
-        return d, []
-    out, dropped = {}, []
-    for k, v in d.items():
-        if k not in known:
-            dropped.append(k)
-        elif isinstance(v, dict) and isinstance(known[k], dict):
-            sub = {kk: vv for kk, vv in v.items() if kk in known[k]}
-            dropped += [f"{k}.{kk}" for kk in v if kk not in known[k]]
-            out[k] = sub
-        else:
-            out[k] = v
-    return out, dropped
-
-
-def _with_prompt(gplan, text: str):
-    from dataclasses import replace
-
-    try:
-        return replace(gplan, prompt=text)
-    except (TypeError, ValueError):
-        return gplan
 
 
 __all__ = ["SCRIPT_TITLE", "TabSession", "build_tab"]

@@ -471,8 +471,10 @@ def test_splits_regions_use_the_same_path(synth):
     for r in res.regions:
         assert np.array_equal(res.labels == r.number, np.isin(lab, r.indices))
     assert colours_of(res.mask) - {(0, 0, 0)} == {tuple(map(int, c)) for c in region_palette(3)}
-    # auto picks splits only when no index pass exists
-    assert R.pick_source(synth, "auto", plan) == "index"
+    # auto picks the splits when they carry region flags, the index pass otherwise
+    assert R.pick_source(synth, "auto", plan) == "splits"
+    assert R.pick_source(synth, "auto", SplitPlan.single(2.0, 9.0)) == "index"
+    assert R.pick_source(synth, "auto", None) == "index"
 
 
 def test_cli_splits_preset_makes_the_regions(synth, tmp_path):

@@ -12,7 +12,7 @@ gr = pytest.importorskip("gradio")
 
 from lib_scene.errors import SceneImportError  # noqa: E402
 from scene_import_a1111 import compat  # noqa: E402
-from scene_import_a1111.tab import TabSession, _fit_params, _rows, build_tab  # noqa: E402
+from scene_import_a1111.tab import TabSession, _rows, build_tab  # noqa: E402
 
 
 def _scene(folder):
@@ -78,8 +78,6 @@ def test_uploads_are_staged_next_to_each_other(tmp_path):
 
 
 def test_params_and_rows_helpers():
-    d, dropped = _fit_params({"mode": "txt2img", "splits": {"version": 1}, "regions": {"source": "splits"}})
-    assert d["mode"] == "txt2img" and isinstance(dropped, list)
     assert _rows([[1, 2], [3, 4]]) == [[1, 2], [3, 4]]
     assert _rows({"data": [[1]], "headers": ["a"]}) == [[1]]
     assert _rows(None) == []

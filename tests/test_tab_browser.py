@@ -100,6 +100,21 @@ def _host_page(tab):
     return host
 
 
+class RecordingHost:
+    """Stands in for A1111's generation in this standalone page (the real one is
+    scene_import_a1111.runner.TabHost, tested against a real webui in tests/integration): it keeps
+    the plans it is given and returns each plan's ControlNet depth image as the "generated" one."""
+
+    def __init__(self):
+        self.plans = []
+
+    def run_plan(self, plan):
+        from PIL import Image
+
+        self.plans.append(plan)
+        return [Image.fromarray(plan.units[0].image)]
+
+
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -109,12 +124,21 @@ def app(tmp_path_factory):
     tmp = str(tmp_path_factory.mktemp("tab"))
     scene = _scene(tmp)
     presets = os.path.join(tmp, "presets")
-    tab = build_tab(allowed_dirs=[tmp], presets_dir=presets, upload_dir=os.path.join(tmp, "uploads"))
+    recorder = RecordingHost()
+    tab = build_tab(
+        host=recorder, allowed_dirs=[tmp], presets_dir=presets, upload_dir=os.path.join(tmp, "uploads")
+    )
     host = _host_page(tab)
     port = _free_port()
     host.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     try:
-        yield {"url": f"http://127.0.0.1:{port}/", "scene": scene, "presets": presets, "tmp": tmp}
+        yield {
+            "url": f"http://127.0.0.1:{port}/",
+            "scene": scene,
+            "presets": presets,
+            "tmp": tmp,
+            "recorder": recorder,
+        }
     finally:
         host.close()
 
@@ -435,7 +459,7 @@ def test_5_mirror_example_step_by_step(page, app):
     params = json.loads(got["params"])
     assert [s["levels"] for s in params["splits"]["splits"]] == MIRROR_LEVELS
     assert [s.get("region") for s in params["splits"]["splits"]] == [0, 1, 2, 3, 4]
-    assert params["regions"]["source"] == "splits"
+    assert params["regions"]["source"] == "auto"  # auto: the flagged splits make the regions (status above)
     assert params["base_prompt"] == "photo of a woman at a mirror, soft light"
     assert params["camera"] == "Cam0" and os.path.samefile(params["scene"], app["scene"])
 
@@ -458,3 +482,29 @@ def test_6_presets_apply_to_every_camera_and_screenshot(page, app):
     os.makedirs(os.path.join(ROOT, "docs"), exist_ok=True)
     page.locator("#tab_scene_import").screenshot(path=os.path.join(ROOT, "docs", "tab.png"))
     assert os.path.getsize(os.path.join(ROOT, "docs", "tab.png")) > 20000
+
+
+def test_7_generate_all_cameras_with_one_seed(page, app):
+    """Generate all cameras: one plan per camera, one seed for all, the edited region prompts,
+    progress per camera and the results in the gallery."""
+    rec = app["recorder"]
+    rec.plans.clear()
+    page.locator("#scene-import-panels button", has_text="Generate").first.click()
+    page.click("#scene-import-generate")
+    _wait(
+        page,
+        "() => (document.querySelector('#scene-import-generate-msg') || document.body).innerText.includes('camera 3/3')",
+        what="the generation report",
+    )
+    wait_status(page, "Generated.")
+    assert [p.camera for p in rec.plans] == ["Cam0", "Cam1", "Cam2"]
+    seeds = {p.seed for p in rec.plans}
+    assert len(seeds) == 1 and seeds.pop() >= 0  # -1 in the UI: one random seed drawn for the whole scene
+    for plan in rec.plans:
+        assert [u.kind for u in plan.units] == ["depth", "normal"]
+        assert all(u.weight == 0.3 and u.guidance_end == 0.5 for u in plan.units)
+        assert plan.regional is not None and plan.prompt.count("BREAK") == len(plan.sections)
+        assert plan.prompt.startswith("photo of a woman at a mirror, soft light")
+    cam0 = rec.plans[0]
+    assert "a woman's face, detailed" in cam0.sections  # the description edited in the region table
+    assert page.locator("#scene-import-gallery img").count() >= 3
