@@ -17,11 +17,23 @@ import json
 import os
 import random
 
+from .canvas import discover, load_camera
 from .cli import _print, command
+from .depth import Quantized
 from .errors import SceneImportError
 from .files import OutputBatch
 from .params import PlanParams
-from .plan import GenerationPlan, PlanError, endpoint, plan_scene, to_payload, with_seed
+from .plan import (
+    GenerationPlan,
+    PlanError,
+    build_plan,
+    endpoint,
+    plan_scene,
+    resolve_splits,
+    select_cameras,
+    to_payload,
+    with_seed,
+)
 from .splits import load_preset
 from .webui_client import controlnet_models, controlnet_unit_count, detect_host, request_json
 
@@ -160,11 +172,19 @@ def cmd_plan(args: argparse.Namespace) -> int:
         if args.host == "auto":
             host = detect_host(args.webui_models)
         _print(f"{len(models)} ControlNet models at {args.webui_models} ({host}, {slots} units)")
-    plans = plan_scene(args.paths, params, preset, descriptions, available_models=models, layer=args.layer)
+    plans, tests = [], []
+    for src in select_cameras(discover(args.paths), params.camera):
+        cs = load_camera(src, layer=args.layer)
+        plans.append(build_plan(cs, params, preset, descriptions, available_models=models))
+        split_plan = resolve_splits(cs, params, preset)
+        if split_plan is not None:  # the test-colour image of the splits, at the canvas size
+            tests.append((cs.camera, Quantized.of(cs.depth, cs.hit, split_plan).test_rgb()))
     batch = OutputBatch(protect=_input_files(plans, args))
     for plan in plans:
         plan_outputs(plan, to_payload(plan, host, slots), args.out, batch)
         _print(describe(plan))
+    for camera, rgb in tests:
+        batch.add_png(os.path.join(args.out, camera + ".test.png"), rgb)
     for path in batch.commit():
         _print(f"wrote {path}")
     return 0

@@ -499,7 +499,8 @@ def mask_colors(mask: np.ndarray) -> tuple[int, ...]:
 # --------------------------------------------------------------------------- building
 
 
-def _resolve_splits(cs: CanvasSet, params: PlanParams, preset: SplitPlan | None) -> SplitPlan | None:
+def resolve_splits(cs: CanvasSet, params: PlanParams, preset: SplitPlan | None) -> SplitPlan | None:
+    """The split plan a camera's depth map uses: the preset, ``params.splits``, else the automatic one."""
     if cs.depth is None:
         return None
     if preset is not None:
@@ -569,7 +570,7 @@ def build_plan(
     width, height = generation_size(cs.width, cs.height, params.long_side)
 
     # -- depth unit
-    split_plan = _resolve_splits(cs, params, preset)
+    split_plan = resolve_splits(cs, params, preset)
     units: list[UnitSpec] = []
 
     def unit(kind: str, up: UnitParams, image: np.ndarray) -> None:

@@ -100,8 +100,10 @@ def test_plan_writes_the_exact_payload_and_its_maps(scene, tmp_path, capsys):
     names = sorted(p.name for p in out.iterdir())
     for cam in ("Cam0", "Cam1"):
         for suffix in ("payload.json", "depth.png", "normal.png", "regions.png", "regions.json", "prompt.txt",
-                       "init.png", "plan.txt"):  # fmt: skip
+                       "init.png", "plan.txt", "test.png"):  # fmt: skip
             assert f"{cam}.{suffix}" in names
+    cs0 = load_cameras([str(scene / "Cam0.exr")])[0]
+    assert Image.open(out / "Cam0.test.png").size == (cs0.width, cs0.height)  # the splits, canvas size
     body = json.loads((out / "Cam0.payload.json").read_text())
     cs = load_cameras([str(scene / "Cam0.exr")])[0]
     params = PlanParams.from_dict({"long_side": 64, "seed": 11, "base_prompt": "a room", "mode": "img2img"})
