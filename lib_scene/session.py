@@ -297,26 +297,6 @@ def load_named(folder: str, name: str) -> SplitPlan:
 # --------------------------------------------------------------------------- scene files
 
 
-def inside_roots(path: str, roots) -> str:
-    """The resolved ``path`` when it lies inside one of ``roots`` (symlinks and '..' resolved on
-    both sides); raises otherwise."""
-    if not roots:
-        raise SceneImportError(
-            "opening server folders is off: the admin allows folders with --scene-import-allowed-dir", path
-        )
-    real = os.path.realpath(os.path.expanduser(str(path).strip()))
-    for r in roots:
-        rr = os.path.realpath(os.path.expanduser(str(r)))
-        try:
-            if os.path.commonpath([real, rr]) == rr:
-                return real
-        except ValueError:
-            continue
-    raise SceneImportError(
-        "this folder is outside the allowed roots (" + ", ".join(map(str, roots)) + ")", path
-    )
-
-
 _UPLOAD_NAME = re.compile(r"^[^/\\\x00]{1,255}$")
 
 

@@ -54,32 +54,50 @@ def _unit_like(x) -> bool:
     return isinstance(x, dict) or hasattr(x, "enabled")
 
 
-class ControlNetAdapter:
-    """Mikubill's ControlNet (A1111) or Forge's builtin one, found by the title "ControlNet"."""
+class _HostScript:
+    """An always-on script of another extension, found by title, and its slice of ``script_args``."""
 
-    def __init__(self, runner):
-        self.script = find_script(runner, CN_TITLE)
-        self.forge = is_forge()
+    label = ""
+
+    def __init__(self, runner, title: str):
+        self.script = find_script(runner, title)
 
     @property
     def present(self) -> bool:
         return self.script is not None
 
     @property
-    def host(self) -> str:
-        return "forge" if self.forge else "a1111"
-
-    @property
     def slots(self) -> int:
         return _slots(self.script) if self.script is not None else 0
+
+    def _short_slice(self, script_args) -> str | None:
+        a, b = self.script.args_from, self.script.args_to
+        if len(script_args) < b:
+            return f"script_args has {len(script_args)} entries; {self.label}'s slice is {a}:{b}"
+        return None
+
+
+class ControlNetAdapter(_HostScript):
+    """Mikubill's ControlNet (A1111) or Forge's builtin one, found by the title "ControlNet"."""
+
+    label = "ControlNet"
+
+    def __init__(self, runner):
+        super().__init__(runner, CN_TITLE)
+        self.forge = is_forge()
+
+    @property
+    def host(self) -> str:
+        return "forge" if self.forge else "a1111"
 
     def slice_problem(self, script_args) -> str | None:
         """A message when ControlNet's slice does not hold units (script_args are shifted)."""
         if self.script is None:
             return None
+        short = self._short_slice(script_args)
+        if short:
+            return short
         a, b = self.script.args_from, self.script.args_to
-        if len(script_args) < b:
-            return f"script_args has {len(script_args)} entries; ControlNet's slice is {a}:{b}"
         bad = [i for i, x in enumerate(script_args[a:b]) if not _unit_like(x)]
         if bad:
             return f"ControlNet's slice {a}:{b} holds non-units at {bad}: the script args are shifted"
@@ -140,26 +158,21 @@ class ControlNetAdapter:
         return None
 
 
-class RegionalPrompterAdapter:
+class RegionalPrompterAdapter(_HostScript):
     """hako-mikan's Regional Prompter, found by the title "Regional Prompter"."""
 
+    label = "Regional Prompter"
+
     def __init__(self, runner):
-        self.script = find_script(runner, RP_TITLE)
-
-    @property
-    def present(self) -> bool:
-        return self.script is not None
-
-    @property
-    def slots(self) -> int:
-        return _slots(self.script) if self.script is not None else 0
+        super().__init__(runner, RP_TITLE)
 
     def slice_problem(self, script_args) -> str | None:
         if self.script is None:
             return None
-        a, b = self.script.args_from, self.script.args_to
-        if len(script_args) < b:
-            return f"script_args has {len(script_args)} entries; Regional Prompter's slice is {a}:{b}"
+        short = self._short_slice(script_args)
+        if short:
+            return short
+        a = self.script.args_from
         if not isinstance(script_args[a], bool):
             return f"Regional Prompter's slice starts with {script_args[a]!r}, not its 'active' flag: shifted args"
         return None

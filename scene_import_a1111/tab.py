@@ -30,13 +30,13 @@ import gradio as gr
 from lib_scene.canvas import CameraSource, CanvasSet, discover, load_camera
 from lib_scene.depth import auto_plan
 from lib_scene.errors import SceneImportError
+from lib_scene.paths import resolve_allowed
 from lib_scene.preview import Preview, histogram_image, overlay, prepare, render_depth
 from lib_scene.session import (
     REGION_COLUMNS,
     SPLIT_COLUMNS,
     EditorState,
     camera_summary,
-    inside_roots,
     list_presets,
     load_named,
     plan_from_rows,
@@ -606,7 +606,7 @@ def build_tab(
             return after_load(s, problems, log)
 
         def open_folder(path, log):
-            real = inside_roots(path, allowed)
+            real = resolve_allowed(path, allowed)
             s = TabSession(upload_dir)
             problems = s.load([real], folder=real)
             descs = [

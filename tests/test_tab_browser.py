@@ -297,7 +297,7 @@ def test_2_load_sample_scene_folder(page, app):
         "#scene-import-folder textarea, #scene-import-folder input", os.path.join(app["tmp"], "..", "nowhere")
     )
     page.click("#scene-import-open")
-    wait_status(page, "outside the allowed roots")
+    wait_status(page, "outside the folders the webui admin allowed")
     page.fill("#scene-import-folder textarea, #scene-import-folder input", app["scene"])
     page.click("#scene-import-open")
     wait_status(page, "Loaded 3 camera(s)")
