@@ -20,13 +20,14 @@ import json
 import os
 import sys
 import tempfile
-import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from PIL import Image
+from timing import best
 
 from lib_scene.cli import main as cli_main
 from lib_scene.exr import write_exr
@@ -42,15 +43,6 @@ def make_canvas(path: str, n: int) -> None:
         f"ViewLayer.Combined.{c}": rng.random((n, n), dtype=np.float32).astype(np.float16) for c in "RGBA"
     }
     write_exr(path, {"ViewLayer.Combined": beauty, "ViewLayer.Depth": {"ViewLayer.Depth.Z": depth}})
-
-
-def best(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def baseline(path: str) -> None:

@@ -25,7 +25,6 @@ import json
 import os
 import sys
 import tempfile
-import time
 
 import numpy as np
 
@@ -36,19 +35,11 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
 import OpenEXR  # noqa: E402
 from PIL import Image  # noqa: E402
 from scenes import sidecar, write_blender5  # noqa: E402
+from timing import best  # noqa: E402
 
 from lib_scene.canvas import discover, load_camera  # noqa: E402
 from lib_scene.params import PlanParams  # noqa: E402
 from lib_scene.plan import build_plan, to_payload  # noqa: E402
-
-
-def best(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def baseline(path: str, w: int, h: int) -> None:

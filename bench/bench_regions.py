@@ -22,11 +22,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from timing import best
 
 from lib_scene import regions as R
 from lib_scene.canvas import CanvasSet
@@ -80,15 +82,6 @@ def blur_edges(index: np.ndarray) -> np.ndarray:
     down[:-1] = (index[:-1] != index[1:]) & ~right[:-1]
     v[:-1][down[:-1]] = (0.625 * index[:-1] + 0.375 * index[1:])[down[:-1]]
     return v
-
-
-def best(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def run_size(n: int, objects: int, repeat: int) -> None:

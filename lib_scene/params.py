@@ -180,7 +180,7 @@ class PlanParams:
             data = {}
         if not isinstance(data, dict):
             raise ParamsError([f"parameters must be a JSON object, got {type(data).__name__}"])
-        flat = (base or cls()).flat()
+        flat = (base or cls()).flattened()
         problems: list[str] = []
         updates: dict[str, object] = {}
         _flatten_input(data, "", updates, problems)
@@ -226,7 +226,7 @@ class PlanParams:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
 
-    def flat(self) -> dict[str, object]:
+    def flattened(self) -> dict[str, object]:
         """Dotted keys -> values (``{"depth.weight": 0.3, ...}``)."""
         out: dict[str, object] = {}
         for f in dataclasses.fields(self):
@@ -244,8 +244,8 @@ class PlanParams:
 
     def diff(self, other: PlanParams | None = None) -> dict[str, object]:
         """Dotted keys whose values differ from ``other`` (default: the built-in defaults)."""
-        ref = (other or PlanParams()).flat()
-        return {k: v for k, v in self.flat().items() if ref.get(k) != v}
+        ref = (other or PlanParams()).flattened()
+        return {k: v for k, v in self.flattened().items() if ref.get(k) != v}
 
 
 def field_specs() -> dict[str, tuple[Spec, object]]:

@@ -91,7 +91,7 @@ def control_values(text: str, defaults: PlanParams) -> list:
         params = PlanParams.from_json(text, base=defaults)
     except Exception:
         return [None] * len(CONTROLS)
-    flat = params.flat()
+    flat = params.flattened()
     out = []
     for key, kind, _, _ in CONTROLS:
         v = flat.get(key)

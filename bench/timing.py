@@ -1,0 +1,15 @@
+"""Shared timing for the benchmarks: best of N wall-clock runs (the least disturbed one)."""
+
+from __future__ import annotations
+
+import time
+
+
+def best(fn, repeat: int) -> float:
+    """Seconds of the fastest of ``repeat`` calls of ``fn()``."""
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
