@@ -1,0 +1,96 @@
+"""Opt-in: the whole artist path in a REAL webui, in headless Chromium.
+
+Open the Scene Import tab of a running A1111 (``SCENE_IMPORT_WEBUI_URL``), open a scene folder
+inside its allowed roots (``SCENE_IMPORT_WEBUI_SCENE``, a copy of samples/room in a folder the
+webui was started with ``--scene-import-allowed-dir`` for), build the regions, "Send to txt2img",
+make the run cheap (1 step, long side 64), press A1111's own Generate, and read the infotext:
+ControlNet got both units and Regional Prompter ran in Mask mode.
+
+Skipped without the URL, the scene folder, Chromium or Playwright. Never downloads a browser.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+URL = os.environ.get("SCENE_IMPORT_WEBUI_URL", "").rstrip("/")
+SCENE = os.environ.get("SCENE_IMPORT_WEBUI_SCENE", "")
+CHROMIUM = os.environ.get("SCENE_IMPORT_CHROMIUM", "/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.browser,
+    pytest.mark.skipif(not URL, reason="set SCENE_IMPORT_WEBUI_URL to a running A1111 with Scene Import"),
+    pytest.mark.skipif(
+        not SCENE, reason="set SCENE_IMPORT_WEBUI_SCENE to a scene folder inside its allowed roots"
+    ),
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no Chromium at {CHROMIUM}"),
+]
+sync_api = pytest.importorskip("playwright.sync_api")
+
+STATUS = "(document.querySelector('#scene-import-status') || {innerText: ''}).innerText"
+
+
+def test_tab_send_to_txt2img_and_generate_in_the_real_webui():
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        page = browser.new_page(viewport={"width": 1600, "height": 1300})
+        page.set_default_timeout(180_000)
+        try:
+            page.goto(URL + "/")
+            page.wait_for_selector("#tabs")
+            page.locator("#tabs button", has_text="Scene Import").first.click()
+            page.fill("#scene-import-folder textarea", SCENE)
+            page.click("#scene-import-open")
+            page.wait_for_function(f"() => {STATUS}.includes('Loaded')")
+
+            page.locator("#scene-import-panels button", has_text="Regions").first.click()
+            page.wait_for_function(f"() => {STATUS}.includes('region(s) from')")
+            regions = page.evaluate(f"() => {STATUS}")
+
+            page.locator("#scene-import-panels button", has_text="Generate").first.click()
+            page.click("#scene-import-send-txt2img")
+            box = "document.querySelector('#scene-import-params-txt2img textarea')"
+            page.wait_for_function(f"() => ({box} || {{value: ''}}).value.includes('splits')")
+            chosen = page.evaluate(
+                "() => document.querySelector('#txt2img_script_container #script_list input').value"
+            )
+            assert chosen == "Scene Import"
+
+            steps = page.locator("#txt2img_steps input[type=number]")
+            steps.fill("1")
+            steps.press("Enter")
+            long_side = page.locator("#scene-import-long-side-txt2img input[type=number]")
+            long_side.fill("64")
+            long_side.press("Enter")
+            page.wait_for_function(f"() => JSON.parse({box}.value).long_side === 64")
+            params = json.loads(page.evaluate(f"() => {box}.value"))
+            assert (
+                params["splits"]["splits"] and params["camera"] and params["scene"]
+            )  # the tab's settings survived
+
+            page.click("#txt2img_generate")
+            page.wait_for_function(
+                "() => { const e = document.querySelector('#html_info_txt2img'); "
+                "return e && e.innerText.includes('Steps: 1'); }"
+            )
+            info = page.inner_text("#html_info_txt2img")
+        finally:
+            browser.close()
+    assert f"Scene Import camera: {params['camera']}" in info
+    assert info.count("Guidance End: 0.5") == 2 and info.count("Weight: 0.3") >= 2
+    assert "RP Active: True" in info and "RP Divide mode: Mask" in info
+    n_regions = int(regions.split(" region(s)")[0].split()[-1])
+    assert info.split("\n")[0].count("BREAK") == n_regions  # one section per region after the base
