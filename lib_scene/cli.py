@@ -16,7 +16,7 @@ import numpy as np
 from . import __version__
 from .canvas import CanvasSet, discover, load_camera
 from .depth import Quantized, auto_plan, histogram, suggest_cuts
-from .errors import SceneImportError
+from .errors import CanvasError, SceneImportError
 from .files import OutputBatch
 from .splits import SplitPlan, load_preset
 
@@ -121,6 +121,12 @@ def cmd_histogram(args: argparse.Namespace) -> int:
 
 def plan_for(cs: CanvasSet, preset: SplitPlan | None, cutoff: float | None = None) -> SplitPlan:
     depth = cs.require_depth()
+    if preset is None and not cs.hit.any():
+        raise CanvasError(
+            f"camera {cs.camera!r}: no pixel of the depth canvas hit anything, so there is no depth range "
+            "for an automatic split plan; check the render, or give --splits",
+            cs.primary_path,
+        )
     plan = preset if preset is not None else auto_plan(depth, cs.hit)
     if cutoff is not None:
         plan = plan.set_cutoff(cutoff)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import SplitError
 from .palette import region_color
 from .splits import TOTAL_LEVELS, Split, SplitPlan, largest_remainder, parse_colour
 
@@ -404,7 +405,9 @@ def auto_plan(
     which keeps the mapping continuous across them.
     """
     if not hit.any():
-        raise ValueError("the depth canvas has no hit pixels")
+        raise SplitError(
+            "the depth canvas has no hit pixels (all background): there is no depth range to split"
+        )
     d = depth[hit].astype(np.float64)
     lo, hi = float(d.min()), float(d.max())
     if hi <= lo or curve != "inverse" or lo <= 0:

@@ -12,9 +12,9 @@ import os
 import shlex
 
 from .canvas import CanvasSet
+from .cli import plan_for
 from .depth import (
     Quantized,
-    auto_plan,
     histogram,
     level_usage,
     quantize,
@@ -36,8 +36,7 @@ class SplitShell(cmd.Cmd):
             raise SceneImportError("no cameras to edit")
         self.cameras = cameras
         self.cam = cameras[0]
-        depth = self.cam.require_depth()
-        self.plan = plan if plan is not None else auto_plan(depth, self.cam.hit)
+        self.plan = plan_for(self.cam, plan)
         self.out = out
         self.use_rawinput = kw.get("stdin") is None
         self._set_prompt()

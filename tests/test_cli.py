@@ -140,3 +140,13 @@ def test_shell_session(tmp_path):
 def test_console_entry_point_is_declared():
     text = open(os.path.join(ROOT, "pyproject.toml")).read()
     assert 'scene-import = "lib_scene.cli:main"' in text
+
+
+def test_all_background_depth_is_a_clear_error(tmp_path):
+    from lib_scene.exr import write_exr
+
+    path = str(tmp_path / "Sky.exr")
+    write_exr(path, {"VL.Depth": {"VL.Depth.Z": np.full((8, 8), 1e10, np.float32)}})
+    r = run_cli("depth", path, "--out", str(tmp_path / "o"))
+    assert r.returncode == 2 and "Sky.exr" in r.stderr and "no pixel of the depth canvas hit" in r.stderr
+    assert "Traceback" not in r.stderr and not (tmp_path / "o").exists()
