@@ -182,11 +182,6 @@ def quantize(depth: np.ndarray, hit: np.ndarray | None, plan: SplitPlan) -> np.n
     return Quantized.of(depth, hit, plan).grey()
 
 
-def quantize16(depth: np.ndarray, hit: np.ndarray | None, plan: SplitPlan) -> np.ndarray:
-    """The same map as 16-bit (grey * 257), for tools that read 16-bit PNG depth."""
-    return quantize(depth, hit, plan).astype(np.uint16) * 257
-
-
 @dataclass(frozen=True)
 class LevelUsage:
     allocated: int

@@ -743,15 +743,6 @@ def with_seed(plan: GenerationPlan, seed: int) -> GenerationPlan:
     return replace(plan, seed=int(seed))
 
 
-def with_mode(plan: GenerationPlan, mode: str) -> GenerationPlan:
-    """txt2img copy of an img2img plan (drops the init image); img2img needs a rebuild with a beauty."""
-    if mode == plan.mode:
-        return plan
-    if mode == "txt2img":
-        return replace(plan, mode="txt2img", init_image=None, denoising_strength=None)
-    raise PlanError("to make an img2img plan, build it with mode img2img (it needs the beauty canvas)")
-
-
 # --------------------------------------------------------------------------- host payloads
 
 

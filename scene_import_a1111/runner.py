@@ -29,7 +29,7 @@ import numpy as np
 from lib_scene.errors import SceneImportError
 from lib_scene.params import ParamsError, PlanParams
 from lib_scene.paths import PathNotAllowed, decode_uploads, is_within, resolve_allowed, write_uploads
-from lib_scene.plan import GenerationPlan, PlanError, cn_units, plan_scene, rp_args, with_seed
+from lib_scene.plan import GenerationPlan, cn_units, plan_scene, rp_args, with_seed
 from lib_scene.splits import load_preset
 
 from . import API_NAME, TITLE
@@ -513,11 +513,3 @@ def run_script(script, p, args: tuple):
     cn = ControlNetAdapter(getattr(p, "scripts", None))
     plans = plans_for_request(req, cn.models() if cn.present else None)
     return run_plan(p, plans)
-
-
-def error_message(exc: BaseException) -> str:
-    if isinstance(exc, ParamsError):
-        return str(exc)
-    if isinstance(exc, (SceneImportError, PlanError)):
-        return str(exc)
-    return f"{type(exc).__name__}: {exc}"

@@ -53,15 +53,6 @@ ROWS = (
 CONTROLS = tuple(c for row in ROWS for c in row)
 
 
-def get_key(data: dict, dotted: str):
-    node = data
-    for part in dotted.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return node
-
-
 def set_key(text: str, dotted: str, value) -> str:
     """Return the params JSON ``text`` with ``dotted`` set to ``value`` (other keys untouched)."""
     try:
