@@ -27,7 +27,12 @@ ROWS = (
         ("camera", "text", "Camera (empty: every camera, one seed)", {}),
     ),
     (
-        ("splits", "text", "Split preset file (empty: automatic)", {}),
+        (
+            "splits",
+            "text",
+            "Split preset: a file in the scene folder, or the tab's splits (empty: automatic)",
+            {},
+        ),
         ("regions.source", "dropdown", "Region source", {"choices": list(REGION_SOURCES)}),
         ("long_side", "slider", "Long side (px)", {"minimum": 0, "maximum": 2048, "step": 8}),
     ),
