@@ -750,6 +750,25 @@ def endpoint(plan: GenerationPlan) -> str:
     return f"/sdapi/v1/{plan.mode}"
 
 
+def generation_fields(plan: GenerationPlan) -> dict:
+    """The generation settings a plan hands the host, as A1111's request/processing field names:
+    prompt, negative prompt, seed, size, one image; steps, CFG and sampler only when set (null
+    leaves the host's own defaults)."""
+    fields: dict = {
+        "prompt": plan.prompt,
+        "negative_prompt": plan.negative_prompt,
+        "seed": plan.seed,
+        "width": plan.width,
+        "height": plan.height,
+        "batch_size": 1,
+        "n_iter": 1,
+    }
+    for key in ("steps", "cfg_scale", "sampler_name"):
+        if getattr(plan, key) is not None:
+            fields[key] = getattr(plan, key)
+    return fields
+
+
 def cn_units(plan: GenerationPlan, host: str = "a1111", slots: int | None = None) -> list[dict]:
     """ControlNet unit dicts for the host, padded with ``{"enabled": false}`` to ``slots``."""
     if host not in HOSTS:
@@ -822,18 +841,7 @@ def to_payload(plan: GenerationPlan, host: str = "a1111", unit_count: int = 3) -
     """
     if host not in HOSTS:
         raise ValueError(f"host must be one of {HOSTS}, got {host!r}")
-    body: dict = {
-        "prompt": plan.prompt,
-        "negative_prompt": plan.negative_prompt,
-        "seed": plan.seed,
-        "width": plan.width,
-        "height": plan.height,
-        "batch_size": 1,
-        "n_iter": 1,
-    }
-    for key in ("steps", "cfg_scale", "sampler_name"):
-        if getattr(plan, key) is not None:
-            body[key] = getattr(plan, key)
+    body = generation_fields(plan)
     if plan.mode == "img2img":
         body["init_images"] = [png_b64(plan.init_image)]
         body["denoising_strength"] = plan.denoising_strength

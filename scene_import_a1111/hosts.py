@@ -70,10 +70,16 @@ class _HostScript:
     def slots(self) -> int:
         return _slots(self.script) if self.script is not None else 0
 
-    def _short_slice(self, script_args) -> str | None:
+    def slice_problem(self, script_args) -> str | None:
+        """A message when this script's slice is missing or does not hold its args (shifted)."""
+        if self.script is None:
+            return None
         a, b = self.script.args_from, self.script.args_to
         if len(script_args) < b:
             return f"script_args has {len(script_args)} entries; {self.label}'s slice is {a}:{b}"
+        return self._content_problem(script_args[a:b], a, b)
+
+    def _content_problem(self, args, a: int, b: int) -> str | None:
         return None
 
 
@@ -90,15 +96,8 @@ class ControlNetAdapter(_HostScript):
     def host(self) -> str:
         return "forge" if self.forge else "a1111"
 
-    def slice_problem(self, script_args) -> str | None:
-        """A message when ControlNet's slice does not hold units (script_args are shifted)."""
-        if self.script is None:
-            return None
-        short = self._short_slice(script_args)
-        if short:
-            return short
-        a, b = self.script.args_from, self.script.args_to
-        bad = [i for i, x in enumerate(script_args[a:b]) if not _unit_like(x)]
+    def _content_problem(self, args, a: int, b: int) -> str | None:
+        bad = [i for i, x in enumerate(args) if not _unit_like(x)]
         if bad:
             return f"ControlNet's slice {a}:{b} holds non-units at {bad}: the script args are shifted"
         return None
@@ -166,15 +165,9 @@ class RegionalPrompterAdapter(_HostScript):
     def __init__(self, runner):
         super().__init__(runner, RP_TITLE)
 
-    def slice_problem(self, script_args) -> str | None:
-        if self.script is None:
-            return None
-        short = self._short_slice(script_args)
-        if short:
-            return short
-        a = self.script.args_from
-        if not isinstance(script_args[a], bool):
-            return f"Regional Prompter's slice starts with {script_args[a]!r}, not its 'active' flag: shifted args"
+    def _content_problem(self, args, a: int, b: int) -> str | None:
+        if not isinstance(args[0], bool):
+            return f"Regional Prompter's slice starts with {args[0]!r}, not its 'active' flag: shifted args"
         return None
 
     def write(self, script_args: list, args: list) -> list[str]:

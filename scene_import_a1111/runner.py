@@ -29,7 +29,7 @@ import numpy as np
 from lib_scene.errors import SceneImportError
 from lib_scene.params import ParamsError, PlanParams
 from lib_scene.paths import PathNotAllowed, decode_uploads, is_within, resolve_allowed, write_uploads
-from lib_scene.plan import GenerationPlan, cn_units, plan_scene, rp_args, with_seed
+from lib_scene.plan import GenerationPlan, cn_units, generation_fields, plan_scene, rp_args, with_seed
 from lib_scene.splits import load_preset
 
 from . import API_NAME, TITLE
@@ -376,19 +376,7 @@ def make_processing(plan: GenerationPlan, img2img: bool):
 
     opts = shared.opts
     runner = scripts.scripts_img2img if img2img else scripts.scripts_txt2img
-    kw = {
-        "sd_model": shared.sd_model,
-        "prompt": plan.prompt,
-        "negative_prompt": plan.negative_prompt,
-        "width": plan.width,
-        "height": plan.height,
-        "seed": plan.seed,
-        "batch_size": 1,
-        "n_iter": 1,
-    }
-    for key in ("steps", "cfg_scale", "sampler_name"):
-        if getattr(plan, key) is not None:
-            kw[key] = getattr(plan, key)
+    kw = {"sd_model": shared.sd_model, **generation_fields(plan)}
     if img2img:
         cls = processing.StableDiffusionProcessingImg2Img
         kw["init_images"] = []

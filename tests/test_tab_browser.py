@@ -21,21 +21,12 @@ import sys
 
 import numpy as np
 import pytest
+from browser import ARGS, CHROMIUM
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("SCENE_IMPORT_CHROMIUM", "/usr/bin/chromium")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAMPLE = os.path.join(ROOT, "samples", "room")
-ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 MIRROR_LEVELS = [90, 4, 60, 90, 12]
 MIRROR_NAMES = ["a woman's face", "her raised hand", "the mirror frame", "her reflection", "the far wall"]
 

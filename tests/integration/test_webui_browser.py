@@ -15,19 +15,10 @@ import json
 import os
 
 import pytest
+from browser import ARGS, CHROMIUM
 
 URL = os.environ.get("SCENE_IMPORT_WEBUI_URL", "").rstrip("/")
 SCENE = os.environ.get("SCENE_IMPORT_WEBUI_SCENE", "")
-CHROMIUM = os.environ.get("SCENE_IMPORT_CHROMIUM", "/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 pytestmark = [
     pytest.mark.integration,
