@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from . import region_labels
 from .canvas import CanvasSet
 from .descriptions import (
     Descriptions,
@@ -57,7 +58,6 @@ from .errors import RegionError
 from .files import OutputBatch
 from .palette import MAX_REGIONS, region_palette
 from .prompt import RP_KEYWORDS, compose, flat, sanitize
-from . import region_labels
 from .region_labels import (
     AOV_TOLERANCE,
     clean_index_aov,

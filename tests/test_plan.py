@@ -17,11 +17,11 @@ from PIL import Image
 from scenes import sidecar, write_blender5
 
 from lib_scene.canvas import load_cameras
+from lib_scene.errors import HostError
 from lib_scene.exr import write_exr
 from lib_scene.imaging import decode_png_b64, resize_nearest, resize_smooth, tonemap_srgb
 from lib_scene.palette import region_color
 from lib_scene.params import ParamsError, PlanParams, field_specs, params_schema
-from lib_scene.errors import HostError
 from lib_scene.plan import (
     DEFAULT_MODELS,
     GenerationPlan,
