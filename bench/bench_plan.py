@@ -39,7 +39,8 @@ from timing import best  # noqa: E402
 
 from lib_scene.canvas import discover, load_camera  # noqa: E402
 from lib_scene.params import PlanParams  # noqa: E402
-from lib_scene.plan import build_plan, to_payload  # noqa: E402
+from lib_scene.plan import build_plan  # noqa: E402
+from lib_scene.wire import to_payload  # noqa: E402
 
 
 def baseline(path: str, w: int, h: int) -> None:

@@ -9,40 +9,23 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable
 
 import numpy as np
 
-from . import __version__
+from . import __version__, cli_normal, cli_plan, cli_regions
 from .canvas import CanvasSet, discover, load_camera
-from .depth import Quantized, auto_plan, histogram, suggest_cuts
-from .errors import CanvasError, SceneImportError
+from .cli_base import COMMANDS, command, input_files, iter_cameras
+from .cli_base import say as _print
+from .depth import Quantized, histogram, suggest_cuts
+from .errors import SceneImportError
 from .files import OutputBatch
+from .plan import depth_splits
 from .splits import SplitPlan, load_preset
 
-# Other modules register their sub-commands here: (name, help, add_arguments, run).
-Command = tuple[str, str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
-COMMANDS: list[Command] = []
-
-
-def command(name: str, help: str, arguments: Callable[[argparse.ArgumentParser], None]):
-    """Register ``fn(args) -> exit code`` as sub-command ``name``; ``arguments(parser)`` adds its options."""
-
-    def deco(fn: Callable[[argparse.Namespace], int]):
-        COMMANDS.append((name, help, arguments, fn))
-        return fn
-
-    return deco
-
-
-def iter_cameras(paths: list[str], layer: str | None = None):
-    """Yield the loaded canvas set of every camera under ``paths``."""
-    for src in discover(paths):
-        yield load_camera(src, layer=layer)
-
-
-def _print(*a, **k):
-    print(*a, **k, flush=True)
+#: The command modules registered with ``cli_base.command`` (imported for that).
+COMMAND_MODULES = (cli_regions, cli_normal, cli_plan)
+#: The order ``--help`` lists the commands in.
+ORDER = ("info", "histogram", "depth", "regions", "normal", "plan", "run", "shell")
 
 
 def _unit(cs: CanvasSet) -> str:
@@ -119,20 +102,6 @@ def cmd_histogram(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- depth
 
 
-def plan_for(cs: CanvasSet, preset: SplitPlan | None, cutoff: float | None = None) -> SplitPlan:
-    depth = cs.require_depth()
-    if preset is None and not cs.hit.any():
-        raise CanvasError(
-            f"camera {cs.camera!r}: no pixel of the depth canvas hit anything, so there is no depth range "
-            "for an automatic split plan; check the render, or give --splits",
-            cs.primary_path,
-        )
-    plan = preset if preset is not None else auto_plan(depth, cs.hit)
-    if cutoff is not None:
-        plan = plan.set_cutoff(cutoff)
-    return plan
-
-
 def depth_outputs(
     cs: CanvasSet, plan: SplitPlan, out: str, batch: OutputBatch, sixteen: bool = False, regions: bool = True
 ) -> Quantized:
@@ -147,13 +116,6 @@ def depth_outputs(
     if regions:
         batch.add_png(base + ".regions.png", q.region_rgb())
     return q
-
-
-def input_files(cs: CanvasSet) -> list[str]:
-    files = list(cs.channels)
-    if cs.sidecar_path:
-        files.append(cs.sidecar_path)
-    return files
 
 
 def _depth_args(p: argparse.ArgumentParser) -> None:
@@ -175,7 +137,7 @@ def cmd_depth(args: argparse.Namespace) -> int:
         protect=[f for cs in cams for f in input_files(cs)] + ([args.splits] if args.splits else [])
     )
     for cs in cams:
-        plan = plan_for(cs, preset, args.cutoff)
+        plan = depth_splits(cs, preset, args.cutoff)
         q = depth_outputs(cs, plan, args.out, batch, sixteen=args.sixteen)
         _print(f"{cs.camera}: {q.usage().describe()}")
     for path in batch.commit():
@@ -208,33 +170,18 @@ def cmd_shell(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    _load_plugins()
     parser = argparse.ArgumentParser(
         prog="scene-import",
         description="Blender/Daz EXR render canvases -> ControlNet maps, Regional Prompter masks and prompts.",
     )
     parser.add_argument("--version", action="version", version=f"scene-import {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name, help_, add, run in COMMANDS:
+    rank = {name: i for i, name in enumerate(ORDER)}
+    for name, help_, add, run in sorted(COMMANDS, key=lambda c: rank.get(c[0], len(ORDER))):
         p = sub.add_parser(name, help=help_, description=help_)
         add(p)
         p.set_defaults(_run=run)
     return parser
-
-
-_PLUGINS = ("cli_regions", "cli_normal", "cli_plan")
-
-
-def _load_plugins() -> None:
-    """Import the modules that register further commands (regions, normal, plan, run)."""
-    import importlib
-
-    for mod in _PLUGINS:
-        try:
-            importlib.import_module(f"{__package__}.{mod}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__package__}.{mod}":
-                raise
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,15 +12,19 @@ import binascii
 import os
 import re
 
-from .errors import SceneImportError
+from .errors import PathNotAllowed, UploadError, UploadTooLarge
 
-
-class PathNotAllowed(SceneImportError):
-    """A server path outside every allowed root (or no root configured)."""
-
-
-class UploadError(SceneImportError):
-    """An uploaded file is malformed, badly named or too large."""
+__all__ = [
+    "UPLOAD_SUFFIXES",
+    "PathNotAllowed",
+    "UploadError",
+    "UploadTooLarge",
+    "decode_uploads",
+    "is_within",
+    "resolve_allowed",
+    "safe_upload_name",
+    "write_uploads",
+]
 
 
 def _real(path: str) -> str:
@@ -111,7 +115,7 @@ def decode_uploads(files: object, max_bytes: int) -> list[tuple[str, bytes]]:
             data = data.split(",", 1)[-1]
         total += len(data) * 3 // 4
         if total > max_bytes:
-            raise UploadError(f"uploads exceed the limit of {max_bytes / 2**20:.0f} MiB")
+            raise UploadTooLarge(f"uploads exceed the limit of {max_bytes / 2**20:.0f} MiB")
         try:
             raw = base64.b64decode(data, validate=True)
         except (binascii.Error, ValueError) as exc:

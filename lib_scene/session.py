@@ -20,6 +20,7 @@ import numpy as np
 from .canvas import CanvasSet
 from .errors import PresetError, SceneImportError, SplitError
 from .palette import region_color
+from .prompt import check_sections
 from .splits import Split, SplitPlan, load_preset, save_preset
 
 UNDO_DEPTH = 64
@@ -341,29 +342,9 @@ def camera_summary(cs: CanvasSet) -> dict:
 # --------------------------------------------------------------------------- prompts
 
 
-_KEYWORDS = ("AND", "ADDBASE", "ADDCOMM", "ADDCOL", "ADDROW")
-
-
 def prompt_check(prompt: str, regions: int, use_base: bool = True) -> tuple[bool, str]:
-    """Does the prompt's BREAK count fit the region count? Regional Prompter binds the k-th colour
-    to the k-th section after the base; more colours than sections fails, fewer wastes them."""
-    text = prompt or ""
-    sections = len(re.findall(r"\bBREAK\b", text)) + 1
-    expected = regions + (1 if use_base else 0)
-    other = [k for k in _KEYWORDS if re.search(rf"\b{k}\b", text)]
-    extra = (
-        f"; it also holds {', '.join(other)}, which Regional Prompter treats as separators" if other else ""
-    )
-    if regions == 0:
-        ok = sections == 1 and not other
-        return ok, (
-            "no regions: a plain prompt"
-            if ok
-            else f"no regions, but the prompt has {sections} sections{extra}"
-        )
-    if sections == expected and not other:
-        return True, f"{sections} sections = base + {regions} regions"
-    return False, f"{sections} sections, but {regions} regions need {expected} (base + one per region){extra}"
+    """Does the prompt's section count fit the region count? (:func:`lib_scene.prompt.check_sections`)."""
+    return check_sections(prompt, regions, use_base)
 
 
 def split_region_rows(plan: SplitPlan, counts: np.ndarray, total: int) -> list[dict]:

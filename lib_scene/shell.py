@@ -12,7 +12,6 @@ import os
 import shlex
 
 from .canvas import CanvasSet
-from .cli import plan_for
 from .depth import (
     Quantized,
     histogram,
@@ -24,6 +23,7 @@ from .depth import (
 )
 from .errors import SceneImportError
 from .files import OutputBatch
+from .plan import depth_splits
 from .splits import FLAGS, SplitPlan, load_preset, save_preset
 
 
@@ -36,7 +36,7 @@ class SplitShell(cmd.Cmd):
             raise SceneImportError("no cameras to edit")
         self.cameras = cameras
         self.cam = cameras[0]
-        self.plan = plan_for(self.cam, plan)
+        self.plan = depth_splits(self.cam, plan)
         self.out = out
         self.use_rawinput = kw.get("stdin") is None
         self._set_prompt()
