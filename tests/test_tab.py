@@ -150,11 +150,25 @@ def test_plans_use_the_settings_defaults_and_the_host_models(loaded):
     assert {u.model for u in bare.units}.isdisjoint(MODELS)
 
 
-def test_host_facts_read_settings(monkeypatch):
-    from scene_import_a1111 import settings
+def test_host_facts_are_the_webuis_inside_it_and_the_built_ins_standalone(monkeypatch):
+    import sys
+    import types
 
-    monkeypatch.setattr(settings, "settings_defaults", lambda: PlanParams.from_dict({"steps": 9}))
-    assert plans.host_facts().defaults.steps == 9 and plans.host_facts().models is None
+    from lib_scene.request import HostFacts
+
+    assert plans.host_facts() == HostFacts()  # standalone: no webui, the built-in defaults
+    live = HostFacts(defaults=PlanParams.from_dict({"steps": 9}), models=MODELS, regional_prompter=False)
+    monkeypatch.setitem(sys.modules, "modules", types.ModuleType("modules"))
+    monkeypatch.setitem(sys.modules, "modules.scripts", types.ModuleType("modules.scripts"))
+    monkeypatch.setattr(runner, "host_facts", lambda: live)
+    assert plans.host_facts() is live
+
+
+def test_without_regional_prompter_the_prompt_is_flat(loaded):
+    facts = plans.Facts(defaults=PlanParams.from_dict({"long_side": 64}), regional_prompter=False)
+    plan = plans.preview(loaded, plans.tab_params(loaded, "txt2img", -1, "", ""), facts)
+    assert plan.regional is None and "BREAK" not in plan.prompt
+    assert any("Regional Prompter" in w for w in plan.warnings)
 
 
 def test_one_seed_for_every_camera(loaded):
@@ -175,6 +189,7 @@ def test_the_preview_is_the_generated_prompt_and_an_edit_is_generated_verbatim(l
     shown = plans.preview(loaded, d, facts)
     (generated,) = plans.resolve_tab(loaded, d, facts, cameras=["Cam0"])
     assert shown.prompt == generated.prompt and generated.regional is not None
+    assert shown.prompt.startswith("\\(masterpiece:1.2, STandARD lighting")  # the one sanitiser
     sections = shown.prompt.split(" BREAK ")
     edited = " BREAK ".join(["my own base, (weights:1.3)", *[f"thing {k}" for k in range(len(sections) - 1)]])
     (plan,) = plans.resolve_tab(loaded, d, facts, cameras=["Cam0"], prompts={"Cam0": edited})

@@ -572,10 +572,13 @@ def test_8_the_typed_prompt_is_what_is_generated(page, app):
     """Type into the prompt box: Generate all cameras and Send to txt2img carry exactly that text."""
     rec = app["recorder"]
     open_regions(page)
-    typed = "(oil painting:1.2), STANDARD light BREAK " + " BREAK ".join(
+    typed = "(oil painting:1.2), Soft Light BREAK " + " BREAK ".join(
         f"my region {k}, [hand written]" for k in range(5)
     )
     box = page.locator("#scene-import-prompt textarea")
+    box.fill("x")
+    box.dispatch_event("input")
+    page.wait_for_function("document.querySelector('#scene-import-prompt-check').innerText.includes('⚠')")
     box.fill(typed[:-20])  # (one input event per key: the last words are typed key by key)
     box.press_sequentially(typed[-20:])
     page.wait_for_function("document.querySelector('#scene-import-prompt-check').innerText.includes('✔')")

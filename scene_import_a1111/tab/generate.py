@@ -70,8 +70,10 @@ def send_params(
     d = plans.tab_params(s, mode, seed, negative, prompt)
     facts = cfg.facts()
     plans.parse(d, facts)
-    if "prompt" in d:
-        plans.with_prompt(plans.preview(s, d, facts), d["prompt"])
+    if "prompt" in d and s.state.current is not None:  # the plan refuses a prompt that does not fit
+        plans.resolve_tab(
+            s, {**d, "seed": 0}, facts, cameras=[s.state.current], prompts={s.state.current: d["prompt"]}
+        )
     return d
 
 

@@ -99,6 +99,11 @@ def _cleared_panels(t: Tab) -> dict[Any, Any]:
 
 def after_load(t: Tab, s: TabSession, problems: list[str], log: bool) -> dict[Any, Any]:
     info_md = camera_list_md([s.summaries[c] for c in s.summaries])
+    if s.descriptions_file:
+        unused = ", ".join(s.unused_description_files)
+        info_md += f"\n\ndescriptions: {gr_escape(s.descriptions_file)}" + (
+            f" (also found {gr_escape(unused)}, not used)" if unused else ""
+        )
     if problems:
         info_md += "\n\n" + "\n\n".join(f"⚠ {gr_escape(p)}" for p in problems)
         for p in problems:

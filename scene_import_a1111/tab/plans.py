@@ -1,66 +1,58 @@
-"""The ONE place the tab asks the core for generation plans: the prompt preview, "Generate all
-cameras" and the params "Send to txt2img" carries all come from here, with the admin's Settings
-defaults and the host's ControlNet model list (:func:`host_facts`).
-
-Every camera is planned by ``lib_scene.plan.build_plan`` with the tab's loaded canvases, the
-camera's own split plan, one seed for all cameras (-1: one random seed drawn once) and, where the
-artist typed one, that camera's prompt used verbatim (its BREAK count checked against the regions).
-When ``lib_scene.request.resolve`` lands this module is the one to switch.
+"""The ONE place the tab asks for generation plans: the prompt preview, "Generate all cameras" and
+the params "Send to txt2img" carries all go through ``lib_scene.request.resolve`` (the resolver the
+Script, the ``/plan`` route and the CLI call), with the host's facts (Settings defaults, ControlNet
+models, whether ControlNet and Regional Prompter are there), the tab's loaded canvases, each
+camera's own split plan and typed prompt as per-camera params, and one seed for every camera.
 """
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from lib_scene.errors import SceneImportError
 from lib_scene.params import PlanParams
-from lib_scene.plan import GenerationPlan, PlanError, build_plan, with_seed
-from lib_scene.session import prompt_check
+from lib_scene.paths import resolve_allowed
+from lib_scene.plan import GenerationPlan
+from lib_scene.prompt import check_sections
+from lib_scene.request import HostFacts, Scene, parse_params, resolve
 
 from .state import TabSession
 
-#: params keys that say where the canvases are, not how to plan them
-SOURCE_KEYS = ("upload", "scene", "camera")
+#: params keys that say where the canvases are (the Script's request keys), not how to plan
+SOURCE_KEYS = ("upload", "scene")
+
+Facts = HostFacts  # the tab's name for the host facts
 
 
-@dataclass(frozen=True)
-class Facts:
-    """What the host decides: Settings > Scene Import defaults, its ControlNet models."""
-
-    defaults: PlanParams = field(default_factory=PlanParams)
-    models: tuple[str, ...] | None = None  # "name [hash8]"; None: unknown (default names)
-
-
-def host_facts() -> Facts:
-    """The live host's facts (built-in defaults and no model list outside A1111)."""
-    from scene_import_a1111.settings import settings_defaults
-
-    return Facts(defaults=settings_defaults(), models=_host_models())
-
-
-def _host_models() -> tuple[str, ...] | None:
+def host_facts() -> HostFacts:
+    """The live webui's facts (``runner.host_facts``); the built-ins when the tab runs standalone."""
     try:
-        from modules import scripts
+        import modules.scripts  # noqa: F401
     except ImportError:
-        return None
-    from scene_import_a1111.hosts import ControlNetAdapter
+        return HostFacts()
+    from scene_import_a1111.runner import host_facts as live
 
-    cn = ControlNetAdapter(getattr(scripts, "scripts_txt2img", None))
-    models = cn.models() if cn.present else None
-    return None if models is None else tuple(models)
-
-
-def _has_prompt_field() -> bool:
-    return any(f.name == "prompt" for f in fields(PlanParams))
+    return live()
 
 
 # --------------------------------------------------------------------------- params
 
 
+def seed_value(seed: object) -> int:
+    """The seed box's value: empty or anything below 0 is -1 (one random seed for every camera)."""
+    if seed is None or seed == "":
+        return -1
+    n = int(float(seed))  # type: ignore[arg-type]
+    return -1 if n < 0 else n
+
+
 def tab_params(s: TabSession, mode: str, seed: object, negative: str, prompt: str) -> dict[str, Any]:
-    """The params of the current camera as the dropdown Script takes them ("Send to")."""
+    """The current camera's params as the dropdown Script takes them ("Send to"): where the
+    canvases are, the camera, its splits, the descriptions file (relative to the scene folder),
+    the region settings and edits, and the prompt box's text as ``prompt``."""
     st = s.state
     d: dict[str, Any] = {
         "mode": mode,
@@ -76,6 +68,8 @@ def tab_params(s: TabSession, mode: str, seed: object, negative: str, prompt: st
         d["upload"] = s.upload_id
     else:
         d["scene"] = s.scene_folder
+    if s.descriptions_file:
+        d["descriptions"] = s.descriptions_file
     if st.descriptions:
         d["region_descriptions"] = {str(k): v for k, v in sorted(st.descriptions.items())}
     if prompt and prompt.strip():
@@ -83,78 +77,60 @@ def tab_params(s: TabSession, mode: str, seed: object, negative: str, prompt: st
     return d
 
 
-def seed_value(seed: object) -> int:
-    """The seed box's value: empty or anything below 0 is -1 (random)."""
-    if seed is None or seed == "":
-        return -1
-    n = int(float(seed))  # type: ignore[arg-type]
-    return -1 if n < 0 else n
-
-
-def parse(d: Mapping[str, Any], facts: Facts) -> PlanParams:
+def parse(d: Mapping[str, Any], facts: HostFacts) -> PlanParams:
     """Validate tab params over the Settings defaults (a bad value is named before any send)."""
-    rest = {k: v for k, v in d.items() if k not in ("upload",)}
-    if not _has_prompt_field():
-        rest.pop("prompt", None)
-    return PlanParams.from_dict(rest, base=facts.defaults)
+    return parse_params({k: v for k, v in d.items() if k not in SOURCE_KEYS}, facts)
 
 
 # --------------------------------------------------------------------------- plans
 
 
+def _scene(s: TabSession, cameras: list[str]) -> Scene:
+    folder = s.scene_folder
+    if folder is None:
+        raise SceneImportError("load a scene first")
+
+    def inside(name: str, what: str) -> str:  # files named in params: inside the scene folder
+        return resolve_allowed(name if os.path.isabs(name) else os.path.join(folder, name), [folder])
+
+    return Scene(folder, cameras=tuple(s.canvas(c) for c in cameras), resolve_path=inside)
+
+
 def resolve_tab(
     s: TabSession,
     d: Mapping[str, Any],
-    facts: Facts,
+    facts: HostFacts,
     *,
     cameras: list[str] | None = None,
     prompts: Mapping[str, str] | None = None,
     rng: random.Random | None = None,
 ) -> list[GenerationPlan]:
-    """One plan per camera (default: every loaded camera) with one seed for all of them.
-
-    ``prompts``: camera -> the prompt the artist typed for it (used verbatim)."""
-    base = {k: v for k, v in d.items() if k not in (*SOURCE_KEYS, "splits", "prompt")}
-    params = parse(base, facts)
-    seed = params.seed if params.seed >= 0 else (rng or random.SystemRandom()).randrange(2**32)
-    models = None if facts.models is None else list(facts.models)
-    out = []
-    for cam in cameras if cameras is not None else list(s.state.cameras):
-        plan = build_plan(
-            s.canvas(cam),
-            params,
-            preset=s.state.plans[cam],
-            descriptions=s.descriptions,
-            available_models=models,
-        )
+    """One plan per camera (default: every loaded camera), one seed for all of them (-1: drawn
+    once). Each camera gets its own split plan; ``prompts``: camera -> the prompt the artist typed
+    for it (generated verbatim; a BREAK count that does not fit its regions is a PlanError)."""
+    cams = list(cameras if cameras is not None else s.state.cameras)
+    rest = {k: v for k, v in d.items() if k not in ("camera", "splits", "prompt")}
+    params = parse(rest, facts)
+    per_camera: dict[str, dict[str, object]] = {}
+    for cam in cams:
+        per_camera[cam] = {"splits": s.state.plans[cam].to_dict()}
         text = (prompts or {}).get(cam)
         if text and text.strip():
-            plan = with_prompt(plan, text)
-        out.append(with_seed(plan, seed))
-    return out
-
-
-def with_prompt(plan: GenerationPlan, text: str) -> GenerationPlan:
-    """The plan with the artist's prompt, verbatim; its sections must fit the regions."""
-    ok, msg = check(text, plan)
-    if not ok:
-        raise PlanError(f"camera {plan.camera}: the edited prompt does not fit the regions: {msg}")
-    edited = replace(plan, prompt=text)
-    edited.check()
-    return edited
+            per_camera[cam]["prompt"] = text
+    return resolve(_scene(s, cams), params, facts, camera_params=per_camera, rng=rng)
 
 
 def check(text: str, plan: GenerationPlan) -> tuple[bool, str]:
-    """Does ``text`` fit the plan's regions (the BREAK count Regional Prompter needs)?"""
+    """Does ``text`` fit the plan's regions (the sections Regional Prompter binds to colours)?
+    The same rule the plan applies to an edited prompt."""
     if plan.regional is None:
-        return prompt_check(text, 0)
-    rp = plan.regional
-    return prompt_check(text, len(plan.sections), use_base=rp.use_base or rp.use_common)
+        return True, "no Regional Prompter regions: the prompt is used as it is"
+    return check_sections(text, len(plan.sections), plan.regional.use_base)
 
 
-def preview(s: TabSession, d: Mapping[str, Any], facts: Facts) -> GenerationPlan:
+def preview(s: TabSession, d: Mapping[str, Any], facts: HostFacts) -> GenerationPlan:
     """The current camera's plan as it would be generated (the prompt preview)."""
     cam = s.state.current
     if cam is None:
-        raise PlanError("load a scene first")
+        raise SceneImportError("load a scene first")
     return resolve_tab(s, {**d, "seed": 0}, facts, cameras=[cam])[0]

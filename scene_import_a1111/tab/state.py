@@ -12,10 +12,10 @@ from typing import Any
 
 from lib_scene.canvas import CameraSource, CanvasSet, discover, load_camera
 from lib_scene.depth import auto_plan
+from lib_scene.descriptions import Descriptions, load_descriptions
 from lib_scene.errors import SceneImportError
 from lib_scene.plan import GenerationPlan
 from lib_scene.preview import Preview, prepare
-from lib_scene.regions import Descriptions, load_descriptions
 from lib_scene.session import EditorState, camera_summary
 from lib_scene.splits import SplitPlan
 
@@ -34,7 +34,8 @@ class TabSession:
         self.scene_folder: str | None = None
         self.upload_id: str | None = None  # set when the scene is a staged upload (runner's store)
         self.descriptions: Descriptions | None = None
-        self.description_files: list[str] = []
+        self.descriptions_file: str | None = None  # its name in the scene folder (params name it)
+        self.unused_description_files: list[str] = []
         self.layout: Any = None  # the histogram's plot layout (for clicks on it)
         self.region_result: list[dict[str, Any]] | None = None
         self.prompts: dict[str, str] = {}  # camera -> the prompt as the artist typed it
@@ -84,19 +85,19 @@ class TabSession:
         return problems
 
     def load_descriptions(self, files: list[str]) -> list[str]:
-        """Merge description files (earlier files win); returns the problems."""
-        problems: list[str] = []
-        merged: Descriptions | None = None
-        for f in files:
-            try:
-                d = load_descriptions(f)
-            except SceneImportError as exc:
-                problems.append(str(exc))
-                continue
-            merged = d if merged is None else merged.fill_from(d)
-        self.descriptions = merged
-        self.description_files = list(files)
-        return problems
+        """The scene's descriptions: the first of ``files`` (params name one descriptions file, so
+        the Script and the tab read the same one; the others are listed as not used). Returns
+        the problems."""
+        self.descriptions, self.descriptions_file = None, None
+        self.unused_description_files = [os.path.basename(f) for f in files[1:]]
+        if not files:
+            return []
+        try:
+            self.descriptions = load_descriptions(files[0])
+        except SceneImportError as exc:
+            return [str(exc)]
+        self.descriptions_file = os.path.basename(files[0])
+        return []
 
     def canvas(self, camera: str | None = None) -> CanvasSet:
         cam = camera or self.state.current
