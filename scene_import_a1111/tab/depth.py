@@ -206,7 +206,7 @@ def _wire_buttons(t: Tab) -> None:
     @ok
     def on_auto(m: str, s: TabSession | None, log: bool) -> dict[Any, Any]:
         s = need(s)
-        counts = s.preview().index.split_counts(s.state.require_plan())
+        counts = s.depth_index().split_counts(s.state.require_plan())
         return _edit(t, s, log, "auto_allocate", (m, counts), f"Shared the remaining levels ({m}).")
 
     @ok
@@ -231,12 +231,17 @@ def _wire_buttons(t: Tab) -> None:
 
 
 def _one_split(s: TabSession) -> SplitPlan:
-    lo, hi = s.preview().index.range
+    rng = s.depth_index().range
+    if rng is None:
+        raise SceneImportError("the camera's depth canvas hits nothing")
+    lo, hi = rng
     return SplitPlan.single(lo, hi, curve=s.state.require_plan().curve)
 
 
 def _auto(s: TabSession) -> SplitPlan:
     cs = s.canvas()
+    if cs.depth is None or cs.hit is None:
+        raise SceneImportError(f"camera {cs.camera} has no depth canvas")
     return auto_plan(cs.depth, cs.hit)
 
 
@@ -329,7 +334,7 @@ def _wire_clicks(t: Tab) -> None:
         s.state = s.state.select(i)
         plan = s.state.require_plan()
         unit = unit_of(s.summaries.get(s.state.current or "", {}))
-        img, s.layout = histogram_image(s.preview().index, plan, log=bool(log), unit=unit, selected=i)
+        img, s.layout = histogram_image(s.depth_index(), plan, log=bool(log), unit=unit, selected=i)
         return {
             sess: s,
             d.hist: img,

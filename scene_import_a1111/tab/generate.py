@@ -118,7 +118,8 @@ def wire_generate(t: Tab, cfg: Config) -> None:
         s = need(s)
         d = plans.tab_params(s, md, sd, neg, "")
         todo = plans.resolve_tab(s, d, cfg.facts(), prompts=prompts_for(s, prompt))
-        images, lines = [], []
+        images: list[tuple[Any, str]] = []
+        lines: list[str] = []
         for k, plan in enumerate(todo):
             progress((k, len(todo)), desc=f"camera {k + 1}/{len(todo)}")
             got = _images(runner(plan))

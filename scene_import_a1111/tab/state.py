@@ -15,7 +15,7 @@ from lib_scene.depth import auto_plan
 from lib_scene.descriptions import Descriptions, load_descriptions
 from lib_scene.errors import SceneImportError
 from lib_scene.plan import GenerationPlan
-from lib_scene.preview import Preview, prepare
+from lib_scene.preview import DepthIndex, Preview, prepare
 from lib_scene.session import EditorState, camera_summary
 from lib_scene.splits import SplitPlan
 
@@ -125,6 +125,13 @@ class TabSession:
                 while len(self._previews) > CACHE_CAMERAS:
                     self._previews.popitem(last=False)
         return pv
+
+    def depth_index(self, camera: str | None = None) -> DepthIndex:
+        """The camera's depth histogram index (a camera without hits has none)."""
+        idx = self.preview(camera).index
+        if idx is None:
+            raise SceneImportError(f"camera {camera or self.state.current} has no depth hits")
+        return idx
 
     # ----------------------------------------------------------------- uploads
     def stage(self, paths: list[str]) -> str:
