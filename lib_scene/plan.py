@@ -92,7 +92,7 @@ class UnitSpec:
 
     kind: str  # "depth" | "normal"
     model: str
-    image: np.ndarray
+    image: U8Image
     module: str = "none"
     weight: float = 0.3
     guidance_start: float = 0.0
@@ -101,13 +101,13 @@ class UnitSpec:
     resize_mode: str = "Just Resize"
     pixel_perfect: bool = False
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> JSON:
         d = {k: getattr(self, k) for k in _UNIT_KEYS}
         d["image"] = png_b64(self.image)
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> UnitSpec:
+    def from_dict(cls, d: JSON) -> UnitSpec:
         if not isinstance(d, dict) or set(d) != set(_UNIT_KEYS) | {"image"}:
             raise PlanError(f"a plan unit needs exactly the keys {sorted([*_UNIT_KEYS, 'image'])}")
         if d["control_mode"] not in CONTROL_MODES or d["resize_mode"] not in RESIZE_MODES:
@@ -133,7 +133,7 @@ _UNIT_KEYS = (
 class RegionalSpec:
     """Regional Prompter in Mask mode. ``mask`` is (H, W, 3) uint8: exact palette colours, black elsewhere."""
 
-    mask: np.ndarray
+    mask: U8Image
     colors: tuple[int, ...]  # palette numbers present in the mask, ascending (= section order)
     base_ratio: float = 0.2
     use_base: bool = True
@@ -141,7 +141,7 @@ class RegionalSpec:
     calc: str = "Attention"
     mode: str = "Mask"
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> JSON:
         return {
             "mode": self.mode,
             "base_ratio": self.base_ratio,
@@ -153,7 +153,7 @@ class RegionalSpec:
         }
 
     @classmethod
-    def from_dict(cls, d: dict) -> RegionalSpec:
+    def from_dict(cls, d: JSON) -> RegionalSpec:
         keys = {"mode", "base_ratio", "use_base", "use_common", "calc", "colors", "mask"}
         if not isinstance(d, dict) or set(d) != keys:
             raise PlanError(f"a plan's 'regional' entry needs exactly the keys {sorted(keys)}")
@@ -184,18 +184,18 @@ class GenerationPlan:
     cfg_scale: float | None = None
     sampler_name: str | None = None
     denoising_strength: float | None = None  # img2img only
-    init_image: np.ndarray | None = None  # (H, W, 3) uint8 sRGB, img2img only
+    init_image: U8Image | None = None  # (H, W, 3) uint8 sRGB, img2img only
     units: tuple[UnitSpec, ...] = ()
     regional: RegionalSpec | None = None
     sections: tuple[str, ...] = ()  # the region sections of the prompt, in colour order
-    regions: tuple[dict, ...] = ()  # region table rows (JSON-able)
+    regions: tuple[JSON, ...] = ()  # region table rows (JSON-able)
     infotext: dict[str, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
-    params: dict = field(default_factory=dict)  # PlanParams.to_dict() used
-    source: dict = field(default_factory=dict)  # canvas size, layout, files
+    params: JSON = field(default_factory=dict)  # PlanParams.to_dict() used
+    source: JSON = field(default_factory=dict)  # canvas size, layout, files
 
     # ----------------------------------------------------------------- serialisation
-    def to_dict(self) -> dict:
+    def to_dict(self) -> JSON:
         """JSON-serialisable; images are base64 PNGs. ``from_dict(to_dict())`` gives an equal plan."""
         return {
             "format": PLAN_FORMAT,
@@ -226,7 +226,7 @@ class GenerationPlan:
         return json.dumps(self.to_dict(), sort_keys=True)
 
     @classmethod
-    def from_dict(cls, d: dict) -> GenerationPlan:
+    def from_dict(cls, d: JSON) -> GenerationPlan:
         if not isinstance(d, dict) or d.get("format") != PLAN_FORMAT:
             raise PlanError(f'not a Scene Import plan (expected "format": "{PLAN_FORMAT}")')
         if d.get("version") != PLAN_VERSION:
@@ -310,7 +310,7 @@ class GenerationPlan:
                 raise PlanError("the prompt's BREAK sections do not match the mask's colours plus the base")
 
 
-def _ro(a: np.ndarray) -> np.ndarray:
+def _ro(a: NDArray[Any]) -> U8Image:
     a = np.ascontiguousarray(a)
     a.flags.writeable = False
     return a
@@ -409,7 +409,7 @@ def resolve_model(
     raise PlanError(f"{kind} model {requested!r} is not among the host's ControlNet models{hint}")
 
 
-def mask_colors(mask: np.ndarray) -> tuple[int, ...]:
+def mask_colors(mask: NDArray[Any]) -> tuple[int, ...]:
     """Palette numbers present in an RGB mask, ascending (black and unknown colours ignored).
 
     Linear time: a presence table over all 2**24 colours instead of sorting the pixels.
@@ -442,7 +442,7 @@ def resolve_splits(cs: CanvasSet, params: PlanParams, preset: SplitPlan | None) 
             "build_plan(..., preset=...)",
             params.splits,
         )
-    if not cs.hit.any():
+    if cs.hit is None or not cs.hit.any():
         return None
     return auto_plan(cs.depth, cs.hit)
 
