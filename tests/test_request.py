@@ -62,8 +62,8 @@ def test_one_seed_drawn_once_for_every_camera(folder):
 def test_cameras_are_filtered_and_unknown_ones_named(folder):
     plans = resolve(Scene(str(folder)), _small(camera="Cam1", seed=1), HostFacts())
     assert [p.camera for p in plans] == ["Cam1"]
-    with pytest.raises(NotFoundError, match="no camera 'Cam9'; the scene has Cam0, Cam1"):
-        resolve(Scene(str(folder)), _small(camera="Cam9"), HostFacts())
+    with pytest.raises(NotFoundError, match="no camera 'Cam9', 'Cam8'; the scene has Cam0, Cam1"):
+        resolve(Scene(str(folder)), _small(camera="Cam9,Cam8"), HostFacts())
     assert select_cameras(["a", "b", "c"], "c, a") == ["a", "c"] and select_cameras(["a"], None) == ["a"]
     empty = folder / "empty"
     empty.mkdir()
@@ -121,7 +121,7 @@ def test_camera_params_override_per_camera_and_are_validated(folder):
     assert cam0.seed == cam1.seed == 2
     with pytest.raises(ParamsError, match="camera Cam1: depth.weight must be in"):
         resolve(Scene(str(folder)), _small(), HostFacts(), camera_params={"Cam1": {"depth.weight": 7}})
-    with pytest.raises(NotFoundError, match="per-camera params for 'Cam7'"):
+    with pytest.raises(NotFoundError, match="per-camera params for 'Cam7'; the scene has Cam0, Cam1"):
         resolve(Scene(str(folder)), _small(), HostFacts(), camera_params={"Cam7": {}})
 
 
@@ -180,6 +180,12 @@ def test_sanitiser_keeps_weights_and_case():
     )
     assert len(w) == 2 and w[0].startswith("base prompt held BREAK, AND; neutralised")
     assert "unbalanced brackets escaped" in w[1]
+    w.clear()
+    sanitize("x AND y", w)
+    assert w == [
+        "description held AND; neutralised (Regional Prompter would split the prompt there and shift every "
+        "region after it)"
+    ]
     assert sanitize(None) == "" and sanitize(" a\r\n\tb\x00c ") == "a b c"
     assert sanitize(sanitize("a (b ] c")) == sanitize("a (b ] c") == "a \\(b \\] c"  # idempotent
     assert escape_unbalanced("\\(a") == ("\\(a", False) and escape_unbalanced("a)") == ("a\\)", True)
@@ -193,7 +199,10 @@ def test_composer_flat_and_counter():
     assert compose(" room ", [], False) == ("room", False)
     assert flat(" room ", ["a", " ", "b"]) == "room, a, b" and flat("", []) == ""
     assert count_sections("a BREAK b ADDCOMM c ADDBASE d") == 4 and count_sections("") == 1
-    assert expected_sections("x", 0) == 1 and expected_sections("x", 2) == 3
+    assert (
+        expected_sections("x", 0) == 1 and expected_sections("x", 2) == 3 and expected_sections("x", 1) == 2
+    )
+    assert expected_sections("x", 0, use_base=False) == 1
     assert expected_sections("x", 2, use_base=False) == 2 and expected_sections("c ADDCOMM x", 2, False) == 3
 
 
@@ -202,8 +211,11 @@ def test_section_check_messages():
     assert check_sections("a BREAK b", 2, use_base=False) == (True, "2 sections = 2 regions")
     ok, msg = check_sections("s BREAK a", 2)
     assert not ok and msg == "the prompt has 2 sections, but 2 regions need 3 (base + one per region)"
-    ok, msg = check_sections("s BREAK a ADDROW b BREAK c", 2)
-    assert not ok and msg.endswith("it also holds ADDROW, which Regional Prompter treats as separators")
+    ok, msg = check_sections("s BREAK a ADDROW b ADDCOL BREAK c", 2)
+    assert not ok and msg.endswith(
+        "it also holds ADDCOL, ADDROW, which Regional Prompter treats as separators"
+    )
+    assert check_sections("", 0) == (True, "no regions: a plain prompt")
     assert check_sections("room", 0) == (True, "no regions: a plain prompt")
     assert check_sections("a BREAK b", 0) == (False, "no regions, but the prompt has 2 sections")
     assert not check_sections("a addp", 0)[0]
