@@ -14,7 +14,7 @@ import numpy as np
 
 from . import __version__, cli_normal, cli_plan, cli_regions
 from .canvas import CanvasSet, discover, load_camera
-from .cli_base import COMMANDS, command, input_files, iter_cameras
+from .cli_base import COMMANDS, command, depth_and_hit, input_files, iter_cameras
 from .cli_base import say as _print
 from .depth import Quantized, histogram, suggest_cuts
 from .errors import SceneImportError
@@ -86,11 +86,11 @@ def _histogram_args(p: argparse.ArgumentParser) -> None:
 @command("histogram", "print the depth histogram over hit pixels (bin, percent, range)", _histogram_args)
 def cmd_histogram(args: argparse.Namespace) -> int:
     for cs in iter_cameras([args.path], args.layer):
-        depth = cs.require_depth()
-        h = histogram(depth, cs.hit, bins=args.bins, cutoff=args.cutoff)
+        depth, hit = depth_and_hit(cs)
+        h = histogram(depth, hit, bins=args.bins, cutoff=args.cutoff)
         _print(f"camera {cs.camera} ({_unit(cs)})")
         _print(h.describe())
-        sugg = suggest_cuts(depth, cs.hit, cs.object_index)
+        sugg = suggest_cuts(depth, hit, cs.object_index)
         if sugg:
             _print("suggested cuts:")
             for s in sorted(sugg, key=lambda s: s.depth):

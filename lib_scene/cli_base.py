@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Iterator
+from typing import Any
+
+from numpy.typing import NDArray
 
 from .canvas import CanvasSet, discover, load_camera
+from .errors import CanvasError
 
 #: (name, help, add_arguments, run) of every sub-command, in registration order.
 Command = tuple[str, str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
@@ -41,3 +45,11 @@ def input_files(cs: CanvasSet) -> list[str]:
     if cs.sidecar_path:
         files.append(cs.sidecar_path)
     return files
+
+
+def depth_and_hit(cs: CanvasSet) -> tuple[NDArray[Any], NDArray[Any]]:
+    """The camera's depth canvas and its hit mask (a clear error without a depth canvas)."""
+    depth = cs.require_depth()
+    if cs.hit is None:
+        raise CanvasError(f"camera {cs.camera!r} has no hit mask for its depth canvas", cs.primary_path)
+    return depth, cs.hit

@@ -103,7 +103,7 @@ def plan_request(args: argparse.Namespace, facts: HostFacts) -> list[Planned]:
     return resolve_planned(scene_of(args.paths, args.layer), params, facts)
 
 
-def plan_outputs(plan: GenerationPlan, payload: dict, out: str, batch: OutputBatch) -> None:
+def plan_outputs(plan: GenerationPlan, payload: dict[str, Any], out: str, batch: OutputBatch) -> None:
     """Add one camera's payload, maps, prompt and region table to ``batch``."""
     base = os.path.join(out, plan.camera)
     batch.add(base + ".payload.json", json.dumps(payload, indent=1) + "\n")

@@ -9,8 +9,10 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .errors import PresetError
 
@@ -57,7 +59,7 @@ class Descriptions:
         """Every index named anywhere (text, names or distances)."""
         return sorted(set(self.text) | set(self.names) | set(self.distances))
 
-    def resolve_names(self, sidecar: Mapping | None) -> Descriptions:
+    def resolve_names(self, sidecar: Mapping[str, Any] | None) -> Descriptions:
         """Bind ``by_name`` entries to pass indices through a sidecar's ``objects`` map."""
         if not self.by_name:
             return self
@@ -98,7 +100,7 @@ class Descriptions:
             f"{self.camera!r}; camera {camera!r} uses distances from its own sidecar"
         )
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "source": self.source,
             "objects": [
@@ -114,7 +116,7 @@ class Descriptions:
 
 
 def with_edits(
-    descriptions: Descriptions | None, edits: Mapping | None, source: str = "edits"
+    descriptions: Descriptions | None, edits: Mapping[str, Any] | None, source: str = "edits"
 ) -> Descriptions | None:
     """``descriptions`` with the texts in ``edits`` (pass index -> text) taking precedence: the
     descriptions an artist edited in the tab or sent as ``region_descriptions``."""
@@ -144,7 +146,7 @@ def _as_float(value: object, what: str, path: str | None) -> float:
     return f
 
 
-def camera_position(sidecar: Mapping | None) -> np.ndarray | None:
+def camera_position(sidecar: Mapping[str, Any] | None) -> NDArray[Any] | None:
     """The camera's world position: the translation column of the sidecar's ``matrix_world``."""
     if not sidecar:
         return None
@@ -158,9 +160,9 @@ def camera_position(sidecar: Mapping | None) -> np.ndarray | None:
     return arr[:3, 3].copy()
 
 
-def sidecar_objects(sidecar: Mapping | None, key: str = "objects") -> dict[str, dict]:
+def sidecar_objects(sidecar: Mapping[str, Any] | None, key: str = "objects") -> dict[str, dict[str, Any]]:
     """name -> {"pass_index": int|None, "description": str|None, "location": array|None, "distance"}."""
-    out: dict[str, dict] = {}
+    out: dict[str, dict[str, Any]] = {}
     objects = (sidecar or {}).get(key)
     if not isinstance(objects, Mapping):
         return out
@@ -195,7 +197,7 @@ def sidecar_objects(sidecar: Mapping | None, key: str = "objects") -> dict[str, 
 
 
 def descriptions_from_sidecar(
-    sidecar: Mapping, source: str | None = None, key: str = "objects"
+    sidecar: Mapping[str, Any], source: str | None = None, key: str = "objects"
 ) -> Descriptions:
     """Descriptions from a camera's JSON sidecar ``objects`` map (``{name: {pass_index, Description,
     location}}``). Objects sharing a pass index are one entry: their names are all kept; differing
@@ -369,7 +371,7 @@ def parse_index_text(text: str, source: str | None = None) -> Descriptions:
     return Descriptions(text_, {}, {}, by_name, source, tuple(warnings))
 
 
-def load_descriptions(path: str | os.PathLike) -> Descriptions:
+def load_descriptions(path: str | os.PathLike[str]) -> Descriptions:
     """Read descriptions from a ``.json`` sidecar (``objects`` map, or a plain ``{"3": "text"}``
     map), a ``.properties`` file (``objects.N.*``), or ``index = description`` text. The format is
     chosen by extension, then by content."""

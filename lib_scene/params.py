@@ -53,7 +53,7 @@ class Spec:
     settings: bool = True  # offered in A1111's Settings
 
 
-def _p(default, kind, label, help="", **kw):
+def _p(default: Any, kind: str, label: str, help: str = "", **kw: Any) -> Any:
     return field(default=default, metadata={"spec": Spec(kind, label, help, **kw)})
 
 
@@ -165,7 +165,7 @@ class PlanParams:
     normal: UnitParams = field(default_factory=UnitParams)
     regional: RegionalParams = field(default_factory=RegionalParams)
     regions: RegionParams = field(default_factory=RegionParams)
-    splits: dict | str | None = _p(
+    splits: dict[str, Any] | str | None = _p(
         None,
         "splits",
         "split preset",
@@ -175,7 +175,7 @@ class PlanParams:
     descriptions: str | None = _p(
         None, "str", "descriptions file", "null: the sidecars", nullable=True, settings=False
     )
-    region_descriptions: dict | None = _p(
+    region_descriptions: dict[str, str] | None = _p(
         None,
         "descmap",
         "descriptions by pass index",
@@ -190,7 +190,7 @@ class PlanParams:
 
     # ----------------------------------------------------------------- construction
     @classmethod
-    def from_dict(cls, data: dict | None, base: PlanParams | None = None) -> PlanParams:
+    def from_dict(cls, data: dict[str, Any] | None, base: PlanParams | None = None) -> PlanParams:
         """Validate ``data`` over ``base`` (default: the built-in defaults). Raises ParamsError."""
         if data is None:
             data = {}
@@ -229,13 +229,13 @@ class PlanParams:
 
     @classmethod
     def _from_flat(cls, flat: dict[str, object]) -> PlanParams:
-        top = {k: v for k, v in flat.items() if "." not in k}
+        top: dict[str, Any] = {k: v for k, v in flat.items() if "." not in k}
         for g, gcls in _GROUPS.items():
             top[g] = gcls(**{k.split(".", 1)[1]: v for k, v in flat.items() if k.startswith(g + ".")})
         return cls(**top)
 
     # ----------------------------------------------------------------- views
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """Nested, JSON-serialisable; ``from_dict(p.to_dict()) == p``."""
         return dataclasses.asdict(self)
 
@@ -254,7 +254,7 @@ class PlanParams:
                 out[f.name] = v
         return out
 
-    def replace(self, **changes) -> PlanParams:
+    def replace(self, **changes: object) -> PlanParams:
         """Validated copy with dotted or top-level keys changed: ``p.replace(**{"depth.weight": 0.5})``."""
         return PlanParams.from_dict(changes, base=self)
 
@@ -280,12 +280,12 @@ def field_specs() -> dict[str, tuple[Spec, object]]:
     return out
 
 
-def params_schema() -> dict:
+def params_schema() -> dict[str, Any]:
     """A JSON Schema (draft 2020-12 subset) of the params object, for ``GET /scene-import/v1/schema``."""
 
-    def prop(spec: Spec, default) -> dict:
+    def prop(spec: Spec, default: object) -> dict[str, Any]:
         t = {"bool": "boolean", "int": "integer", "float": "number"}.get(spec.kind, "string")
-        p: dict = {"title": spec.label, "default": default}
+        p: dict[str, Any] = {"title": spec.label, "default": default}
         if spec.help:
             p["description"] = spec.help
         if spec.kind == "splits":
@@ -307,7 +307,7 @@ def params_schema() -> dict:
             p["pattern"] = "^(auto|index|material|splits|aov:.+)$"
         return p
 
-    props: dict = {}
+    props: dict[str, Any] = {}
     for key, (spec, default) in field_specs().items():
         if "." in key:
             g, k = key.split(".", 1)
@@ -327,7 +327,7 @@ def params_schema() -> dict:
 # --------------------------------------------------------------------------- validation helpers
 
 
-def _flatten_input(data: dict, prefix: str, out: dict, problems: list[str]) -> None:
+def _flatten_input(data: dict[Any, Any], prefix: str, out: dict[str, object], problems: list[str]) -> None:
     for key, value in data.items():
         if not isinstance(key, str):
             problems.append(f"parameter names must be strings, got {key!r}")
@@ -344,7 +344,7 @@ def _flatten_input(data: dict, prefix: str, out: dict, problems: list[str]) -> N
             out[full] = value
 
 
-def _unknown(key: str, specs: dict) -> str:
+def _unknown(key: str, specs: dict[str, tuple[Spec, object]]) -> str:
     names = list(specs)
     hint = difflib.get_close_matches(key, names, n=3, cutoff=0.6)
     leaf = key.rsplit(".", 1)[-1]
@@ -454,5 +454,5 @@ def _coerce(key: str, spec: Spec, value: object) -> object:
     return _coerce_text(key, spec, value)
 
 
-def _num(x) -> str:
+def _num(x: float | None) -> str:
     return f"{x:g}" if isinstance(x, float) else str(x)

@@ -59,14 +59,13 @@ def resolve_allowed(path: str, roots: list[str] | tuple[str, ...]) -> str:
         )
     if "\x00" in path:
         raise PathNotAllowed("invalid path (NUL byte)", path.replace("\x00", "\\0"))
-    if os.path.isabs(path):
-        candidate = path
-    else:
+    candidate: str | None = path
+    if not os.path.isabs(path):
         candidate = next(
             (os.path.join(r, path) for r in roots if os.path.exists(os.path.join(r, path))), None
         )
-        if candidate is None:
-            raise PathNotAllowed("not found in any allowed folder", path)
+    if candidate is None:
+        raise PathNotAllowed("not found in any allowed folder", path)
     if any(is_within(candidate, r) for r in roots):
         return os.path.realpath(candidate)
     raise PathNotAllowed("is outside the folders the webui admin allowed (--scene-import-allowed-dir)", path)

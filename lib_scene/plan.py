@@ -12,7 +12,6 @@ edited prompt (``params.prompt``) must have exactly as many sections (:func:`pro
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 from dataclasses import dataclass, field, replace
@@ -26,6 +25,7 @@ from .canvas import CanvasSet
 from .depth import auto_plan, quantize
 from .errors import CanvasError, ParamsError, PlanError, SceneImportError
 from .imaging import decode_png_b64, png_b64, resize_nearest, resize_smooth, to_rgb8, tonemap_srgb
+from .models import DEFAULT_MODELS, choose_model, resolve_model
 from .normals import normal_map
 from .palette import color_to_region, region_color
 from .params import (
@@ -71,13 +71,6 @@ JSON = dict[str, Any]
 PLAN_FORMAT = "scene-import-plan"
 PLAN_VERSION = 1
 
-#: Used when the host's model list is unknown (the issue's defaults).
-DEFAULT_MODELS = {
-    "depth": "control_v11f1p_sd15_depth",
-    "normal": "control_v11p_sd15_normalbae",
-    "normal_midas": "control_sd15_normal",
-}
-
 #: Warnings when the host lacks an extension (the plan leaves its part out).
 NO_CONTROLNET = "ControlNet is not installed: the depth and normal units are skipped"
 NO_REGIONAL_PROMPTER = "Regional Prompter is not installed: regions are skipped and the prompt is flattened"
@@ -92,7 +85,7 @@ class UnitSpec:
 
     kind: str  # "depth" | "normal"
     model: str
-    image: np.ndarray
+    image: U8Image
     module: str = "none"
     weight: float = 0.3
     guidance_start: float = 0.0
@@ -101,13 +94,13 @@ class UnitSpec:
     resize_mode: str = "Just Resize"
     pixel_perfect: bool = False
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> JSON:
         d = {k: getattr(self, k) for k in _UNIT_KEYS}
         d["image"] = png_b64(self.image)
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> UnitSpec:
+    def from_dict(cls, d: JSON) -> UnitSpec:
         if not isinstance(d, dict) or set(d) != set(_UNIT_KEYS) | {"image"}:
             raise PlanError(f"a plan unit needs exactly the keys {sorted([*_UNIT_KEYS, 'image'])}")
         if d["control_mode"] not in CONTROL_MODES or d["resize_mode"] not in RESIZE_MODES:
@@ -133,7 +126,7 @@ _UNIT_KEYS = (
 class RegionalSpec:
     """Regional Prompter in Mask mode. ``mask`` is (H, W, 3) uint8: exact palette colours, black elsewhere."""
 
-    mask: np.ndarray
+    mask: U8Image
     colors: tuple[int, ...]  # palette numbers present in the mask, ascending (= section order)
     base_ratio: float = 0.2
     use_base: bool = True
@@ -141,7 +134,7 @@ class RegionalSpec:
     calc: str = "Attention"
     mode: str = "Mask"
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> JSON:
         return {
             "mode": self.mode,
             "base_ratio": self.base_ratio,
@@ -153,7 +146,7 @@ class RegionalSpec:
         }
 
     @classmethod
-    def from_dict(cls, d: dict) -> RegionalSpec:
+    def from_dict(cls, d: JSON) -> RegionalSpec:
         keys = {"mode", "base_ratio", "use_base", "use_common", "calc", "colors", "mask"}
         if not isinstance(d, dict) or set(d) != keys:
             raise PlanError(f"a plan's 'regional' entry needs exactly the keys {sorted(keys)}")
@@ -184,18 +177,18 @@ class GenerationPlan:
     cfg_scale: float | None = None
     sampler_name: str | None = None
     denoising_strength: float | None = None  # img2img only
-    init_image: np.ndarray | None = None  # (H, W, 3) uint8 sRGB, img2img only
+    init_image: U8Image | None = None  # (H, W, 3) uint8 sRGB, img2img only
     units: tuple[UnitSpec, ...] = ()
     regional: RegionalSpec | None = None
     sections: tuple[str, ...] = ()  # the region sections of the prompt, in colour order
-    regions: tuple[dict, ...] = ()  # region table rows (JSON-able)
+    regions: tuple[JSON, ...] = ()  # region table rows (JSON-able)
     infotext: dict[str, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
-    params: dict = field(default_factory=dict)  # PlanParams.to_dict() used
-    source: dict = field(default_factory=dict)  # canvas size, layout, files
+    params: JSON = field(default_factory=dict)  # PlanParams.to_dict() used
+    source: JSON = field(default_factory=dict)  # canvas size, layout, files
 
     # ----------------------------------------------------------------- serialisation
-    def to_dict(self) -> dict:
+    def to_dict(self) -> JSON:
         """JSON-serialisable; images are base64 PNGs. ``from_dict(to_dict())`` gives an equal plan."""
         return {
             "format": PLAN_FORMAT,
@@ -226,7 +219,7 @@ class GenerationPlan:
         return json.dumps(self.to_dict(), sort_keys=True)
 
     @classmethod
-    def from_dict(cls, d: dict) -> GenerationPlan:
+    def from_dict(cls, d: JSON) -> GenerationPlan:
         if not isinstance(d, dict) or d.get("format") != PLAN_FORMAT:
             raise PlanError(f'not a Scene Import plan (expected "format": "{PLAN_FORMAT}")')
         if d.get("version") != PLAN_VERSION:
@@ -310,7 +303,7 @@ class GenerationPlan:
                 raise PlanError("the prompt's BREAK sections do not match the mask's colours plus the base")
 
 
-def _ro(a: np.ndarray) -> np.ndarray:
+def _ro(a: NDArray[Any]) -> U8Image:
     a = np.ascontiguousarray(a)
     a.flags.writeable = False
     return a
@@ -342,74 +335,7 @@ def generation_size(width: int, height: int, long_side: int) -> tuple[int, int]:
     return w, h
 
 
-def _model_name(m: str) -> str:
-    return m.split(" [", 1)[0].strip().lower()
-
-
-def choose_model(kind: str, available: list[str] | None, convention: str = "bae") -> str | None:
-    """Pick a ControlNet model for ``kind`` ("depth" | "normal") from ``"name [hash8]"`` strings.
-
-    Without a list, the default names. Ranked: the default model, then ControlNet 1.1 models of
-    the kind, then sd15 ones, then any name holding the kind; ties by name. None when nothing fits.
-    """
-    if kind not in ("depth", "normal"):
-        raise ValueError(f"unknown unit kind {kind!r}")
-    key = "normal_midas" if kind == "normal" and convention == "midas" else kind
-    if available is None:
-        return DEFAULT_MODELS[key]
-    default = DEFAULT_MODELS[key]
-
-    def rank(m: str) -> int | None:
-        n = _model_name(m)
-        if kind == "depth":
-            if "depth" not in n:
-                return None
-        else:
-            if "normal" not in n:
-                return None
-            bae = "bae" in n
-            if convention == "bae" and not bae and "v11" not in n:
-                return 5
-            if convention == "midas" and bae:
-                return 5
-        if n == default:
-            return 0
-        if "v11" in n:
-            return 1
-        if "sd15" in n:
-            return 2
-        return 3
-
-    ranked = sorted((r, m) for m in available if m and m != "None" for r in [rank(m)] if r is not None)
-    return ranked[0][1] if ranked else None
-
-
-def resolve_model(
-    kind: str, requested: str, available: list[str] | None, convention: str = "bae"
-) -> tuple[str | None, str | None]:
-    """(model, warning). ``requested`` "auto" chooses by kind; a name is matched to the list
-    exactly, then without its hash (case-insensitive). Unknown names are an error with suggestions."""
-    if requested.strip().lower() in ("auto", ""):
-        model = choose_model(kind, available, convention)
-        if model is None:
-            shown = ", ".join(m for m in (available or []) if m != "None") or "none"
-            return (
-                None,
-                f"no {kind} ControlNet model among the host's models ({shown}); the {kind} unit is off",
-            )
-        return model, None
-    if available is None or requested in available:
-        return requested, None
-    want = _model_name(requested)
-    for m in available:
-        if _model_name(m) == want:
-            return m, None
-    close = difflib.get_close_matches(requested, [m for m in available if m != "None"], n=3, cutoff=0.4)
-    hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
-    raise PlanError(f"{kind} model {requested!r} is not among the host's ControlNet models{hint}")
-
-
-def mask_colors(mask: np.ndarray) -> tuple[int, ...]:
+def mask_colors(mask: NDArray[Any]) -> tuple[int, ...]:
     """Palette numbers present in an RGB mask, ascending (black and unknown colours ignored).
 
     Linear time: a presence table over all 2**24 colours instead of sorting the pixels.
@@ -442,7 +368,7 @@ def resolve_splits(cs: CanvasSet, params: PlanParams, preset: SplitPlan | None) 
             "build_plan(..., preset=...)",
             params.splits,
         )
-    if not cs.hit.any():
+    if cs.hit is None or not cs.hit.any():
         return None
     return auto_plan(cs.depth, cs.hit)
 

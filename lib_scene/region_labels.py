@@ -5,10 +5,14 @@ depth split plan. See :mod:`lib_scene.regions` for the pipeline."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
+from .canvas import CanvasSet
 from .errors import RegionError
+from .splits import SplitPlan
 
 #: An AOV value is trusted when it lies this close to an integer.
 AOV_TOLERANCE = 0.01
@@ -27,7 +31,7 @@ __all__ = [
 ]
 
 
-def cv2_or_none():
+def cv2_or_none() -> Any:
     """opencv when importable (it speeds up nearest fills and dilation), else None."""
     try:
         import cv2
@@ -36,7 +40,7 @@ def cv2_or_none():
     return cv2
 
 
-def _fill_nearest_numpy(ids: np.ndarray, valid: np.ndarray, values: np.ndarray) -> np.ndarray:
+def _fill_nearest_numpy(ids: NDArray[Any], valid: NDArray[Any], values: NDArray[Any]) -> NDArray[Any]:
     """Frontier passes: each pass, every unfilled pixel with a filled 8-neighbour (filled before
     the pass) takes that neighbour's id; among several, the id closest to the pixel's own value
     (the majority of a two-object blend), then the first in a fixed neighbour order. Work per
@@ -73,7 +77,7 @@ def _fill_nearest_numpy(ids: np.ndarray, valid: np.ndarray, values: np.ndarray) 
     return out
 
 
-def _between_neighbours(v: np.ndarray, tolerance: float) -> np.ndarray:
+def _between_neighbours(v: NDArray[Any], tolerance: float) -> NDArray[Any]:
     """True where a pixel's value lies strictly between its two opposite neighbours along some
     axis (horizontal, vertical, either diagonal): the signature of an antialiased blend, e.g. 2.0
     on a one-pixel edge between objects 1 and 3, which is a whole number yet no object's id."""
@@ -90,7 +94,7 @@ def _between_neighbours(v: np.ndarray, tolerance: float) -> np.ndarray:
     return out
 
 
-def clean_index_aov(values: np.ndarray, tolerance: float = AOV_TOLERANCE) -> tuple[np.ndarray, int]:
+def clean_index_aov(values: NDArray[Any], tolerance: float = AOV_TOLERANCE) -> tuple[NDArray[Any], int]:
     """Integer ids from a pixel-filtered Value AOV.
 
     A pixel is trusted when its value is within ``tolerance`` of a whole number and does not lie
@@ -120,7 +124,7 @@ def clean_index_aov(values: np.ndarray, tolerance: float = AOV_TOLERANCE) -> tup
     return _fill_nearest_numpy(ids, valid, v), n_bad
 
 
-def _find_aov(cs, name: str) -> tuple[str, np.ndarray]:
+def _find_aov(cs: CanvasSet, name: str) -> tuple[str, NDArray[Any]]:
     if name in cs.aovs:
         return name, cs.aovs[name]
 
@@ -137,7 +141,7 @@ def _find_aov(cs, name: str) -> tuple[str, np.ndarray]:
 _INDEX_AOV = re.compile(r"(?i)index")
 
 
-def pick_source(cs, source: str = "auto", splits=None) -> str:
+def pick_source(cs: CanvasSet, source: str = "auto", splits: SplitPlan | None = None) -> str:
     """Resolve ``auto``: a split plan whose splits carry region flags (the artist asked for
     regions from depth), else object index, else material index, else an AOV named like
     ``*index*``. Raises :class:`RegionError` when nothing fits."""
@@ -169,7 +173,7 @@ def pick_source(cs, source: str = "auto", splits=None) -> str:
     )
 
 
-def _index_labels(values: np.ndarray) -> tuple[np.ndarray, int]:
+def _index_labels(values: NDArray[Any]) -> tuple[NDArray[Any], int]:
     """Exact index pass -> codes (int32, 0 unassigned) and the count of non-integer pixels."""
     v = np.asarray(values, dtype=np.float32)
     with np.errstate(invalid="ignore"):
@@ -180,7 +184,9 @@ def _index_labels(values: np.ndarray) -> tuple[np.ndarray, int]:
     return lab, bad
 
 
-def source_labels(cs, source: str, splits=None) -> tuple[np.ndarray, int, list[str]]:
+def source_labels(
+    cs: CanvasSet, source: str, splits: SplitPlan | None = None
+) -> tuple[NDArray[Any], int, list[str]]:
     """Per-pixel codes for a resolved source: (codes int32 >= 0 with 0 = unassigned, offset,
     warnings); the label of code c > 0 is ``c - offset`` (offset 1 for split region flags, which
     may be 0; 0 for pass indices, where 0 is the background)."""
@@ -222,7 +228,7 @@ def source_labels(cs, source: str, splits=None) -> tuple[np.ndarray, int, list[s
     raise RegionError(f"unknown index source {source!r}")
 
 
-def count_codes(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def count_codes(codes: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any], NDArray[Any]]:
     """(keys, values, counts, codes) of the codes > 0 present: ``keys`` are their values in the
     returned ``codes`` array, ``values`` the original codes. Codes too large for a bincount are
     compacted to 1..K with np.unique (then keys != values)."""

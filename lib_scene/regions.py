@@ -39,6 +39,7 @@ import math
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -90,7 +91,7 @@ class Region:
     distance: float | None = None
     pixels: int = 0
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "number": self.number,
             "color": list(self.color),
@@ -114,7 +115,7 @@ class Hidden:
     objects: tuple[str, ...]
     reason: str  # "below threshold" | "not in frame"
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "index": self.index,
             "coverage": round(self.coverage, 6),
@@ -126,8 +127,8 @@ class Hidden:
 @dataclass(frozen=True)
 class RegionResult:
     camera: str
-    mask: np.ndarray  # (H, W, 3) uint8: region k in palette colour k, black unassigned
-    labels: np.ndarray  # (H, W) int16: region number, -1 unassigned (after seam growth)
+    mask: NDArray[Any]  # (H, W, 3) uint8: region k in palette colour k, black unassigned
+    labels: NDArray[Any]  # (H, W) int16: region number, -1 unassigned (after seam growth)
     regions: tuple[Region, ...]
     hidden: tuple[Hidden, ...]
     warnings: tuple[str, ...]
@@ -137,7 +138,7 @@ class RegionResult:
     grow: int
     depth_unit: str = "scene"
 
-    def table(self) -> list[dict]:
+    def table(self) -> list[dict[str, Any]]:
         """The region table: number, colour, pass indices, object names, description, coverage,
         median depth (JSON-able)."""
         return [r.to_dict() for r in self.regions]
@@ -146,7 +147,7 @@ class RegionResult:
     def descriptions(self) -> list[str]:
         return [r.description for r in self.regions]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "camera": self.camera,
             "width": int(self.mask.shape[1]),
@@ -171,8 +172,8 @@ class PromptResult:
 
 
 def _group_medians(
-    groups: np.ndarray, depth: np.ndarray | None, hit: np.ndarray | None, n: int, bins: int = 1024
-) -> list:
+    groups: NDArray[Any], depth: NDArray[Any] | None, hit: NDArray[Any] | None, n: int, bins: int = 1024
+) -> list[float | None]:
     """Exact median depth of each group's hit pixels (``groups`` == n: no group); None where a
     group has no hit pixel. No sort of the canvas: one histogram of (group, depth bin), then only
     the pixels in each group's median bin(s) are gathered and partitioned. The bin mapping is
@@ -219,7 +220,7 @@ def _group_medians(
     sizes = np.bincount(gv, minlength=n)[:n]
     ends = np.cumsum(sizes)
     starts = ends - sizes
-    out: list = []
+    out: list[float | None] = []
     for k in range(n):
         if cnt[k] == 0:
             out.append(None)
@@ -237,11 +238,14 @@ def _group_medians(
 _SENTINEL = np.uint16(65535)
 
 
-def _min3x3(lab: np.ndarray) -> np.ndarray:
+def _min3x3(lab: NDArray[Any]) -> NDArray[Any]:
     """3x3 minimum filter (border = +inf) of a uint16 array."""
     cv2 = region_labels.cv2_or_none()
     if cv2 is not None:
-        return cv2.erode(lab, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_CONSTANT, borderValue=65535)
+        out: NDArray[Any] = cv2.erode(
+            lab, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_CONSTANT, borderValue=65535
+        )
+        return out
     h, w = lab.shape
     p = np.full((h + 2, w + 2), _SENTINEL, dtype=np.uint16)
     p[1:-1, 1:-1] = lab
@@ -254,7 +258,7 @@ def _min3x3(lab: np.ndarray) -> np.ndarray:
     return out
 
 
-def grow_regions(lab: np.ndarray, grow: int) -> np.ndarray:
+def grow_regions(lab: NDArray[Any], grow: int) -> NDArray[Any]:
     """``grow`` passes of 8-neighbour dilation of region numbers (uint16, 65535 = unassigned) into
     unassigned pixels only; a pixel reached by several regions in one pass takes the lowest number.
     Identical with and without opencv (opencv only computes the same 3x3 minimum faster)."""
@@ -271,7 +275,7 @@ def grow_regions(lab: np.ndarray, grow: int) -> np.ndarray:
     return out
 
 
-def paint_mask(numbers: np.ndarray, n: int) -> np.ndarray:
+def paint_mask(numbers: NDArray[Any], n: int) -> NDArray[Any]:
     """Region numbers (uint16, 65535 unassigned) -> (H, W, 3) uint8 with exact RP colours."""
     lut = np.zeros((n + 1, 3), dtype=np.uint8)
     lut[:n] = region_palette(n)
@@ -405,7 +409,7 @@ def _rank(
         key = [
             (
                 0 if dists[g] is not None else 1,
-                _or(dists[g], inf if medians[g] is None else medians[g]),
+                _or(dists[g], _or(medians[g], inf)),
                 first_index[g],
             )
             for g in range(n)

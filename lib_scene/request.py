@@ -77,6 +77,7 @@ class Scene:
     resolve_path: PathResolver | None = None  # default: relative_to(folder)
     paths: tuple[str, ...] = ()  # files or folders to read (default: the folder)
     layer: str | None = None  # the EXR view layer to read (default: the first with a depth pass)
+    descriptions: Descriptions | None = None  # already loaded (the tab's); used when params name no file
 
     def path(self, name: str, what: str) -> str:
         return (self.resolve_path or relative_to(self.folder))(name, what)
@@ -150,7 +151,7 @@ def _inputs(scene: Scene, params: PlanParams) -> tuple[SplitPlan | None, Descrip
     descriptions = (
         load_descriptions(scene.path(params.descriptions, "descriptions file"))
         if params.descriptions
-        else None
+        else scene.descriptions
     )
     return preset, descriptions
 

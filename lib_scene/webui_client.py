@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from typing import Any
 
 from .errors import HostError
 
@@ -22,7 +23,7 @@ def _join(base: str, path: str) -> str:
     return base.rstrip("/") + path
 
 
-def request_json(url: str, body: dict | None = None, timeout: float = 30.0) -> object:
+def request_json(url: str, body: dict[str, Any] | None = None, timeout: float = 30.0) -> object:
     """GET (``body`` None) or POST JSON; the parsed JSON answer, or WebuiError with the server's message."""
     data = None if body is None else json.dumps(body).encode("utf-8")
     req = urllib.request.Request(url, data=data, method="GET" if body is None else "POST")

@@ -372,6 +372,22 @@ def test_status_for_walks_the_type_table():
     assert {type(k).__name__: status_for(k) for k in cases} == {type(k).__name__: v for k, v in cases.items()}
 
 
+def test_a_plan_made_for_another_host_is_refused_not_rebuilt(a1111, entry, scene):
+    """The RP/CN-missing fallback is decided in the plan (host facts); apply_plan never rebuilds it."""
+    from lib_scene.errors import HostError
+    from scene_import_a1111 import runner
+
+    full = Env(a1111, entry)
+    req = runner.ScriptRequest(
+        params=runner.PlanParams.from_dict({"long_side": 64, "seed": 1}), files=_files(scene)
+    )
+    (plan,) = runner.plans_for_request(req, runner.host_facts(full.runner))
+    bare = Env(a1111, entry, cn=False, rp=False)
+    p = bare.p("")
+    with pytest.raises(HostError, match="the plan needs Regional Prompter, which this webui lacks"):
+        runner.apply_plan(p, plan)
+
+
 def test_host_facts_from_the_runner_and_settings(a1111, entry, monkeypatch):
     from scene_import_a1111.runner import host_facts
 
