@@ -106,7 +106,8 @@ def _descriptions(s: TabSession, src: str) -> Any:
         from_splits = pick_source(cs, src, plan) == "splits"
     except RegionError:
         from_splits = False
-    return with_edits(None if from_splits else s.descriptions, s.state.descriptions, source="tab")
+    edits = {str(k): v for k, v in s.state.descriptions.items()}
+    return with_edits(None if from_splits else s.descriptions, edits, source="tab")
 
 
 def compute(s: TabSession, src: str, thr: float) -> tuple[list[dict[str, Any]], np.ndarray, list[str], str]:
