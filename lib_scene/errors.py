@@ -12,7 +12,7 @@ class SceneImportError(Exception):
     artist understands. ``str(err)`` is ``"<path>: <problem>"``.
     """
 
-    def __init__(self, problem: str, path: str | os.PathLike | None = None):
+    def __init__(self, problem: str, path: str | os.PathLike[str] | None = None) -> None:
         self.problem = problem
         self.path = os.fspath(path) if path is not None else None
         super().__init__(f"{self.path}: {problem}" if self.path else problem)

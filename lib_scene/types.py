@@ -9,7 +9,7 @@ Use them in signatures so that ``mypy --strict`` knows the element type of every
 
 from __future__ import annotations
 
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import numpy as np
 from numpy.typing import NDArray
@@ -28,9 +28,9 @@ I64: TypeAlias = NDArray[np.int64]
 """int64 labels or indices (numpy's default integer on Linux)."""
 Bool: TypeAlias = NDArray[np.bool_]
 """boolean mask."""
-Float: TypeAlias = NDArray[np.floating]
+Float: TypeAlias = NDArray[np.floating[Any]]
 """any floating array (float16, float32 or float64) where the precision is the caller's."""
-Int: TypeAlias = NDArray[np.integer]
+Int: TypeAlias = NDArray[np.integer[Any]]
 """any integer array (labels of any width)."""
 
 __all__ = ["F32", "F64", "U8", "U16", "I32", "I64", "Bool", "Float", "Int"]
