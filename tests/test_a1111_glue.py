@@ -664,7 +664,7 @@ def test_script_ui_events_edit_the_params_json(a1111, scene, tmp_path):
     by_id = {demo.blocks[dep["targets"][0]].elem_id: fn.fn for fn, dep in updates}
     text = by_id["scene-import-depth-weight-img2img"]("", 0.4)
     assert json.loads(text) == {"depth": {"weight": 0.4}}
-    ((upload, _),) = fns[("on_upload", "upload")]
+    ((upload, _),) = fns[("on_script_upload", "upload")]
     files = [types.SimpleNamespace(name=str(scene / n)) for n in ("Cam0.exr", "Cam0.json")]
     text, status = upload.fn(text, files)
     uid = json.loads(text)["upload"]
