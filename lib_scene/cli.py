@@ -222,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_PLUGINS = ("cli_regions", "cli_normal", "cli_plan")
+_PLUGINS = ("cli_regions", "cli_normal", "cli_plan", "cli_warp")
 
 
 def _load_plugins() -> None:
