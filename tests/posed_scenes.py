@@ -78,9 +78,15 @@ def colour_image(index: np.ndarray) -> np.ndarray:
 
 
 def write_camera(
-    folder: str, name: str, m: np.ndarray, lens: float, depth: np.ndarray, index: np.ndarray
+    folder: str,
+    name: str,
+    m: np.ndarray,
+    lens: float,
+    depth: np.ndarray,
+    index: np.ndarray,
+    normal: np.ndarray | None = None,
 ) -> str:
-    """``<name>.exr`` (Blender 5 layout: Combined, Depth, Object Index) and ``<name>.json``."""
+    """``<name>.exr`` (Blender 5: Combined, Depth, Object Index[, world Normal]) and ``<name>.json``."""
     h, w = depth.shape
     rgb = colour_image(index).astype(np.float32) / 255
     parts = {
@@ -89,6 +95,10 @@ def write_camera(
         "ViewLayer.Object Index": {"ViewLayer.Object Index.X": index.astype(np.float32)},
     }
     parts["ViewLayer.Combined"]["ViewLayer.Combined.A"] = np.ones((h, w), np.float32)
+    if normal is not None:
+        parts["ViewLayer.Normal"] = {
+            f"ViewLayer.Normal.{c}": normal[..., i].astype(np.float32) for i, c in enumerate("XYZ")
+        }
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, f"{name}.exr")
     write_exr(path, parts)
@@ -151,3 +161,28 @@ def box_hidden(target_x: float, source_x: float) -> np.ndarray:
     behind = (np.abs(ray_x) <= 1) & (np.abs(p[..., 1] * 0.5) <= 1)
     outside = (u < 0) | (u > BOX_W) | (v < 0) | (v > BOX_H)
     return (index == 3) & (behind | outside)
+
+
+# --------------------------------------------------------------------------- thin panel
+
+PANEL_FRONT = matrix(np.eye(3), (0.0, 0.0, 0.0))  # looks down -Z at the panel's front (z = -5)
+PANEL_BACK = matrix(np.diag([-1.0, 1.0, -1.0]), (0.0, 0.0, -10.0))  # turned round: sees the back
+
+
+def panel_render(m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(depth, index, world normal) of a 2 cm thin panel, |x|, |y| <= 1, z in [-5.02, -5]."""
+    o, d = rays(m, BOX_LENS, BOX_W, BOX_H)
+    front_face = o[2] > -5
+    z = -5.0 if front_face else -5.02
+    t = (z - o[2]) / d[..., 2]
+    p = o + d * t[..., None]
+    hit = (t > 0) & (np.abs(p[..., 0]) <= 1) & (np.abs(p[..., 1]) <= 1)
+    normal = np.zeros((*t.shape, 3))
+    normal[hit, 2] = 1.0 if front_face else -1.0
+    return np.where(hit, t, 1e10), np.where(hit, 1.0 if front_face else 2.0, 0.0), normal
+
+
+def panel_scene(folder: str) -> None:
+    for name, m in (("Front", PANEL_FRONT), ("Back", PANEL_BACK)):
+        depth, index, normal = panel_render(m)
+        write_camera(folder, name, m, BOX_LENS, depth, index, normal)
