@@ -337,7 +337,10 @@ def _lookup(
         hi = np.maximum(np.maximum(inv[0], inv[1]), np.maximum(inv[2], inv[3]))
         lo = np.minimum(np.minimum(inv[0], inv[1]), np.minimum(inv[2], inv[3]))
         cont = (hi - lo) <= np.float32(tol) * hi
-    interp: F32 = inv[0] * weights[0] + inv[1] * weights[1] + inv[2] * weights[2] + inv[3] * weights[3]
+    interp = np.asarray(
+        inv[0] * weights[0] + inv[1] * weights[1] + inv[2] * weights[2] + inv[3] * weights[3],
+        dtype=np.float32,
+    )
     smooth = np.flatnonzero(cont & _agree(interp, qa, tol))
     offs = np.array(fp.offsets(), dtype=np.int64)
     if mode == "bilinear":  # over every footprint (cheaper than subsetting, few are rough)

@@ -353,7 +353,7 @@ def test_consistency_on_the_room_beauty(room, tmp_path, capsys):
     _, views, imgs = room
     score = scene_consistency(views, imgs)
     assert [(p.a, p.b) for p in score.pairs] == [("Cam0", "Cam1"), ("Cam0", "Cam2"), ("Cam1", "Cam2")]
-    assert 21.5 <= score.psnr <= 23.5  # measured 22.28 dB, MAE 14.5 levels
+    assert 22.0 <= score.psnr <= 23.5 and 12.5 <= score.mae <= 15.5  # measured 22.75 dB, MAE 13.93 levels
     folder = tmp_path / "imgs"
     folder.mkdir()
     _png(folder / "Cam0.png", imgs["Cam0"])
