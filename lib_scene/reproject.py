@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -70,6 +71,11 @@ class View:
     @property
     def name(self) -> str:
         return self.camera.name
+
+    @cached_property
+    def padded_inv(self) -> F32:
+        """Inverse depth padded by one edge pixel, flattened (the warp's lookup table)."""
+        return np.asarray(_pad(self.inv_depth).reshape(-1), dtype=np.float32)
 
     def resized(self, width: int, height: int, tol: float = DEFAULT_TOL) -> View:
         """The view on a ``width`` x ``height`` grid of the same aspect. Inverse depth is interpolated
@@ -263,6 +269,13 @@ class _Pixels:
     dtype: np.dtype[Any]
 
     @classmethod
+    def empty(cls, height: int, width: int, channels: int, dtype: np.dtype[Any]) -> _Pixels:
+        """A black image, packed like :meth:`of` packs one of this kind (no padding)."""
+        if dtype == np.uint8 and channels in (3, 4):
+            return cls(np.zeros(height * width, np.uint32), channels, dtype)
+        return cls.of(np.zeros((height, width, channels), dtype), pad=False)
+
+    @classmethod
     def of(cls, image3: Image, pad: bool = True) -> _Pixels:
         p = _pad(image3) if pad else image3
         c = p.shape[2]
@@ -331,7 +344,7 @@ def _lookup(
     idx = np.flatnonzero(inside if facing is None else inside & facing)
     fp = _Footprint.at(u[idx], v[idx], src.camera.width)
     qa = qa[idx]
-    inv = _corners(_pad(src.inv_depth).reshape(-1), fp)
+    inv = _corners(src.padded_inv, fp)
     weights = fp.weights()
     with np.errstate(invalid="ignore"):
         hi = np.maximum(np.maximum(inv[0], inv[1]), np.maximum(inv[2], inv[3]))
@@ -400,7 +413,7 @@ def warp(
     tv = target.resized(w, h, tol)
     q = tv.inv_depth.reshape(-1)
     todo = np.flatnonzero(q > 0) if not carry_background else np.arange(q.size, dtype=np.int64)
-    out = _Pixels.of(np.zeros((h, w, imgs[0].shape[2]), imgs[0].dtype), pad=False)
+    out = _Pixels.empty(h, w, imgs[0].shape[2], imgs[0].dtype)
     source = np.full(q.size, -1, np.int8)
     a, b = tv.camera.ray_factors()
     for k, ((view, _), img) in enumerate(zip(sources, imgs, strict=True)):
