@@ -237,6 +237,32 @@ def inverse_depth(cs: CanvasSet, cam: Camera) -> F32:
     return out
 
 
+def view_direction(cam: Camera) -> F64:
+    """The world direction the camera looks along (its local -Z)."""
+    return np.asarray(-cam.cam_to_world[:3, 2], dtype=np.float64)
+
+
+def nearest_pose_order(cameras: list[Camera], start: int = 0) -> list[int]:
+    """A visiting order for a chain: from ``cameras[start]``, repeatedly the camera nearest to the
+    last one visited. Distance is between positions plus, to break ties between cameras in one
+    place, the angle between view directions (radians) times the mean distance between cameras."""
+    n = len(cameras)
+    if not 0 <= start < n:
+        raise IndexError(f"start {start} is not a camera index (0..{n - 1})")
+    pos = np.array([c.position for c in cameras])
+    dirs = np.array([view_direction(c) for c in cameras])
+    dist = np.linalg.norm(pos[:, None] - pos[None], axis=-1)
+    angle = np.arccos(np.clip(dirs @ dirs.T, -1.0, 1.0))
+    scale = float(dist.sum() / max(1, n * (n - 1))) or 1.0
+    cost = dist + scale * angle
+    order, left = [start], set(range(n)) - {start}
+    while left:
+        nxt = min(left, key=lambda j: (cost[order[-1], j], j))
+        order.append(nxt)
+        left.remove(nxt)
+    return order
+
+
 def source_files(cs: CanvasSet) -> list[str]:
     """The files a camera was read from (canvases and sidecar), for refusing to overwrite them."""
     files = [os.fspath(p) for p in cs.channels]

@@ -12,7 +12,9 @@
    then sampled bilinearly. When the footprint straddles a depth edge, nothing is blended: the
    nearest sample stands for the area around (u, v); the pixel takes it when its depth agrees and
    is rejected otherwise. ``mode="nearest"`` (labels, object index) always takes the nearest sample.
-4. Anything that fails (behind A, outside A's frame, hidden from A behind something else) is not
+4. When B has a world Normal pass, a point whose surface is turned away from A is refused too: A
+   saw the back of that surface (a thin panel's back lies within any depth tolerance of its front).
+5. Anything that fails (behind A, outside A's frame, hidden from A behind something else) is not
    carried: black in the image, 255 in the mask.
 
 Being a lookup from every B pixel, a continuous surface gets no holes from sampling gaps. Several
@@ -113,9 +115,7 @@ def _facing(
     if tgt.normal is None:
         return None
     e = (tgt.camera.world_to_cam @ np.append(src.position, 1.0))[:3].astype(np.float32)
-    n = tgt.normal.reshape(-1, 3) if todo is None else tgt.normal.reshape(-1, 3)[todo]
-    if todo is None:
-        n = n.reshape(tgt.camera.height, tgt.camera.width, 3)
+    n = tgt.normal if todo is None else tgt.normal.reshape(-1, 3)[todo]
     nx, ny, nz = n[..., 0], n[..., 1], n[..., 2]
     facing = q * (nx * e[0] + ny * e[1] + nz * e[2]) - (nx * av + ny * bv - nz) >= np.float32(-1e-6)
     return np.asarray(facing, dtype=np.bool_).reshape(-1)
@@ -375,8 +375,8 @@ def _lookup(
 
 
 def _check_sources(sources: Sequence[tuple[View, Image]], mode: str, tol: float) -> list[Image]:
-    if not sources:
-        raise WarpError("nothing to warp from: give at least one source camera")
+    if not 0 < len(sources) <= 127:
+        raise WarpError(f"give 1 to 127 source cameras, got {len(sources)}")
     if mode not in MODES:
         raise WarpError(f"unknown warp mode {mode!r}; use one of {', '.join(MODES)}")
     if not 0 < tol < 1:
@@ -433,8 +433,10 @@ def warp(
         keep[pos] = False
         todo = todo[keep]
     image = out.unpack(out.packed).reshape(h, w, -1)
+    if np.asarray(sources[0][1]).ndim == 2:
+        image = image[..., 0]
     mask = np.where(source < 0, np.uint8(255), np.uint8(0)).astype(np.uint8).reshape(h, w)
-    return Warp(image[..., 0] if np.asarray(sources[0][1]).ndim == 2 else image, mask, source.reshape(h, w))
+    return Warp(np.ascontiguousarray(image), mask, source.reshape(h, w))
 
 
 def warp_image(

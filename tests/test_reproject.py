@@ -27,7 +27,7 @@ from posed_scenes import (
 )
 from scenes import write_blender5, write_daz
 
-from lib_scene.camera import PoseError, camera_from_sidecar, camera_of
+from lib_scene.camera import PoseError, camera_from_sidecar, camera_of, nearest_pose_order
 from lib_scene.canvas import discover, load_camera, load_daz, load_multilayer
 from lib_scene.cli import main
 from lib_scene.consistency import PSNR_CAP, scene_consistency
@@ -84,6 +84,15 @@ def test_sample_depth_is_planar_along_the_view_axis():
     floor = (np.rint(cs.object_index) == 4) & cs.hit
     world_z = (np.stack([a[None] * z, b[:, None] * z, -z], -1) @ cam.cam_to_world[:3, :3].T)[..., 2]
     assert np.abs(world_z + cam.cam_to_world[2, 3])[floor].max() < 1e-3
+
+
+def test_nearest_pose_order_of_the_room():
+    cams = [camera_of(load_multilayer(os.path.join(ROOM, f"Cam{i}.exr"))) for i in range(3)]
+    # Cam2 stands 5.5 m from Cam0, Cam1 7.8 m: Cam0 -> Cam2 -> Cam1 (Cam0 and Cam2 share the most)
+    assert nearest_pose_order(cams) == [0, 2, 1]
+    assert nearest_pose_order(cams, start=1) == [1, 2, 0]
+    with pytest.raises(IndexError):
+        nearest_pose_order(cams, start=3)
 
 
 # --------------------------------------------------------------------------- synthetic scenes
