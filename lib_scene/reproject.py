@@ -427,8 +427,9 @@ def warp(
             rays = (a[todo % w], b[todo // w], q[todo])
         facing = _facing(tv, sv.camera, *rays, None if full else todo)
         pos, vals = _lookup(sv, _Pixels.of(img), tv.camera, rays, facing, tol, mode)
-        out.packed[todo[pos]] = vals
-        source[todo[pos]] = k
+        carried = pos if full else todo[pos]
+        out.packed[carried] = vals
+        source[carried] = k
         keep = np.ones(todo.size, bool)
         keep[pos] = False
         todo = todo[keep]
