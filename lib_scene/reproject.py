@@ -28,7 +28,7 @@ Pure numpy, vectorised: no per-pixel Python loop.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -103,20 +103,16 @@ def _camera_normals(cs: CanvasSet, cam: Camera) -> F32 | None:
     return np.ascontiguousarray(unit, dtype=np.float32)
 
 
-def _facing(
-    tgt: View, src: Camera, av: F32, bv: F32, q: F32, todo: I64 | None
-) -> npt.NDArray[np.bool_] | None:
+def _facing(normal: F32 | None, e: F32, av: F32, bv: F32, q: F32) -> npt.NDArray[np.bool_] | None:
     """Whether each target surface point faces the source camera (None without normals).
 
     With the target's camera-frame normal n, the point p = (a, b, -1) / q and the source's position
     e in the target's frame, the point faces the source when n . (e - p) >= 0, i.e. (times q > 0)
     ``q (n . e) - (n_x a + n_y b - n_z) >= 0``; a no-hit pixel (q = 0, n = 0) passes.
     """
-    if tgt.normal is None:
+    if normal is None:
         return None
-    e = (tgt.camera.world_to_cam @ np.append(src.position, 1.0))[:3].astype(np.float32)
-    n = tgt.normal if todo is None else tgt.normal.reshape(-1, 3)[todo]
-    nx, ny, nz = n[..., 0], n[..., 1], n[..., 2]
+    nx, ny, nz = normal[..., 0], normal[..., 1], normal[..., 2]
     facing = q * (nx * e[0] + ny * e[1] + nz * e[2]) - (nx * av + ny * bv - nz) >= np.float32(-1e-6)
     return np.asarray(facing, dtype=np.bool_).reshape(-1)
 
@@ -181,16 +177,32 @@ def _project(
     which is also the direction of a no-hit pixel (q = 0), so both go through one formula.
     """
     m = (src.world_to_cam @ tgt.cam_to_world).astype(np.float32)
-    hx = m[0, 0] * av + m[0, 1] * bv + (m[0, 3] * q - m[0, 2])
-    hy = m[1, 0] * av + m[1, 1] * bv + (m[1, 3] * q - m[1, 2])
-    w = -(m[2, 0] * av + m[2, 1] * bv + (m[2, 3] * q - m[2, 2]))  # planar depth seen from src, times q
+
+    def row(i: int) -> F32:  # m[i] . (a, b, -1, q), in place (few large temporaries: page faults)
+        h: F32 = np.multiply(q, m[i, 3], dtype=np.float32)
+        h -= m[i, 2]
+        h += m[i, 0] * av
+        h += m[i, 1] * bv
+        return h
+
+    hx, hy, w = row(0), row(1), row(2)
+    np.negative(w, out=w)  # planar depth seen from src, times q
     front = w > np.float32(1e-6)
-    w = np.where(front, w, np.float32(1))
-    inv_w: F32 = np.asarray(np.float32(1) / w, dtype=np.float32)
-    u: F32 = np.float32(src.cx) + np.float32(src.fx) * hx * inv_w
-    v: F32 = np.float32(src.cy) - np.float32(src.fy) * hy * inv_w
-    inside = front & (u >= 0) & (u <= src.width) & (v >= 0) & (v <= src.height)
-    return u.reshape(-1), v.reshape(-1), (q * inv_w).reshape(-1), inside.reshape(-1)
+    np.copyto(w, np.float32(1), where=~front)
+    np.reciprocal(w, out=w)
+    hx *= w
+    hx *= np.float32(src.fx)
+    hx += np.float32(src.cx)  # u
+    hy *= w
+    hy *= np.float32(-src.fy)
+    hy += np.float32(src.cy)  # v
+    w *= q  # the inverse depth seen from src
+    inside = front
+    inside &= hx >= 0
+    inside &= hx <= src.width
+    inside &= hy >= 0
+    inside &= hy <= src.height
+    return hx.reshape(-1), hy.reshape(-1), w.reshape(-1), inside.reshape(-1)
 
 
 @dataclass(frozen=True)
@@ -204,11 +216,18 @@ class _Footprint:
 
     @classmethod
     def at(cls, u: F32, v: F32, width: int) -> _Footprint:
-        s, t = u - np.float32(0.5), v - np.float32(0.5)
+        s = np.subtract(u, np.float32(0.5), dtype=np.float32)
+        t = np.subtract(v, np.float32(0.5), dtype=np.float32)
         x0, y0 = np.floor(s), np.floor(t)
+        s -= x0  # the fractions
+        t -= y0
         stride = width + 2
-        base = (y0.astype(np.int64) + 1) * stride + (x0.astype(np.int64) + 1)
-        return cls(base, stride, (s - x0).astype(np.float32), (t - y0).astype(np.float32))
+        base = y0.astype(np.int64)
+        base += 1
+        base *= stride
+        base += x0.astype(np.int64)
+        base += 1
+        return cls(base, stride, s, t)
 
     def offsets(self) -> tuple[int, int, int, int]:
         return 0, 1, self.stride, self.stride + 1
@@ -255,7 +274,13 @@ def _resample_inv(inv: F32, width: int, height: int, tol: float) -> F32:
 
 
 def _corners(a: npt.NDArray[Any], fp: _Footprint) -> list[npt.NDArray[Any]]:
-    return [np.take(a, fp.base + o) for o in fp.offsets()]
+    """The four samples of each footprint (indices are in range: the grids are padded)."""
+    idx = np.empty_like(fp.base)
+    out = []
+    for o in fp.offsets():
+        np.add(fp.base, o, out=idx)
+        out.append(np.take(a, idx, mode="clip"))
+    return out
 
 
 @dataclass(frozen=True)
@@ -322,10 +347,20 @@ def _bilinear_rgb8(packed: npt.NDArray[np.uint32], fp: _Footprint) -> npt.NDArra
     gx, gy = np.uint32(16) - wx, np.uint32(16) - wy
     lo = np.full(fp.base.size, 0x00800080, np.uint32)  # rounding: + 0.5 after the shift
     hi = lo.copy()
+    tmp = np.empty_like(lo)
     for c, wgt in zip(_corners(packed, fp), (gx * gy, wx * gy, gx * wy, wx * wy), strict=True):
-        lo += (c & _LANES) * wgt
-        hi += ((c >> np.uint32(8)) & _LANES) * wgt
-    return np.asarray(((lo >> np.uint32(8)) & _LANES) | (hi & ~_LANES), dtype=np.uint32)
+        np.bitwise_and(c, _LANES, out=tmp)
+        tmp *= wgt
+        lo += tmp
+        np.right_shift(c, np.uint32(8), out=c)
+        c &= _LANES
+        c *= wgt
+        hi += c
+    lo >>= np.uint32(8)
+    lo &= _LANES
+    hi &= ~_LANES
+    lo |= hi
+    return lo
 
 
 def _lookup(
@@ -346,15 +381,20 @@ def _lookup(
     qa = qa[idx]
     inv = _corners(src.padded_inv, fp)
     weights = fp.weights()
-    with np.errstate(invalid="ignore"):
-        hi = np.maximum(np.maximum(inv[0], inv[1]), np.maximum(inv[2], inv[3]))
-        lo = np.minimum(np.minimum(inv[0], inv[1]), np.minimum(inv[2], inv[3]))
-        cont = (hi - lo) <= np.float32(tol) * hi
-    interp = np.asarray(
-        inv[0] * weights[0] + inv[1] * weights[1] + inv[2] * weights[2] + inv[3] * weights[3],
-        dtype=np.float32,
-    )
-    smooth = np.flatnonzero(cont & _agree(interp, qa, tol))
+    hi, lo = np.maximum(inv[0], inv[1]), np.minimum(inv[0], inv[1])
+    for c in inv[2:]:
+        np.maximum(hi, c, out=hi)
+        np.minimum(lo, c, out=lo)
+    np.subtract(hi, lo, out=lo)
+    hi *= np.float32(tol)
+    cont = lo <= hi  # the four samples lie on one surface
+    interp = np.multiply(inv[0], weights[0], out=hi)
+    for c, wgt in zip(inv[1:], weights[1:], strict=True):
+        np.multiply(c, wgt, out=lo)
+        interp += lo
+    cont_ok = _agree(interp, qa, tol)
+    cont_ok &= cont
+    smooth = np.flatnonzero(cont_ok)
     offs = np.array(fp.offsets(), dtype=np.int64)
     if mode == "bilinear":  # over every footprint (cheaper than subsetting, few are rough)
         vals_smooth = np.take(_bilinear(px, fp, weights), smooth)
@@ -389,6 +429,30 @@ def _check_sources(sources: Sequence[tuple[View, Image]], mode: str, tol: float)
     return [img[..., None] if img.ndim == 2 else img for img in imgs]
 
 
+#: Target pixels per block: the temporaries stay small, in cache and reused by the allocator.
+_BLOCK = 1 << 16
+
+_Block = tuple[int, "I64 | None", tuple[F32, F32, F32], "F32 | None"]
+
+
+def _blocks(tv: View, todo: I64, full: bool) -> Iterator[_Block]:
+    """(first position in ``todo``, pixel ids or None when they are those positions, rays, normals)."""
+    h, w = tv.inv_depth.shape
+    a, b = tv.camera.ray_factors()
+    if full:  # the whole grid, by rows: ray factors broadcast over rows and columns
+        rows = max(1, _BLOCK // w)
+        for r0 in range(0, h, rows):
+            r1 = min(h, r0 + rows)
+            normal = None if tv.normal is None else tv.normal[r0:r1]
+            yield r0 * w, None, (a[None, :], b[r0:r1, None], tv.inv_depth[r0:r1]), normal
+        return
+    q = tv.inv_depth.reshape(-1)
+    for c0 in range(0, todo.size, _BLOCK):
+        ids = todo[c0 : c0 + _BLOCK]
+        normal = None if tv.normal is None else tv.normal.reshape(-1, 3)[ids]
+        yield c0, ids, (a[ids % w], b[ids // w], q[ids]), normal
+
+
 def warp(
     sources: Sequence[tuple[View, Image]],
     target: View,
@@ -415,23 +479,21 @@ def warp(
     todo = np.flatnonzero(q > 0) if not carry_background else np.arange(q.size, dtype=np.int64)
     out = _Pixels.empty(h, w, imgs[0].shape[2], imgs[0].dtype)
     source = np.full(q.size, -1, np.int8)
-    a, b = tv.camera.ray_factors()
     for k, ((view, _), img) in enumerate(zip(sources, imgs, strict=True)):
         if todo.size == 0:
             break
         sv = view.resized(img.shape[1], img.shape[0], tol)
-        full = todo.size == q.size
-        if full:  # the whole grid: ray factors broadcast over rows and columns
-            rays = (a[None, :], b[:, None], q.reshape(h, w))
-        else:
-            rays = (a[todo % w], b[todo // w], q[todo])
-        facing = _facing(tv, sv.camera, *rays, None if full else todo)
-        pos, vals = _lookup(sv, _Pixels.of(img), tv.camera, rays, facing, tol, mode)
-        carried = pos if full else todo[pos]
-        out.packed[carried] = vals
-        source[carried] = k
+        px = _Pixels.of(img)
+        e = (tv.camera.world_to_cam @ np.append(sv.camera.position, 1.0))[:3].astype(np.float32)
         keep = np.ones(todo.size, bool)
-        keep[pos] = False
+        full = todo.size == q.size  # then todo is every pixel: positions are pixel ids
+        for c0, ids, rays, normal in _blocks(tv, todo, full):
+            pos, vals = _lookup(sv, px, tv.camera, rays, _facing(normal, e, *rays), tol, mode)
+            pos += c0
+            carried = pos if ids is None else ids[pos - c0]
+            out.packed[carried] = vals
+            source[carried] = k
+            keep[pos] = False
         todo = todo[keep]
     image = out.unpack(out.packed).reshape(h, w, -1)
     if np.asarray(sources[0][1]).ndim == 2:

@@ -27,6 +27,7 @@ from posed_scenes import (
 )
 from scenes import write_blender5, write_daz
 
+from lib_scene import reproject
 from lib_scene.camera import PoseError, camera_from_sidecar, camera_of, nearest_pose_order
 from lib_scene.canvas import discover, load_camera, load_daz, load_multilayer
 from lib_scene.cli import main
@@ -167,6 +168,17 @@ def test_box_accumulates_sources_first_valid_wins(tmp_path):
     swapped = warp([(c, imgs[1.0]), (a, imgs[0.0])], b)
     hidden_c = box_hidden(0.5, 1.0)
     assert (swapped.source[hidden_c] == 1).all() and (swapped.source[~hidden_c] == 0).all()
+
+
+def test_block_size_does_not_change_the_result(tmp_path, monkeypatch):
+    """The warp runs in blocks of target pixels; tiny odd blocks give exactly the same output."""
+    box_scene(str(tmp_path), {"A": 0.0, "B": 0.5, "C": 1.0})
+    a, b, c = (_view(tmp_path, n) for n in "ABC")
+    srcs = [(a, colour_image(box_render(0.0)[1])), (c, colour_image(box_render(1.0)[1]))]
+    whole = warp(srcs, b, (128, 96))
+    monkeypatch.setattr(reproject, "_BLOCK", 37)
+    blocks = warp(srcs, b, (128, 96))
+    assert np.array_equal(whole.image, blocks.image) and np.array_equal(whole.source, blocks.source)
 
 
 def test_images_of_any_size_with_the_aspect(tmp_path):
