@@ -12,7 +12,7 @@ import sys
 
 import numpy as np
 
-from . import __version__, cli_normal, cli_plan, cli_regions
+from . import __version__, cli_normal, cli_plan, cli_regions, cli_warp
 from .canvas import CanvasSet, discover, load_camera
 from .cli_base import COMMANDS, command, depth_and_hit, input_files, iter_cameras
 from .cli_base import say as _print
@@ -23,9 +23,9 @@ from .plan import depth_splits
 from .splits import SplitPlan, load_preset
 
 #: The command modules registered with ``cli_base.command`` (imported for that).
-COMMAND_MODULES = (cli_regions, cli_normal, cli_plan)
+COMMAND_MODULES = (cli_regions, cli_normal, cli_plan, cli_warp)
 #: The order ``--help`` lists the commands in.
-ORDER = ("info", "histogram", "depth", "regions", "normal", "plan", "run", "shell")
+ORDER = ("info", "histogram", "depth", "regions", "normal", "plan", "run", "warp", "consistency", "shell")
 
 
 def _unit(cs: CanvasSet) -> str:
