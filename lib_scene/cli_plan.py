@@ -32,9 +32,16 @@ from .wire import endpoint, to_payload
 def _plan_args(p: argparse.ArgumentParser, run: bool = False) -> None:
     p.add_argument("paths", nargs="+", metavar="SCENE", help="EXR files or folders (one camera or many)")
     if run:
-        p.add_argument("--webui", required=True, metavar="URL", help="the webui, e.g. http://127.0.0.1:7860")
+        p.add_argument(
+            "--webui",
+            required=True,
+            action="append",
+            metavar="URL",
+            help="a webui, e.g. http://127.0.0.1:7860; give several to spread the job over them (Dask)",
+        )
         p.add_argument("--out", default="scene-import-output", metavar="DIR", help="where images go")
         p.add_argument("--timeout", type=float, default=900.0, help="seconds to wait per generation")
+        _cluster_args(p)
     else:
         p.add_argument("--out", required=True, metavar="DIR")
         p.add_argument(
@@ -58,6 +65,26 @@ def _plan_args(p: argparse.ArgumentParser, run: bool = False) -> None:
     )
     p.add_argument("--host", choices=("auto", "a1111", "forge"), default="auto", help="payload dialect")
     p.add_argument("--layer", help="view layer to read")
+
+
+def _cluster_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("several webuis (Dask distributed: pip install 'scene-import[cluster]')")
+    g.add_argument(
+        "--scheduler",
+        metavar="tcp://HOST:PORT",
+        help="run each image as a task on this Dask cluster (default with several --webui: a local one)",
+    )
+    g.add_argument("--retries", type=int, default=3, help="further attempts per image on other webuis")
+    g.add_argument("--backoff", type=float, default=0.5, help="seconds before the first retry (doubling)")
+    g.add_argument(
+        "--chain", action="store_true", help="each camera's frames in order, each after the one before"
+    )
+    g.add_argument(
+        "--local-cluster",
+        choices=("processes", "threads"),
+        default="processes",
+        help="the local Dask cluster's workers (without --scheduler)",
+    )
 
 
 def _params_data(args: argparse.Namespace) -> dict[str, Any]:
@@ -190,7 +217,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
     lambda p: _plan_args(p, run=True),
 )
 def cmd_run(args: argparse.Namespace) -> int:
-    url = args.webui
+    if len(args.webui) > 1 or args.scheduler:
+        return _run_cluster(args)
+    url = args.webui[0]
     facts = HostFacts(
         models=tuple(controlnet_models(url)),
         unit_count=controlnet_unit_count(url),
@@ -230,3 +259,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     for path in written:
         _print(f"wrote {path}")
     return 0
+
+
+def _run_cluster(args: argparse.Namespace) -> int:
+    """Several webuis or a Dask scheduler: each image a Dask task (``lib_scene.cluster``)."""
+    from .cluster import ClusterOptions, run_job
+
+    opts = ClusterOptions(
+        paths=tuple(args.paths),
+        urls=tuple(args.webui),
+        out=args.out,
+        scheduler=args.scheduler,
+        layer=args.layer,
+        timeout=args.timeout,
+        retries=max(0, args.retries),
+        backoff=max(0.0, args.backoff),
+        chain=args.chain,
+        processes=args.local_cluster == "processes",
+        protect=tuple(os.path.abspath(f) for f in (args.splits, args.descriptions) if f),
+    )
+    return run_job(opts, _params_data(args))

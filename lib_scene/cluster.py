@@ -1,0 +1,294 @@
+"""``scene-import run`` over several webuis with Dask distributed (the optional ``[cluster]`` extra).
+
+Imported only when ``run`` is given several ``--webui`` or a ``--scheduler``; one ``--webui`` alone
+stays the plain loop of ``lib_scene.cli_plan`` without Dask.
+
+Where things run:
+
+* **here** (the machine running ``run``): the servers' host facts (ControlNet models, units,
+  dialect), the job's one seed, the task list (cheap: file names only), the server pool, and the
+  writing of every image into ``--out`` as its result comes back, each exactly once, atomically;
+* **on the Dask workers**: each task's planning (EXR decode, quantisation, masks; ``jobs.plan_task``)
+  from the scene paths as given, so the scene must be visible to every worker at the same path (a
+  shared folder; a ``LocalCluster`` trivially), then one HTTP request to a webui taken from the pool
+  (``cluster_task``). What is shipped to a worker: the task (names, paths, frame), the params, the
+  host facts and the pool's name; what comes back: the image bytes and the webui's info.
+
+Resume: an image already in ``--out`` whose ``.info.json`` has the same plan hash is not generated
+again; a random seed (``-1``) is drawn once per job and kept in ``OUT/scene-import-job.json``, so a
+rerun with the same params and scene resumes with the same seed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import Any
+
+from .canvas import discover
+from .cli_base import say
+from .errors import HostError, InputError, SceneImportError
+from .files import atomic_write_text
+from .jobs import JOB_FILE, Task, TaskResult, build_tasks, existing_hashes, write_result
+from .request import HostFacts, draw_seed, parse_params
+from .webui_client import controlnet_models, controlnet_unit_count, detect_host
+
+__all__ = ["ClusterOptions", "run_job"]
+
+
+@dataclass(frozen=True)
+class ClusterOptions:
+    """``run``'s options for the Dask path."""
+
+    paths: tuple[str, ...]
+    urls: tuple[str, ...]
+    out: str
+    scheduler: str | None = None  # tcp://HOST:PORT of a running Dask scheduler; None: a LocalCluster
+    layer: str | None = None
+    timeout: float = 900.0
+    retries: int = 3
+    backoff: float = 0.5
+    drop_after: int = 3
+    chain: bool = False  # each camera's frames in order, each depending on the one before
+    variations: int = 0
+    processes: bool = True  # LocalCluster workers as processes (planning in parallel) or threads
+    protect: tuple[str, ...] = ()  # input files never to be overwritten
+
+
+def _dask() -> Any:
+    try:
+        import distributed
+    except ImportError as exc:
+        raise InputError(
+            "several --webui or --scheduler need Dask distributed: pip install 'scene-import[cluster]'"
+        ) from exc
+    return distributed
+
+
+def host_facts(urls: tuple[str, ...], timeout: float = 30.0) -> tuple[HostFacts, list[str]]:
+    """The first reachable webui's facts and every reachable url; the unreachable are warned about."""
+    facts: HostFacts | None = None
+    alive: list[str] = []
+    for url in urls:
+        try:
+            f = HostFacts(
+                models=tuple(controlnet_models(url, timeout)),
+                unit_count=controlnet_unit_count(url, timeout),
+                dialect=detect_host(url, timeout),
+            )
+        except SceneImportError as exc:
+            say(f"warning: {url} left out of the pool: {exc.problem}")
+            continue
+        if facts is not None and (f.dialect, f.unit_count) != (facts.dialect, facts.unit_count):
+            say(
+                f"warning: {url} left out of the pool: it is {f.dialect} with {f.unit_count} units, unlike the first"
+            )
+            continue
+        facts = facts or f
+        alive.append(url)
+    if facts is None:
+        raise HostError("no webui could be reached: " + ", ".join(urls))
+    return facts, alive
+
+
+def job_seed(out: str, key: dict[str, Any], seed: int) -> int:
+    """The job's concrete seed: ``seed``, or for -1 the one kept for the same job in ``OUT/JOB_FILE``,
+    or a new one (kept there at once, so an interrupted job resumes with it)."""
+    path = os.path.join(out, JOB_FILE)
+    if seed == -1:
+        try:
+            with open(path, encoding="utf-8") as fh:
+                kept = json.load(fh)
+            if kept.get("job") == key and isinstance(kept.get("seed"), int):
+                say(f"resuming the job in {out} with its seed {kept['seed']}")
+                return int(kept["seed"])
+        except (OSError, ValueError, AttributeError):
+            pass
+        seed = draw_seed()
+    atomic_write_text(path, json.dumps({"job": key, "seed": seed}, indent=1) + "\n")
+    return seed
+
+
+@contextmanager
+def _client(opts: ClusterOptions) -> Iterator[Any]:
+    dd = _dask()
+    if opts.scheduler:
+        with dd.Client(opts.scheduler) as client:
+            yield client
+        return
+    import importlib.util
+
+    m = len(opts.urls)
+    workers = max(1, min(m, os.cpu_count() or 1)) if opts.processes else 1
+    dashboard = "127.0.0.1:0" if importlib.util.find_spec("bokeh") else None
+    # workers as processes talk TCP on the loopback; as threads, in-process (no socket at all)
+    where: dict[str, Any] = {"host": "127.0.0.1"} if opts.processes else {}
+    with (
+        dd.LocalCluster(
+            n_workers=workers,
+            threads_per_worker=max(2, math.ceil(2 * m / workers)),
+            processes=opts.processes,
+            dashboard_address=dashboard,
+            **where,
+        ) as cluster,
+        dd.Client(cluster) as client,
+    ):
+        yield client
+
+
+class _Progress:
+    """One bar over the whole job on a terminal (tqdm when installed); nothing when piped."""
+
+    def __init__(self, total: int) -> None:
+        self.bar: Any = None
+        if sys.stderr.isatty():
+            try:
+                from tqdm import tqdm
+
+                self.bar = tqdm(total=total, unit="image", file=sys.stderr)
+            except ImportError:
+                self.bar = None
+
+    def step(self, text: str) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix_str(text, refresh=False)
+            self.bar.update(1)
+
+    def warn(self, text: str) -> None:
+        if self.bar is not None:
+            self.bar.write(text, file=sys.stderr)
+        else:
+            say(text)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _submit(client: Any, tasks: list[Task], ctx: Any) -> dict[Any, Task]:
+    """One Dask task per image; a task with ``depends_on`` gets that task's future as an argument,
+    so Dask runs it after and hands it the result."""
+    from .cluster_task import run_task
+
+    by_key: dict[str, Any] = {}
+    futures: dict[Any, Task] = {}
+    tag = uuid.uuid4().hex[:8]
+    for t in tasks:
+        args = (t, ctx) if t.depends_on is None else (t, ctx, by_key[t.depends_on])
+        f = client.submit(run_task, *args, key=f"scene-import-{t.key}-{tag}", pure=False, retries=1)
+        by_key[t.key] = f
+        futures[f] = t
+    return futures
+
+
+@dataclass
+class _Tally:
+    written: dict[str, TaskResult]
+    skipped: int = 0
+    failed: dict[str, list[str]] | None = None
+    dropped: dict[str, str] | None = None
+
+
+def _collect(dd: Any, futures: dict[Any, Task], opts: ClusterOptions) -> _Tally:
+    """Write each result as it comes (exactly once per task), count skips and failures."""
+    tally = _Tally({}, 0, {}, {})
+    assert tally.failed is not None and tally.dropped is not None
+    bar = _Progress(len(futures))
+    try:
+        for fut in dd.as_completed(list(futures)):
+            task = futures.pop(fut)
+            try:
+                r: TaskResult = fut.result()
+            except Exception as exc:  # the worker itself was lost twice, or the task could not run
+                r = TaskResult(task.key, "failed", errors=[f"the Dask task failed: {exc!r}"])
+            for url, why in r.dropped:
+                if url not in tally.dropped:
+                    tally.dropped[url] = why
+                    bar.warn(f"warning: {url} dropped from the pool for the rest of the run: {why}")
+            if r.status == "done" and task.key not in tally.written:
+                write_result(opts.out, task, r, list(opts.protect))
+                tally.written[task.key] = replace(r, images=[])
+            elif r.status == "skipped":
+                tally.skipped += 1
+            elif r.status == "failed":
+                tally.failed[task.key] = r.errors
+            bar.step(f"{task.key} {r.status}")
+    finally:
+        bar.close()
+    return tally
+
+
+def _summary(tally: _Tally, total: int, seconds: float) -> None:
+    per: dict[str, list[float]] = {}
+    for r in tally.written.values():
+        per.setdefault(r.server, []).append(r.seconds)
+    say(
+        f"{len(tally.written)} image(s) written, {tally.skipped} already there, "
+        f"{len(tally.failed or {})} failed, of {total}, in {seconds:.1f} s"
+    )
+    for url, times in sorted(per.items()):
+        say(
+            f"  {url}: {len(times)} image(s), {len(times) / max(seconds, 1e-9):.2f} images/s, "
+            f"{sum(times) / len(times):.2f} s per image"
+        )
+    for url, why in (tally.dropped or {}).items():
+        say(f"  {url}: dropped ({why})")
+
+
+def run_job(opts: ClusterOptions, data: dict[str, Any]) -> int:
+    """Run the whole job on Dask (see the module doc). ``data``: the params as the CLI gathered them.
+    Exit code 0 when every image is written (or was already there), 1 with the list of failures."""
+    dd = _dask()
+    from .cluster_task import JobContext
+
+    facts, urls = host_facts(opts.urls)
+    params = parse_params(data, facts)
+    sources = discover(list(opts.paths))
+    tasks = build_tasks(sources, params.camera, variations=opts.variations, chain=opts.chain)
+    job_key = {
+        "params": {k: v for k, v in data.items() if k != "seed"},
+        "paths": [os.path.abspath(p) for p in opts.paths],
+    }
+    params = params.replace(seed=job_seed(opts.out, job_key, params.seed), camera=None)
+    have = existing_hashes(opts.out, tasks)
+    opts = replace(opts, protect=(*opts.protect, *(f for t in tasks for f in t.files)))
+    tasks = [replace(t, existing_hash=have.get(t.key)) for t in tasks]
+    first = os.path.abspath(opts.paths[0])
+    folder = first if os.path.isdir(first) else os.path.dirname(first)
+    say(f"{len(tasks)} image(s), seed {params.seed}, {len(have)} already in {opts.out}; {len(urls)} webui(s)")
+    t0 = time.monotonic()
+    with _client(replace(opts, urls=tuple(urls))) as client:
+        link = client.dashboard_link if "dashboard" in client.scheduler_info().get("services", {}) else None
+        if link:
+            say(f"Dask dashboard: {link}")
+        pool = f"scene-import-pool-{uuid.uuid4().hex[:8]}"
+        queue = dd.Queue(pool, client=client)
+        for url in urls:
+            queue.put([url, 0])
+        ctx = JobContext(
+            folder,
+            params,
+            facts,
+            pool,
+            len(urls),
+            opts.layer,
+            opts.timeout,
+            opts.retries,
+            opts.backoff,
+            opts.drop_after,
+        )
+        tally = _collect(dd, _submit(client, tasks, ctx), opts)
+    _summary(tally, len(tasks), time.monotonic() - t0)
+    if tally.failed:
+        say(f"{len(tally.failed)} image(s) failed:")
+        for key, errors in tally.failed.items():
+            say(f"  {key}: " + "; ".join(errors))
+        return 1
+    return 0

@@ -1,0 +1,207 @@
+"""A generation job as a list of tasks, each one image: (camera, frame, variation), pure and serialisable.
+
+The CLI ``run`` over several webuis (``lib_scene.cluster``) ships one :class:`Task` per image to a
+Dask worker; the worker plans it next to the data (:func:`plan_task`), and the machine that runs
+``run`` writes what comes back (:func:`write_result`), atomically, exactly once per task.
+
+* **Frames**: a camera whose canvases are numbered (``Cam0_0001.exr``, ``Cam0.0001.exr``) has one
+  task per frame, in frame order (:func:`split_frame`); a still camera has one task, frame None.
+* **Dependencies**: a task may name the task it depends on (``depends_on``, e.g. the frame it warps
+  from when frames are chained); it runs after it and receives its result.
+* **Resume**: every written image has ``<base>.info.json`` with the task's plan hash (the SHA-256 of
+  the exact request body: prompt, seed, maps, settings). A rerun with the same plan skips a task
+  whose image exists with the same hash (:func:`existing_hashes`); a changed plan regenerates it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .canvas import CameraSource
+from .errors import NotFoundError
+from .files import OutputBatch
+from .params import PlanParams
+from .plan import GenerationPlan
+from .request import HostFacts, Scene, resolve_planned
+
+__all__ = [
+    "JOB_FILE",
+    "Task",
+    "TaskResult",
+    "build_tasks",
+    "existing_hashes",
+    "output_base",
+    "plan_hash",
+    "plan_task",
+    "split_frame",
+    "write_result",
+]
+
+#: The file in the output folder that keeps a job's drawn seed, so that a rerun resumes it.
+JOB_FILE = "scene-import-job.json"
+
+_FRAME = re.compile(r"^(?P<camera>.+?)[._](?P<frame>\d{3,})$")
+
+
+def split_frame(name: str) -> tuple[str, int | None]:
+    """``"Cam0_0001"`` / ``"Cam0.0001"`` -> ``("Cam0", 1)``; a still camera's name -> ``(name, None)``."""
+    m = _FRAME.match(name)
+    return (m.group("camera"), int(m.group("frame"))) if m else (name, None)
+
+
+@dataclass(frozen=True)
+class Task:
+    """One image of a job. ``key`` is unique in the job and names its output files."""
+
+    key: str
+    camera: str  # the camera (without its frame number)
+    source: str  # the discovered camera whose canvases this task plans (e.g. "Cam0_0003")
+    files: tuple[str, ...]  # the canvases' files (paths the workers must see)
+    frame: int | None = None
+    variation: int | None = None
+    depends_on: str | None = None  # the key of the task this one follows (chained work)
+    existing_hash: str | None = None  # the plan hash of an image already in the output folder
+
+
+@dataclass
+class TaskResult:
+    """What a worker sends back for one task."""
+
+    key: str
+    status: str  # "done" | "skipped" | "failed"
+    plan_hash: str = ""
+    server: str = ""
+    seconds: float = 0.0  # the successful request's time
+    attempts: int = 0
+    images: list[bytes] = field(default_factory=list)
+    info: dict[str, Any] = field(default_factory=dict)
+    seed: int | None = None
+    errors: list[str] = field(default_factory=list)  # each failed attempt: "server: problem"
+    dropped: list[tuple[str, str]] = field(default_factory=list)  # servers this task dropped, why
+    started: float = 0.0  # wall-clock time the successful request was sent
+    finished: float = 0.0  # and answered
+
+
+def output_base(out: str, task: Task) -> str:
+    """``OUT/<camera>`` (a still), ``OUT/<camera>.<frame:04d>`` (a frame), ``….v<k:02d>`` (a variation)."""
+    name = task.camera
+    if task.frame is not None:
+        name += f".{task.frame:04d}"
+    if task.variation is not None:
+        name += f".v{task.variation:02d}"
+    return os.path.join(out, name)
+
+
+def build_tasks(
+    sources: Sequence[CameraSource],
+    camera: str | None = None,
+    *,
+    variations: int = 0,
+    chain: bool = False,
+) -> list[Task]:
+    """One task per (camera, frame, variation), cameras in discovery order, frames ascending.
+
+    ``camera`` selects cameras by name (comma-separated; an unknown name: NotFoundError). With
+    ``chain`` each frame depends on the camera's previous frame (they run in order)."""
+    groups: dict[str, list[tuple[int | None, CameraSource]]] = {}
+    for src in sources:
+        cam, frame = split_frame(src.camera)
+        groups.setdefault(cam, []).append((frame, src))
+    if camera:
+        wanted = [c.strip() for c in camera.split(",") if c.strip()]
+        missing = [c for c in wanted if c not in groups]
+        if missing:
+            raise NotFoundError(
+                f"no camera {', '.join(map(repr, missing))}; the scene has {', '.join(groups)}"
+            )
+        groups = {c: groups[c] for c in groups if c in wanted}
+    tasks: list[Task] = []
+    for cam, frames in groups.items():
+        previous: str | None = None
+        for frame, src in sorted(frames, key=lambda f: -1 if f[0] is None else f[0]):
+            for v in [None] if variations <= 0 else list(range(variations)):
+                t = Task("", cam, src.camera, tuple(src.files.values()), frame, v)
+                key = os.path.basename(output_base("", t))
+                tasks.append(Task(key, cam, src.camera, t.files, frame, v, previous if chain else None))
+                if chain and v in (None, 0):
+                    previous = key
+    return tasks
+
+
+def plan_hash(payload: dict[str, Any]) -> str:
+    """The SHA-256 of the request body, canonical JSON: the same plan gives the same hash."""
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def plan_task(
+    task: Task, folder: str, params: PlanParams, facts: HostFacts, layer: str | None = None
+) -> GenerationPlan:
+    """Plan one task's image (EXR decode, quantisation, masks) with the one resolver.
+
+    ``params`` must carry a concrete seed (the job's); the task's files are read where they are."""
+    scene = Scene(folder, paths=task.files, layer=layer)
+    (planned,) = resolve_planned(scene, params.replace(camera=task.source), facts)
+    return planned.plan
+
+
+def existing_hashes(out: str, tasks: Iterable[Task]) -> dict[str, str]:
+    """Each task whose image is already in ``out``: its key -> the plan hash it was made with."""
+    found: dict[str, str] = {}
+    for t in tasks:
+        base = output_base(out, t)
+        try:
+            with open(base + ".info.json", encoding="utf-8") as fh:
+                meta = json.load(fh).get("scene_import", {})
+        except (OSError, ValueError, AttributeError):
+            continue
+        h = meta.get("plan_hash") if isinstance(meta, dict) else None
+        if isinstance(h, str) and os.path.isfile(base + ".png"):
+            found[t.key] = h
+    return found
+
+
+def write_result(out: str, task: Task, result: TaskResult, protect: list[str]) -> list[str]:
+    """Write one generated image (``<base>.png``, extra images ``<base>-<k>.png``), its infotext and
+    ``<base>.info.json`` (the webui's info plus ours: plan hash, camera, frame, variation, seed,
+    server); all or nothing, the info file renamed last so that it only ever names a whole image."""
+    base = output_base(out, task)
+    batch = OutputBatch(protect=protect)
+    for k, data in enumerate(result.images):
+        batch.add(f"{base}.png" if k == 0 else f"{base}-{k}.png", data)
+    texts = result.info.get("infotexts")
+    if isinstance(texts, list) and texts:
+        batch.add(base + ".infotext.txt", str(texts[0]) + "\n")
+    meta = {
+        "plan_hash": result.plan_hash,
+        "camera": task.camera,
+        "frame": task.frame,
+        "variation": task.variation,
+        "seed": result.seed,
+        "server": result.server,
+        "attempts": result.attempts,
+        "requested_at": result.started,
+        "answered_at": result.finished,
+    }
+    batch.add(base + ".info.json", json.dumps({**result.info, "scene_import": meta}, indent=1) + "\n")
+    return batch.commit()
+
+
+def decode_images(answer: dict[str, Any]) -> list[bytes]:
+    """The webui answer's base64 images as bytes."""
+    return [base64.b64decode(str(b).split(",", 1)[-1]) for b in answer.get("images") or []]
+
+
+def parse_info(info: object) -> dict[str, Any]:
+    """The webui's ``info`` (a JSON string) as a dict."""
+    try:
+        obj = json.loads(info) if isinstance(info, str) else info
+    except json.JSONDecodeError:
+        obj = {"info": info}
+    return obj if isinstance(obj, dict) else {"info": obj}

@@ -1,0 +1,160 @@
+"""``scene-import run`` over several webuis on Dask distributed (lib_scene/cluster.py, cluster_task.py,
+jobs.py): a real LocalCluster (threads), real EXRs planned on its workers, and small fake webuis on
+127.0.0.1 (tests/fake_webui.py): one answering 500 for a while, one shutting down mid-run, one slow.
+Skipped where Dask is not installed (the A1111-pins venv)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from collections import Counter
+
+import pytest
+from fake_webui import FakeWebui
+from scenes import sidecar, write_blender5
+
+from lib_scene import cluster
+from lib_scene.canvas import discover
+from lib_scene.cli import main
+from lib_scene.cluster_task import JobContext, run_task
+from lib_scene.jobs import Task, TaskResult, build_tasks, split_frame
+from lib_scene.params import PlanParams
+from lib_scene.request import HostFacts
+
+
+def write_scene(folder, cameras, frames):
+    folder.mkdir()
+    for c in range(cameras):
+        for f in range(1, frames + 1):
+            name = f"Cam{c}_{f:04d}"
+            write_blender5(str(folder / f"{name}.exr"))
+            (folder / f"{name}.json").write_text(json.dumps(sidecar(name)))
+    return folder
+
+
+# --------------------------------------------------------------------------- the job, without Dask
+
+
+def test_frames_and_chained_tasks(tmp_path):
+    assert split_frame("Cam0_0001") == ("Cam0", 1) and split_frame("Cam0.0012") == ("Cam0", 12)
+    assert split_frame("Cam0") == ("Cam0", None) and split_frame("Shot_12") == ("Shot_12", None)
+    scene = write_scene(tmp_path / "s", 2, 3)
+    tasks = build_tasks(discover([str(scene)]), chain=True)
+    assert [t.key for t in tasks] == [f"Cam{c}.{f:04d}" for c in range(2) for f in (1, 2, 3)]
+    assert [t.depends_on for t in tasks[:3]] == [None, "Cam0.0001", "Cam0.0002"]
+    assert tasks[3].depends_on is None and tasks[3].files == (str(scene / "Cam1_0001.exr"),)
+    assert [t.key for t in build_tasks(discover([str(scene)]), camera="Cam1")][0] == "Cam1.0001"
+    assert all(t.depends_on is None for t in build_tasks(discover([str(scene)])))
+
+
+def test_a_task_after_a_failed_one_fails_with_its_reason():
+    ctx = JobContext("/nowhere", PlanParams(), HostFacts(), "pool", 1)
+    prev = TaskResult("Cam0.0001", "failed", errors=["x"])
+    r = run_task(Task("Cam0.0002", "Cam0", "Cam0_0002", ("/nowhere/Cam0_0002.exr",), 2), ctx, prev)
+    assert r.status == "failed" and r.errors == ["depends on Cam0.0001, which failed"]
+
+
+# --------------------------------------------------------------------------- on a LocalCluster
+
+needs_dask = pytest.mark.skipif(
+    importlib.util.find_spec("distributed") is None, reason="Dask distributed is not installed"
+)
+
+
+@pytest.fixture
+def writes(monkeypatch):
+    """Every image the client writes, by task key."""
+    seen: Counter[str] = Counter()
+    real = cluster.write_result
+
+    def spy(out, task, result, protect):
+        seen[task.key] += 1
+        return real(out, task, result, protect)
+
+    monkeypatch.setattr(cluster, "write_result", spy)
+    return seen
+
+
+def run_args(scene, out, servers, *extra):
+    args = ["run", str(scene), "--out", str(out), "--local-cluster", "threads", "--backoff", "0.05"]
+    for s in servers:
+        args += ["--webui", s.url]
+    return [*args, "--params", '{"long_side": 64, "steps": 2}', *extra]
+
+
+@needs_dask
+def test_24_images_over_three_faulty_servers_exactly_once_then_a_rerun_writes_nothing(
+    tmp_path, writes, capsys
+):
+    scene = write_scene(tmp_path / "scene", 4, 6)
+    out = tmp_path / "out"
+    flaky, dying, slow = FakeWebui(0.05, fail_first=2), FakeWebui(0.05, die_after=3), FakeWebui(0.4)
+    servers = [flaky, dying, slow]
+    try:
+        assert main(run_args(scene, out, servers, "--timeout", "10")) == 0
+        text = capsys.readouterr().out
+        keys = [f"Cam{c}.{f:04d}" for c in range(4) for f in range(1, 7)]
+        assert sorted(writes) == keys and set(writes.values()) == {1}  # each image written once
+        made = [im for s in servers for im in s.images]
+        assert len(made) == 24  # and generated once: no request was lost or repeated
+        assert all(s.most_in_flight == 1 for s in servers)  # no server ever had two requests
+        assert flaky.failures == 2 and len(flaky.images) > len(slow.images) > 0  # fast ones got more
+        assert dying.closed and len(dying.images) == 3
+        assert f"{dying.url} dropped from the pool" in text and flaky.url + ": dropped" not in text
+        seed = made[0]["seed"]
+        assert {im["seed"] for im in made} == {seed}  # one seed for the job
+        for c in range(4):
+            for f in range(1, 7):
+                meta = json.loads((out / f"Cam{c}.{f:04d}.info.json").read_text())["scene_import"]
+                assert (meta["camera"], meta["frame"], meta["seed"]) == (f"Cam{c}", f, seed)
+                assert f"Seed: {seed}" in (out / f"Cam{c}.{f:04d}.infotext.txt").read_text()
+                assert (out / f"Cam{c}.{f:04d}.png").stat().st_size > 0
+        assert "24 image(s) written, 0 already there, 0 failed, of 24" in text
+        assert "images/s" in text
+
+        writes.clear()
+        assert main(run_args(scene, out, servers)) == 0  # the same job again: nothing to do
+        text = capsys.readouterr().out
+        assert not writes and sum(len(s.images) for s in servers) == 24
+        assert f"resuming the job in {out} with its seed {seed}" in text
+        assert "0 image(s) written, 24 already there" in text
+    finally:
+        for s in servers:
+            s.close()
+
+
+@needs_dask
+def test_chained_frames_keep_their_order_and_a_changed_plan_is_redone(tmp_path, writes, capsys):
+    scene = write_scene(tmp_path / "scene", 2, 3)
+    out = tmp_path / "out"
+    servers = [FakeWebui(0.1), FakeWebui(0.1), FakeWebui(0.1)]
+    try:
+        assert main([*run_args(scene, out, servers), "--chain", "--seed", "7"]) == 0
+        for c in range(2):
+            metas = [
+                json.loads((out / f"Cam{c}.{f:04d}.info.json").read_text())["scene_import"] for f in (1, 2, 3)
+            ]
+            for before, after in zip(metas[:-1], metas[1:], strict=True):
+                assert after["requested_at"] >= before["answered_at"]
+        writes.clear()
+        assert main([*run_args(scene, out, servers), "--chain", "--seed", "8"]) == 0  # a new plan
+        assert len(writes) == 6 and sum(len(s.images) for s in servers) == 12
+    finally:
+        for s in servers:
+            s.close()
+
+
+@needs_dask
+def test_a_job_whose_servers_all_fail_lists_what_failed_and_why(tmp_path, writes, capsys):
+    scene = write_scene(tmp_path / "scene", 1, 2)
+    bad = FakeWebui(0.0, fail_first=100)
+    other = FakeWebui(0.0, fail_first=100)
+    try:
+        rc = main([*run_args(scene, tmp_path / "out", [bad, other]), "--retries", "1"])
+    finally:
+        bad.close()
+        other.close()
+    text = capsys.readouterr().out
+    assert rc == 1 and not writes
+    assert "2 image(s) failed:" in text
+    assert "Cam0.0001: " in text and "HTTP 500: CUDA out of memory (fake)" in text
