@@ -173,16 +173,23 @@ class _Progress:
 
 
 def _submit(client: Any, tasks: list[Task], ctx: Any) -> dict[Any, Task]:
-    """One Dask task per image; a task with ``depends_on`` gets that task's future as an argument,
-    so Dask runs it after and hands it the result."""
+    """One Dask task per image; a task with ``depends_on`` gets those tasks' futures as arguments,
+    so Dask runs it after them and hands it their results (tasks come in dependency order)."""
     from .cluster_task import run_task
 
     by_key: dict[str, Any] = {}
     futures: dict[Any, Task] = {}
     tag = uuid.uuid4().hex[:8]
     for t in tasks:
-        args = (t, ctx) if t.depends_on is None else (t, ctx, by_key[t.depends_on])
-        f = client.submit(run_task, *args, key=f"scene-import-{t.key}-{tag}", pure=False, retries=1)
+        f = client.submit(
+            run_task,
+            t,
+            ctx,
+            *(by_key[k] for k in t.depends_on),
+            key=f"scene-import-{t.key}-{tag}",
+            pure=False,
+            retries=1,
+        )
         by_key[t.key] = f
         futures[f] = t
     return futures

@@ -122,12 +122,14 @@ def _attempts(ctx: JobContext, pool: ServerPool, path: str, payload: dict[str, A
     r.errors.append(f"gave up after {ctx.retries + 1} attempts")
 
 
-def run_task(task: Task, ctx: JobContext, previous: TaskResult | None = None) -> TaskResult:
-    """Plan and generate one image on a worker. Never raises: a failure is a ``failed`` result whose
-    ``errors`` say why (so tasks depending on it learn it and fail with it)."""
+def run_task(task: Task, ctx: JobContext, *previous: TaskResult) -> TaskResult:
+    """Plan and generate one image on a worker; ``previous``: the results of the tasks it depends on.
+    Never raises: a failure is a ``failed`` result whose ``errors`` say why (so tasks depending on it
+    learn it and fail with it)."""
     r = TaskResult(task.key, "failed")
-    if previous is not None and previous.status == "failed":
-        r.errors.append(f"depends on {previous.key}, which failed")
+    failed = [p.key for p in previous if p.status == "failed"]
+    if failed:
+        r.errors.append(f"depends on {', '.join(failed)}, which failed")
         return r
     try:
         plan = plan_task(task, ctx.folder, ctx.params, ctx.facts, ctx.layer)

@@ -6,8 +6,9 @@ Dask worker; the worker plans it next to the data (:func:`plan_task`), and the m
 
 * **Frames**: a camera whose canvases are numbered (``Cam0_0001.exr``, ``Cam0.0001.exr``) has one
   task per frame, in frame order (:func:`split_frame`); a still camera has one task, frame None.
-* **Dependencies**: a task may name the task it depends on (``depends_on``, e.g. the frame it warps
-  from when frames are chained); it runs after it and receives its result.
+* **Dependencies**: a task may name the tasks it depends on (``depends_on``, e.g. the frame it warps
+  from when frames are chained, or every camera before it in a multi-camera chain); it runs after
+  them and receives their results.
 * **Resume**: every written image has ``<base>.info.json`` with the task's plan hash (the SHA-256 of
   the exact request body: prompt, seed, maps, settings). A rerun with the same plan skips a task
   whose image exists with the same hash (:func:`existing_hashes`); a changed plan regenerates it.
@@ -66,7 +67,7 @@ class Task:
     files: tuple[str, ...]  # the canvases' files (paths the workers must see)
     frame: int | None = None
     variation: int | None = None
-    depends_on: str | None = None  # the key of the task this one follows (chained work)
+    depends_on: tuple[str, ...] = ()  # the keys of the tasks this one follows (chained work)
     existing_hash: str | None = None  # the plan hash of an image already in the output folder
 
 
@@ -124,14 +125,14 @@ def build_tasks(
         groups = {c: groups[c] for c in groups if c in wanted}
     tasks: list[Task] = []
     for cam, frames in groups.items():
-        previous: str | None = None
+        previous: tuple[str, ...] = ()
         for frame, src in sorted(frames, key=lambda f: -1 if f[0] is None else f[0]):
             for v in [None] if variations <= 0 else list(range(variations)):
                 t = Task("", cam, src.camera, tuple(src.files.values()), frame, v)
                 key = os.path.basename(output_base("", t))
-                tasks.append(Task(key, cam, src.camera, t.files, frame, v, previous if chain else None))
+                tasks.append(Task(key, cam, src.camera, t.files, frame, v, previous if chain else ()))
                 if chain and v in (None, 0):
-                    previous = key
+                    previous = (key,)
     return tasks
 
 

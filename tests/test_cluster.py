@@ -1,6 +1,6 @@
 """``scene-import run`` over several webuis on Dask distributed (lib_scene/cluster.py, cluster_task.py,
 jobs.py): a real LocalCluster (threads), real EXRs planned on its workers, and small fake webuis on
-127.0.0.1 (tests/fake_webui.py): one answering 500 for a while, one shutting down mid-run, one slow.
+127.0.0.1 (tests/pool_webui.py): one answering 500 for a while, one shutting down mid-run, one slow.
 Skipped where Dask is not installed (the A1111-pins venv)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import json
 from collections import Counter
 
 import pytest
-from fake_webui import FakeWebui
+from pool_webui import FakeWebui
 from scenes import sidecar, write_blender5
 
 from lib_scene import cluster
@@ -41,10 +41,10 @@ def test_frames_and_chained_tasks(tmp_path):
     scene = write_scene(tmp_path / "s", 2, 3)
     tasks = build_tasks(discover([str(scene)]), chain=True)
     assert [t.key for t in tasks] == [f"Cam{c}.{f:04d}" for c in range(2) for f in (1, 2, 3)]
-    assert [t.depends_on for t in tasks[:3]] == [None, "Cam0.0001", "Cam0.0002"]
-    assert tasks[3].depends_on is None and tasks[3].files == (str(scene / "Cam1_0001.exr"),)
+    assert [t.depends_on for t in tasks[:3]] == [(), ("Cam0.0001",), ("Cam0.0002",)]
+    assert tasks[3].depends_on == () and tasks[3].files == (str(scene / "Cam1_0001.exr"),)
     assert [t.key for t in build_tasks(discover([str(scene)]), camera="Cam1")][0] == "Cam1.0001"
-    assert all(t.depends_on is None for t in build_tasks(discover([str(scene)])))
+    assert all(t.depends_on == () for t in build_tasks(discover([str(scene)])))
 
 
 def test_a_task_after_a_failed_one_fails_with_its_reason():
