@@ -13,6 +13,7 @@ Layouts read:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -22,6 +23,15 @@ import numpy as np
 
 from .errors import CanvasError
 from .exr import ExrImage, read_exr, read_header
+from .frames import (
+    Sequence_,
+    expand_pattern,
+    frame_sidecar,
+    group_sequences,
+    is_pattern,
+    parse_frames,
+    select_frames,
+)
 
 #: Depth at or above this is a renderer's "no hit" (Cycles writes 1e10, Iray ~3.4e38).
 NO_HIT_FAR = 1.0e9
@@ -79,10 +89,16 @@ class CanvasSet:
     layer: str = ""
     sidecar: dict | None = None
     sidecar_path: str | None = None
+    frame: int | None = None  # the frame number of a sequence camera (lib_scene.frames), else None
 
     @property
     def shape(self) -> tuple[int, int]:
         return self.height, self.width
+
+    @property
+    def out_stem(self) -> str:
+        """The output file stem: ``Cam0``, or ``Cam0.0001`` for a sequence's frame."""
+        return self.camera if self.frame is None else f"{self.camera}.{self.frame:04d}"
 
     def passes(self) -> list[str]:
         """The canvases this camera holds, by kind (AOVs not included)."""
@@ -427,10 +443,16 @@ class CameraSource:
 
     camera: str
     layout: str  # "daz" or "exr"
-    files: dict[str, str]  # kind -> path ("file" for a single multilayer EXR)
+    files: dict[str, str]  # kind -> path ("file" for a single multilayer EXR; a sequence's first frame)
+    frames: tuple[tuple[int, str], ...] = ()  # a frame sequence: (frame number, EXR path), ascending
 
-    def load(self, layer: str | None = None) -> CanvasSet:
-        return load_camera(self, layer=layer)
+    def load(self, layer: str | None = None, frame: int | None = None) -> CanvasSet:
+        return load_camera(self, layer=layer, frame=frame)
+
+    @property
+    def frame_numbers(self) -> list[int]:
+        """The sequence's frame numbers; [] for a still camera."""
+        return [n for n, _ in self.frames]
 
 
 def _daz_kind(kind: str) -> str | None:
@@ -442,6 +464,7 @@ def discover(paths: list[str] | str) -> list[CameraSource]:
     if isinstance(paths, (str, os.PathLike)):
         paths = [os.fspath(paths)]
     files: list[str] = []
+    patterns: list[Sequence_] = []
     for p in paths:
         p = os.fspath(p)
         if os.path.isdir(p):
@@ -452,11 +475,18 @@ def discover(paths: list[str] | str) -> list[CameraSource]:
             )
         elif os.path.isfile(p):
             files.append(p)
+        elif is_pattern(p):
+            patterns.append(expand_pattern(p))
         else:
             raise CanvasError("no such file or folder", p)
-    if not files:
+    if not files and not patterns:
         raise CanvasError("no .exr files found", paths[0] if paths else None)
     cams: dict[str, CameraSource] = {}
+    seqs, files = group_sequences(files)
+    for seq in patterns + seqs:
+        cams[seq.camera if seq.camera not in cams else seq.frames[0][1]] = CameraSource(
+            camera=seq.camera, layout="exr", files={"file": seq.frames[0][1]}, frames=seq.frames
+        )
     daz: dict[tuple[str, str], dict[str, str]] = {}
     for f in files:
         m = DAZ_NAME.match(os.path.basename(f))
@@ -482,10 +512,25 @@ def discover(paths: list[str] | str) -> list[CameraSource]:
     return sorted(cams.values(), key=lambda c: c.camera)
 
 
-def load_camera(src: CameraSource, layer: str | None = None) -> CanvasSet:
+def load_camera(src: CameraSource, layer: str | None = None, frame: int | None = None) -> CanvasSet:
+    """Load a camera (a sequence: ``frame``, default its first frame, with that frame's sidecar)."""
     if src.layout == "daz":
         return load_daz(src.camera, src.files)
-    return load_multilayer(src.files["file"], layer=layer)
+    if not src.frames:
+        return load_multilayer(src.files["file"], layer=layer)
+    seq = Sequence_(src.camera, src.frames)
+    number = seq.numbers[0] if frame is None else frame
+    path = seq.path(number)
+    cs = load_multilayer(path, layer=layer, sidecar=frame_sidecar(path, src.camera))
+    return dataclasses.replace(cs, camera=src.camera, frame=number)
+
+
+def load_frames(src: CameraSource, layer: str | None = None, frames: str | int | None = None) -> list[CanvasSet]:
+    """A sequence camera's selected frames (``frames``: "A-B", default all), or the still camera."""
+    if not src.frames:
+        return [load_camera(src, layer=layer)]
+    wanted = select_frames(src.frame_numbers, parse_frames(frames), src.camera)
+    return [load_camera(src, layer=layer, frame=n) for n in wanted]
 
 
 def load_cameras(paths: list[str] | str) -> list[CanvasSet]:

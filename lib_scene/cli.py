@@ -13,12 +13,14 @@ import sys
 import numpy as np
 
 from . import __version__, cli_normal, cli_plan, cli_regions, cli_warp
-from .canvas import CanvasSet, discover, load_camera
-from .cli_base import COMMANDS, command, depth_and_hit, input_files, iter_cameras
+from .canvas import CanvasSet, discover
+from .cli_base import COMMANDS, add_frames, command, depth_and_hit, input_files, iter_cameras
 from .cli_base import say as _print
 from .depth import Quantized, histogram, suggest_cuts
 from .errors import SceneImportError
 from .files import OutputBatch
+from .frames import describe as describe_frames
+from .frames import parse_frames, select_frames
 from .plan import depth_splits
 from .splits import SplitPlan, load_preset
 
@@ -26,6 +28,10 @@ from .splits import SplitPlan, load_preset
 COMMAND_MODULES = (cli_regions, cli_normal, cli_plan, cli_warp)
 #: The order ``--help`` lists the commands in.
 ORDER = ("info", "histogram", "depth", "regions", "normal", "plan", "run", "warp", "consistency", "shell")
+
+
+def _frame(cs: CanvasSet) -> str:
+    return "" if cs.frame is None else f" frame {cs.frame}"
 
 
 def _unit(cs: CanvasSet) -> str:
@@ -44,9 +50,10 @@ def _info_args(p: argparse.ArgumentParser) -> None:
     "info", "list the canvases found per camera, channels, size, depth range and no-hit pixels", _info_args
 )
 def cmd_info(args: argparse.Namespace) -> int:
-    for cs in iter_cameras(args.paths, args.layer):
+    _frame_ranges(args.paths, args.frames)
+    for cs in iter_cameras(args.paths, args.layer, args.frames):
         _print(
-            f"camera {cs.camera}  ({cs.layout}, {cs.width}x{cs.height}{', layer ' + cs.layer if cs.layer else ''})"
+            f"camera {cs.camera}{_frame(cs)}  ({cs.layout}, {cs.width}x{cs.height}{', layer ' + cs.layer if cs.layer else ''})"
         )
         for path, chans in cs.channels.items():
             _print(f"  file {path}")
@@ -73,6 +80,17 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _frame_ranges(paths: list[str], frames: str | None) -> None:
+    """One line per frame-sequence camera: its frame range and the frames selected."""
+    for src in discover(paths):
+        if src.frames:
+            chosen = select_frames(src.frame_numbers, parse_frames(frames), src.camera)
+            _print(
+                f"camera {src.camera}: frames {describe_frames(src.frame_numbers)} "
+                f"({len(src.frames)} files); selected {describe_frames(chosen)}"
+            )
+
+
 # --------------------------------------------------------------------------- histogram
 
 
@@ -85,7 +103,7 @@ def _histogram_args(p: argparse.ArgumentParser) -> None:
 
 @command("histogram", "print the depth histogram over hit pixels (bin, percent, range)", _histogram_args)
 def cmd_histogram(args: argparse.Namespace) -> int:
-    for cs in iter_cameras([args.path], args.layer):
+    for cs in iter_cameras([args.path], args.layer, args.frames):
         depth, hit = depth_and_hit(cs)
         h = histogram(depth, hit, bins=args.bins, cutoff=args.cutoff)
         _print(f"camera {cs.camera} ({_unit(cs)})")
@@ -107,7 +125,7 @@ def depth_outputs(
 ) -> Quantized:
     """Queue <camera>.depth.png, .test.png (and .regions.png, .depth16.png); return the quantisation."""
     q = Quantized.of(cs.require_depth(), cs.hit, plan)
-    base = os.path.join(out, cs.camera)
+    base = os.path.join(out, cs.out_stem)
     grey = q.grey()
     batch.add_png(base + ".depth.png", grey)
     if sixteen:
@@ -132,7 +150,7 @@ def _depth_args(p: argparse.ArgumentParser) -> None:
 )
 def cmd_depth(args: argparse.Namespace) -> int:
     preset = load_preset(args.splits) if args.splits else None
-    cams = [load_camera(s, layer=args.layer) for s in discover([args.path])]
+    cams = list(iter_cameras([args.path], args.layer, args.frames))
     batch = OutputBatch(
         protect=[f for cs in cams for f in input_files(cs)] + ([args.splits] if args.splits else [])
     )
@@ -159,7 +177,7 @@ def _shell_args(p: argparse.ArgumentParser) -> None:
 def cmd_shell(args: argparse.Namespace) -> int:
     from .shell import SplitShell
 
-    cams = [load_camera(s, layer=args.layer) for s in discover([args.path])]
+    cams = list(iter_cameras([args.path], args.layer, args.frames))
     preset = load_preset(args.splits) if args.splits else None
     sh = SplitShell(cams, plan=preset, out=args.out)
     sh.cmdloop()
@@ -180,6 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, help_, add, run in sorted(COMMANDS, key=lambda c: rank.get(c[0], len(ORDER))):
         p = sub.add_parser(name, help=help_, description=help_)
         add(p)
+        if not any("--frames" in a.option_strings for a in p._actions):
+            add_frames(p)  # every command takes --frames A-B (frame-sequence cameras)
         p.set_defaults(_run=run)
     return parser
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from numpy.typing import NDArray
 
-from .canvas import CanvasSet, discover, load_camera
+from .canvas import CanvasSet, discover, load_frames
 from .errors import CanvasError
 
 #: (name, help, add_arguments, run) of every sub-command, in registration order.
@@ -33,10 +33,19 @@ def say(*a: object) -> None:
     print(*a, flush=True)
 
 
-def iter_cameras(paths: list[str], layer: str | None = None) -> Iterator[CanvasSet]:
-    """Yield the loaded canvas set of every camera under ``paths``."""
+def add_frames(p: argparse.ArgumentParser) -> None:
+    """``--frames A-B``: which frames of a frame-sequence camera (default all)."""
+    p.add_argument(
+        "--frames",
+        metavar="A-B",
+        help="frames of a sequence camera (Cam0_0001.exr ...): 'A-B', 'A', 'A-', '-B' (default: all)",
+    )
+
+
+def iter_cameras(paths: list[str], layer: str | None = None, frames: str | None = None) -> Iterator[CanvasSet]:
+    """Yield the loaded canvas set of every camera under ``paths`` (every selected frame of a sequence)."""
     for src in discover(paths):
-        yield load_camera(src, layer=layer)
+        yield from load_frames(src, layer=layer, frames=frames)
 
 
 def input_files(cs: CanvasSet) -> list[str]:

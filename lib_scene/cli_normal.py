@@ -6,8 +6,8 @@ import argparse
 import os
 from typing import Any
 
-from .canvas import discover, load_camera, load_sidecar
-from .cli_base import command, input_files
+from .canvas import load_sidecar
+from .cli_base import command, input_files, iter_cameras
 from .cli_base import say as _print
 from .errors import SceneImportError
 from .files import OutputBatch
@@ -91,7 +91,7 @@ def _sidecar_for(arg: str | None, camera: str, n_cams: int) -> tuple[dict[str, A
     _normal_args,
 )
 def cmd_normal(args: argparse.Namespace) -> int:
-    cams = [load_camera(s, layer=args.layer) for s in discover([args.path])]
+    cams = list(iter_cameras([args.path], args.layer, args.frames))
     sides = [_sidecar_for(args.sidecar, cs.camera, len(cams)) for cs in cams]
     protect = [f for cs in cams for f in input_files(cs)] + [p for _, p in sides if p]
     batch = OutputBatch(protect=protect)
@@ -105,7 +105,7 @@ def cmd_normal(args: argparse.Namespace) -> int:
             axes=args.axes,
             space=args.space,
         )
-        batch.add_png(os.path.join(args.out, f"{cs.camera}.normal.png"), res.image)
+        batch.add_png(os.path.join(args.out, f"{cs.out_stem}.normal.png"), res.image)
         _print(f"{cs.camera}: {res.describe()}")
         for w in res.warnings:
             _print(f"  warning: {w}")

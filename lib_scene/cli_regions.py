@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from .canvas import discover, load_camera
-from .cli_base import command, input_files
+from .cli_base import command, input_files, iter_cameras
 from .cli_base import say as _print
 from .errors import SceneImportError
 from .files import OutputBatch
@@ -65,7 +64,7 @@ def cmd_regions(args: argparse.Namespace) -> int:
         raise SceneImportError(f"--grow must be >= 0, got {args.grow}")
     descriptions = load_descriptions(args.descriptions) if args.descriptions else None
     plan = load_preset(args.splits) if args.splits else None
-    cams = [load_camera(s, layer=args.layer) for s in discover([args.path])]
+    cams = list(iter_cameras([args.path], args.layer, args.frames))
     protect = [f for cs in cams for f in input_files(cs)]
     protect += [p for p in (args.descriptions, args.splits) if p]
     batch = OutputBatch(protect=protect)

@@ -605,7 +605,7 @@ def region_outputs(
     cs: CanvasSet, result: RegionResult, prompt: PromptResult, out: str, batch: OutputBatch
 ) -> list[str]:
     """Queue ``<camera>.regions.png``, ``.regions.json`` and ``.prompt.txt`` on an OutputBatch."""
-    base = os.path.join(out, cs.camera)
+    base = os.path.join(out, cs.out_stem)
     data = result.to_dict()
     data["prompt"] = {"form": prompt.form, "text": prompt.text, "sections": list(prompt.sections)}
     data["warnings"] = list(dict.fromkeys([*result.warnings, *prompt.warnings]))
