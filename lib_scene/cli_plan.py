@@ -275,6 +275,7 @@ def _run_cluster(args: argparse.Namespace) -> int:
         retries=max(0, args.retries),
         backoff=max(0.0, args.backoff),
         chain=args.chain,
+        frames=getattr(args, "frames", None),
         processes=args.local_cluster == "processes",
         protect=tuple(os.path.abspath(f) for f in (args.splits, args.descriptions) if f),
     )

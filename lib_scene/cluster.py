@@ -36,7 +36,7 @@ from .canvas import discover
 from .cli_base import say
 from .errors import HostError, InputError, SceneImportError
 from .files import atomic_write_text
-from .jobs import JOB_FILE, Task, TaskResult, build_tasks, existing_hashes, write_result
+from .jobs import JOB_FILE, Task, TaskResult, build_tasks, existing_hashes, task_files, write_result
 from .request import HostFacts, draw_seed, parse_params
 from .webui_client import controlnet_models, controlnet_unit_count, detect_host
 
@@ -57,6 +57,7 @@ class ClusterOptions:
     backoff: float = 0.5
     drop_after: int = 3
     chain: bool = False  # each camera's frames in order, each depending on the one before
+    frames: str | None = None  # "A-B" of each frame sequence (None: all)
     variations: int = 0
     processes: bool = True  # LocalCluster workers as processes (planning in parallel) or threads
     protect: tuple[str, ...] = ()  # input files never to be overwritten
@@ -258,14 +259,17 @@ def run_job(opts: ClusterOptions, data: dict[str, Any]) -> int:
     facts, urls = host_facts(opts.urls)
     params = parse_params(data, facts)
     sources = discover(list(opts.paths))
-    tasks = build_tasks(sources, params.camera, variations=opts.variations, chain=opts.chain)
+    tasks = build_tasks(
+        sources, params.camera, frames=opts.frames, variations=opts.variations, chain=opts.chain
+    )
     job_key = {
         "params": {k: v for k, v in data.items() if k != "seed"},
         "paths": [os.path.abspath(p) for p in opts.paths],
+        "frames": opts.frames,
     }
     params = params.replace(seed=job_seed(opts.out, job_key, params.seed), camera=None)
     have = existing_hashes(opts.out, tasks)
-    opts = replace(opts, protect=(*opts.protect, *(f for t in tasks for f in t.files)))
+    opts = replace(opts, protect=(*opts.protect, *(f for t in tasks for f in task_files(t))))
     tasks = [replace(t, existing_hash=have.get(t.key)) for t in tasks]
     first = os.path.abspath(opts.paths[0])
     folder = first if os.path.isdir(first) else os.path.dirname(first)

@@ -4,8 +4,9 @@ The CLI ``run`` over several webuis (``lib_scene.cluster``) ships one :class:`Ta
 Dask worker; the worker plans it next to the data (:func:`plan_task`), and the machine that runs
 ``run`` writes what comes back (:func:`write_result`), atomically, exactly once per task.
 
-* **Frames**: a camera whose canvases are numbered (``Cam0_0001.exr``, ``Cam0.0001.exr``) has one
-  task per frame, in frame order (:func:`split_frame`); a still camera has one task, frame None.
+* **Frames**: a frame-sequence camera (``lib_scene.frames``: ``Cam0_0001.exr``, ``Cam0.0001.exr``,
+  ``####``) has one task per selected frame (``--frames A-B``), in frame order; a still camera has one
+  task, frame None.
 * **Dependencies**: a task may name the tasks it depends on (``depends_on``, e.g. the frame it warps
   from when frames are chained, or every camera before it in a multi-camera chain); it runs after
   them and receives their results.
@@ -20,14 +21,14 @@ import base64
 import hashlib
 import json
 import os
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .canvas import CameraSource
+from .canvas import CameraSource, load_camera
 from .errors import NotFoundError
 from .files import OutputBatch
+from .frames import frame_sidecar, parse_frames, select_frames
 from .params import PlanParams
 from .plan import GenerationPlan
 from .request import HostFacts, Scene, resolve_planned
@@ -41,20 +42,12 @@ __all__ = [
     "output_base",
     "plan_hash",
     "plan_task",
-    "split_frame",
+    "task_files",
     "write_result",
 ]
 
 #: The file in the output folder that keeps a job's drawn seed, so that a rerun resumes it.
 JOB_FILE = "scene-import-job.json"
-
-_FRAME = re.compile(r"^(?P<camera>.+?)[._](?P<frame>\d{3,})$")
-
-
-def split_frame(name: str) -> tuple[str, int | None]:
-    """``"Cam0_0001"`` / ``"Cam0.0001"`` -> ``("Cam0", 1)``; a still camera's name -> ``(name, None)``."""
-    m = _FRAME.match(name)
-    return (m.group("camera"), int(m.group("frame"))) if m else (name, None)
 
 
 @dataclass(frozen=True)
@@ -62,9 +55,8 @@ class Task:
     """One image of a job. ``key`` is unique in the job and names its output files."""
 
     key: str
-    camera: str  # the camera (without its frame number)
-    source: str  # the discovered camera whose canvases this task plans (e.g. "Cam0_0003")
-    files: tuple[str, ...]  # the canvases' files (paths the workers must see)
+    camera: str
+    source: CameraSource  # where the camera's canvases are (paths the workers must see)
     frame: int | None = None
     variation: int | None = None
     depends_on: tuple[str, ...] = ()  # the keys of the tasks this one follows (chained work)
@@ -104,36 +96,48 @@ def build_tasks(
     sources: Sequence[CameraSource],
     camera: str | None = None,
     *,
+    frames: str | None = None,
     variations: int = 0,
     chain: bool = False,
 ) -> list[Task]:
     """One task per (camera, frame, variation), cameras in discovery order, frames ascending.
 
-    ``camera`` selects cameras by name (comma-separated; an unknown name: NotFoundError). With
-    ``chain`` each frame depends on the camera's previous frame (they run in order)."""
-    groups: dict[str, list[tuple[int | None, CameraSource]]] = {}
-    for src in sources:
-        cam, frame = split_frame(src.camera)
-        groups.setdefault(cam, []).append((frame, src))
+    ``camera`` selects cameras by name (comma-separated; an unknown name: NotFoundError); ``frames``
+    a range of each sequence's frames ("A-B"; None: all). With ``chain`` each frame depends on the
+    camera's previous frame (they run in that order)."""
+    names = [src.camera for src in sources]
     if camera:
         wanted = [c.strip() for c in camera.split(",") if c.strip()]
-        missing = [c for c in wanted if c not in groups]
+        missing = [c for c in wanted if c not in names]
         if missing:
             raise NotFoundError(
-                f"no camera {', '.join(map(repr, missing))}; the scene has {', '.join(groups)}"
+                f"no camera {', '.join(map(repr, missing))}; the scene has {', '.join(names)}"
             )
-        groups = {c: groups[c] for c in groups if c in wanted}
+        sources = [src for src in sources if src.camera in wanted]
+    span = parse_frames(frames)
     tasks: list[Task] = []
-    for cam, frames in groups.items():
+    for src in sources:
+        numbers: list[int | None] = (
+            list(select_frames(src.frame_numbers, span, src.camera)) if src.frames else [None]
+        )
         previous: tuple[str, ...] = ()
-        for frame, src in sorted(frames, key=lambda f: -1 if f[0] is None else f[0]):
+        for frame in numbers:
             for v in [None] if variations <= 0 else list(range(variations)):
-                t = Task("", cam, src.camera, tuple(src.files.values()), frame, v)
-                key = os.path.basename(output_base("", t))
-                tasks.append(Task(key, cam, src.camera, t.files, frame, v, previous if chain else ()))
+                key = os.path.basename(output_base("", Task("", src.camera, src, frame, v)))
+                tasks.append(Task(key, src.camera, src, frame, v, previous if chain else ()))
                 if chain and v in (None, 0):
                     previous = (key,)
     return tasks
+
+
+def task_files(task: Task) -> list[str]:
+    """The files a task reads (outputs must never replace them)."""
+    src = task.source
+    if task.frame is None or not src.frames:
+        return list(src.files.values())
+    path = dict(src.frames)[task.frame]
+    side = frame_sidecar(path, src.camera)
+    return [path] + ([side] if side else [])
 
 
 def plan_hash(payload: dict[str, Any]) -> str:
@@ -147,8 +151,8 @@ def plan_task(
     """Plan one task's image (EXR decode, quantisation, masks) with the one resolver.
 
     ``params`` must carry a concrete seed (the job's); the task's files are read where they are."""
-    scene = Scene(folder, paths=task.files, layer=layer)
-    (planned,) = resolve_planned(scene, params.replace(camera=task.source), facts)
+    cs = load_camera(task.source, layer=layer, frame=task.frame)
+    (planned,) = resolve_planned(Scene(folder, cameras=(cs,)), params.replace(camera=cs.camera), facts)
     return planned.plan
 
 

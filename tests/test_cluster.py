@@ -14,10 +14,10 @@ from pool_webui import FakeWebui
 from scenes import sidecar, write_blender5
 
 from lib_scene import cluster
-from lib_scene.canvas import discover
+from lib_scene.canvas import CameraSource, discover
 from lib_scene.cli import main
 from lib_scene.cluster_task import JobContext, run_task
-from lib_scene.jobs import Task, TaskResult, build_tasks, split_frame
+from lib_scene.jobs import Task, TaskResult, build_tasks, task_files
 from lib_scene.params import PlanParams
 from lib_scene.request import HostFacts
 
@@ -36,21 +36,28 @@ def write_scene(folder, cameras, frames):
 
 
 def test_frames_and_chained_tasks(tmp_path):
-    assert split_frame("Cam0_0001") == ("Cam0", 1) and split_frame("Cam0.0012") == ("Cam0", 12)
-    assert split_frame("Cam0") == ("Cam0", None) and split_frame("Shot_12") == ("Shot_12", None)
     scene = write_scene(tmp_path / "s", 2, 3)
     tasks = build_tasks(discover([str(scene)]), chain=True)
     assert [t.key for t in tasks] == [f"Cam{c}.{f:04d}" for c in range(2) for f in (1, 2, 3)]
     assert [t.depends_on for t in tasks[:3]] == [(), ("Cam0.0001",), ("Cam0.0002",)]
-    assert tasks[3].depends_on == () and tasks[3].files == (str(scene / "Cam1_0001.exr"),)
-    assert [t.key for t in build_tasks(discover([str(scene)]), camera="Cam1")][0] == "Cam1.0001"
+    assert tasks[3].depends_on == () and task_files(tasks[4]) == [
+        str(scene / "Cam1_0002.exr"),
+        str(scene / "Cam1_0002.json"),
+    ]
+    assert [t.key for t in build_tasks(discover([str(scene)]), camera="Cam1", frames="2-")] == [
+        "Cam1.0002",
+        "Cam1.0003",
+    ]
+    (still,) = build_tasks(discover([str(scene / "Cam0_0001.exr")]), variations=0)
+    assert (still.key, still.frame) == ("Cam0_0001", None)
     assert all(t.depends_on == () for t in build_tasks(discover([str(scene)])))
 
 
 def test_a_task_after_a_failed_one_fails_with_its_reason():
     ctx = JobContext("/nowhere", PlanParams(), HostFacts(), "pool", 1)
     prev = TaskResult("Cam0.0001", "failed", errors=["x"])
-    r = run_task(Task("Cam0.0002", "Cam0", "Cam0_0002", ("/nowhere/Cam0_0002.exr",), 2), ctx, prev)
+    src = CameraSource("Cam0", "exr", {"file": "/nowhere/Cam0_0001.exr"}, ((1, "/nowhere/Cam0_0001.exr"),))
+    r = run_task(Task("Cam0.0002", "Cam0", src, 2), ctx, prev)
     assert r.status == "failed" and r.errors == ["depends on Cam0.0001, which failed"]
 
 
