@@ -5,8 +5,9 @@
 
 Writes a real scene of CAMERAS x FRAMES small cameras (Blender 5 EXRs with sidecars, tests/scenes.py),
 starts M fake webuis on 127.0.0.1 (tests/pool_webui.py) that each answer one image after a fixed
-DELAY, and runs the whole job through the CLI (``run --webui ... --webui ...``: a LocalCluster, the
-planning on its workers, the server pool) into a fresh folder, for each M. Throughput is images per
+DELAY, and runs the whole job the way ``run --webui ... --webui ...`` does (``lib_scene.cluster.run_job``:
+a LocalCluster, the planning on its workers, the server pool; also for M = 1, which the CLI would
+run as its plain loop) into a fresh folder, for each M. Throughput is images per
 second while the servers work (first request sent to last answer, from the servers' own log), and
 end to end (cluster start and planning included). It prints the ratio to one server; the target is
 at least 0.8 * M for M <= 4. Nothing is asserted. Needs ``pip install 'scene-import[cluster]'``.
@@ -29,7 +30,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 from pool_webui import FakeWebui
 from scenes import sidecar, write_blender5
 
-from lib_scene.cli import main
+from lib_scene.cluster import ClusterOptions, run_job
 
 
 def write_scene(folder: str, cameras: int, frames: int) -> None:
@@ -45,13 +46,11 @@ def write_scene(folder: str, cameras: int, frames: int) -> None:
 def one_run(scene: str, out: str, m: int, delay: float, local: str) -> tuple[float, float, list[int]]:
     """(images/s while serving, images/s end to end, images per server)."""
     servers = [FakeWebui(delay) for _ in range(m)]
-    args = ["run", scene, "--out", out, "--local-cluster", local, "--params", '{"long_side": 64}']
-    for s in servers:
-        args += ["--webui", s.url]
+    opts = ClusterOptions((scene,), tuple(s.url for s in servers), out, processes=local == "processes")
     try:
         t0 = time.perf_counter()
         with contextlib.redirect_stdout(io.StringIO()):
-            rc = main(args)
+            rc = run_job(opts, {"long_side": 64})
         wall = time.perf_counter() - t0
     finally:
         for s in servers:

@@ -21,6 +21,7 @@ rerun with the same params and scene resumes with the same seed.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import os
@@ -124,19 +125,17 @@ def _client(opts: ClusterOptions) -> Iterator[Any]:
         with dd.Client(opts.scheduler) as client:
             yield client
         return
-    import importlib.util
-
     m = len(opts.urls)
     workers = max(1, min(m, os.cpu_count() or 1)) if opts.processes else 1
-    dashboard = "127.0.0.1:0" if importlib.util.find_spec("bokeh") else None
-    # workers as processes talk TCP on the loopback; as threads, in-process (no socket at all)
+    # workers as processes talk TCP on the loopback; as threads, in-process; the scheduler's HTTP
+    # server (the dashboard, when bokeh is installed) on a free loopback port
     where: dict[str, Any] = {"host": "127.0.0.1"} if opts.processes else {}
     with (
         dd.LocalCluster(
             n_workers=workers,
             threads_per_worker=max(2, math.ceil(2 * m / workers)),
             processes=opts.processes,
-            dashboard_address=dashboard,
+            dashboard_address="127.0.0.1:0",
             **where,
         ) as cluster,
         dd.Client(cluster) as client,
@@ -276,7 +275,7 @@ def run_job(opts: ClusterOptions, data: dict[str, Any]) -> int:
     say(f"{len(tasks)} image(s), seed {params.seed}, {len(have)} already in {opts.out}; {len(urls)} webui(s)")
     t0 = time.monotonic()
     with _client(replace(opts, urls=tuple(urls))) as client:
-        link = client.dashboard_link if "dashboard" in client.scheduler_info().get("services", {}) else None
+        link = client.dashboard_link if importlib.util.find_spec("bokeh") else None
         if link:
             say(f"Dask dashboard: {link}")
         pool = f"scene-import-pool-{uuid.uuid4().hex[:8]}"

@@ -57,15 +57,19 @@ class ServerPool:
         self.queue = Queue(name)
         self.dropped = Queue(name + "-dropped")
 
-    def acquire(self, avoid: set[str]) -> tuple[str, int]:
-        """Take a server, preferring one not in ``avoid`` (those this task already failed on)."""
+    def acquire(self, avoid: set[str], wait: float) -> tuple[str, int]:
+        """Take a server, preferring one not in ``avoid`` (those this task already failed on); at
+        most ``wait`` seconds (a token held by a Dask worker that died is gone for the run)."""
         passed = 0
+        end = time.monotonic() + wait
         while True:
             try:
                 url, fails = self.queue.get(timeout=1.0)
             except (TimeoutError, asyncio.TimeoutError):
                 if self.dropped.qsize() >= self.size:
                     raise NoServerLeft("every webui was dropped after repeated failures") from None
+                if time.monotonic() > end:
+                    raise NoServerLeft(f"no webui became free within {wait:g} s") from None
                 continue
             if url in avoid and passed < self.size:
                 self.queue.put([url, fails])
@@ -92,7 +96,7 @@ def _attempts(ctx: JobContext, pool: ServerPool, path: str, payload: dict[str, A
     """POST ``payload`` to ``path`` on the pool's servers, filling ``r`` (done or failed)."""
     tried: set[str] = set()
     for attempt in range(ctx.retries + 1):
-        url, fails = pool.acquire(tried)
+        url, fails = pool.acquire(tried, wait=max(60.0, 3 * ctx.timeout))
         r.attempts = attempt + 1
         started, t0 = time.time(), time.monotonic()
         try:
