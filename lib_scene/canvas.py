@@ -525,7 +525,9 @@ def load_camera(src: CameraSource, layer: str | None = None, frame: int | None =
     return dataclasses.replace(cs, camera=src.camera, frame=number)
 
 
-def load_frames(src: CameraSource, layer: str | None = None, frames: str | int | None = None) -> list[CanvasSet]:
+def load_frames(
+    src: CameraSource, layer: str | None = None, frames: str | int | None = None
+) -> list[CanvasSet]:
     """A sequence camera's selected frames (``frames``: "A-B", default all), or the still camera."""
     if not src.frames:
         return [load_camera(src, layer=layer)]

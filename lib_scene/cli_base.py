@@ -42,7 +42,9 @@ def add_frames(p: argparse.ArgumentParser) -> None:
     )
 
 
-def iter_cameras(paths: list[str], layer: str | None = None, frames: str | None = None) -> Iterator[CanvasSet]:
+def iter_cameras(
+    paths: list[str], layer: str | None = None, frames: str | None = None
+) -> Iterator[CanvasSet]:
     """Yield the loaded canvas set of every camera under ``paths`` (every selected frame of a sequence)."""
     for src in discover(paths):
         yield from load_frames(src, layer=layer, frames=frames)
