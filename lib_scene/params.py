@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ParamsError
+from .frames import parse_frames
+from .travel import check_travel, check_variations
 
 __all__ = [
     "CONTROL_MODES",
@@ -187,6 +189,34 @@ class PlanParams:
         None, "str", "scene folder", "server folder inside an allowed root", nullable=True, settings=False
     )
     camera: str | None = _p(None, "str", "camera", "null: every camera found", nullable=True, settings=False)
+    frames: int | str | None = _p(
+        None,
+        "frames",
+        "frames",
+        'a sequence camera: "A-B" selects frames (null: all); a still camera: N makes an N-frame morph '
+        '(frames 0..N-1), "A-B" frames A..B',
+        nullable=True,
+        settings=False,
+    )
+    travel: dict[str, Any] | None = _p(
+        None,
+        "travel",
+        "prompt travel",
+        '{"keyframes": [{"frame": 0, "base_prompt": "...", "descriptions": {"5": "a steel chair"}}, '
+        '{"frame": 24, ...}], "interpolation": "slerp" | "linear"}: the text conditioning is interpolated '
+        "between keyframes",
+        nullable=True,
+        settings=False,
+    )
+    variations: dict[str, Any] | None = _p(
+        None,
+        "variations",
+        "variations",
+        '{"count": N, "sigma": 0.02}: N images, seed fixed, the conditioning walked by Gaussian noise '
+        '(variation 0 = the plain image); "index": k generates only variation k',
+        nullable=True,
+        settings=False,
+    )
 
     # ----------------------------------------------------------------- construction
     @classmethod
@@ -290,6 +320,12 @@ def params_schema() -> dict[str, Any]:
             p["description"] = spec.help
         if spec.kind == "splits":
             p["type"] = ["object", "string", "null"]
+            return p
+        if spec.kind in ("travel", "variations"):
+            p["type"] = ["object", "null"]
+            return p
+        if spec.kind == "frames":
+            p["type"] = ["integer", "string", "null"]
             return p
         if spec.kind == "descmap":
             p["type"] = ["object", "null"]
@@ -451,7 +487,26 @@ def _coerce(key: str, spec: Spec, value: object) -> object:
         return _coerce_descmap(key, value)
     if spec.kind == "splits":
         return _coerce_splits(key, value)
+    if spec.kind in _ANIMATION:
+        return _ANIMATION[spec.kind](value)
     return _coerce_text(key, spec, value)
+
+
+def _coerce_frames(value: object) -> int | str | None:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError(f'frames must be a number N or "A-B", got {value!r}')
+    if isinstance(value, int):
+        if not 1 <= value <= 10000:
+            raise ValueError(f"frames must be in [1, 10000], got {value}")
+        return value
+    try:
+        parse_frames(value)
+    except ParamsError as exc:
+        raise ValueError(exc.problems[0]) from exc
+    return value.strip() or None
+
+
+_ANIMATION = {"frames": _coerce_frames, "travel": check_travel, "variations": check_variations}
 
 
 def _num(x: float | None) -> str:

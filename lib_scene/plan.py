@@ -186,6 +186,7 @@ class GenerationPlan:
     warnings: tuple[str, ...] = ()
     params: JSON = field(default_factory=dict)  # PlanParams.to_dict() used
     source: JSON = field(default_factory=dict)  # canvas size, layout, files
+    animation: JSON = field(default_factory=dict)  # frame, travel position, variation (lib_scene.animation)
 
     # ----------------------------------------------------------------- serialisation
     def to_dict(self) -> JSON:
@@ -213,6 +214,7 @@ class GenerationPlan:
             "warnings": list(self.warnings),
             "params": json.loads(json.dumps(self.params)),
             "source": json.loads(json.dumps(self.source)),
+            "animation": json.loads(json.dumps(self.animation)),
         }
 
     def to_json(self) -> str:
@@ -252,6 +254,7 @@ class GenerationPlan:
                 warnings=tuple(str(w) for w in d["warnings"]),
                 params=dict(d["params"]),
                 source=dict(d["source"]),
+                animation=dict(d.get("animation") or {}),
             )
         except KeyError as exc:
             raise PlanError(f"plan lacks {exc.args[0]!r}") from exc

@@ -22,8 +22,10 @@ import os
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
+from .animation import camera_frames, check_keyframes, plans_for_frame
 from .canvas import CameraSource, CanvasSet, discover, load_camera
 from .descriptions import Descriptions, load_descriptions
 from .errors import NotFoundError, ParamsError
@@ -132,15 +134,32 @@ class Planned:
     splits: SplitPlan | None
 
 
-def _load(scene: Scene, camera: str | None) -> tuple[list[str], list[CanvasSet]]:
-    """(every camera name of the scene, the selected cameras' canvases)."""
+#: One selected camera: its frame numbers ([] for a still camera) and how to load a frame's canvases.
+_Camera = tuple[str, list[int], Callable[[int | None], CanvasSet]]
+
+
+def _load(scene: Scene, camera: str | None) -> tuple[list[str], list[_Camera]]:
+    """(every camera name of the scene, the selected cameras)."""
     if scene.cameras is not None:
         by_name = {cs.camera: cs for cs in scene.cameras}
-        return list(by_name), [by_name[n] for n in select_cameras(list(by_name), camera)]
+        picked = select_cameras(list(by_name), camera)
+        return list(by_name), [(n, [], partial(_given, by_name[n])) for n in picked]
     sources: list[CameraSource] = discover(list(scene.paths or (scene.folder,)))
     by_src = {s.camera: s for s in sources}
     names = [s.camera for s in sources]
-    return names, [load_camera(by_src[n], layer=scene.layer) for n in select_cameras(names, camera)]
+    out: list[_Camera] = []
+    for n in select_cameras(names, camera):
+        src = by_src[n]
+        out.append((n, src.frame_numbers, partial(_read, src, scene.layer)))
+    return names, out
+
+
+def _given(cs: CanvasSet, frame: int | None) -> CanvasSet:
+    return cs
+
+
+def _read(src: CameraSource, layer: str | None, frame: int | None) -> CanvasSet:
+    return load_camera(src, layer=layer, frame=frame)
 
 
 def _inputs(scene: Scene, params: PlanParams) -> tuple[SplitPlan | None, Descriptions | None]:
@@ -172,6 +191,25 @@ def _camera_params(
     return out
 
 
+def _build(
+    cs: CanvasSet,
+    q: PlanParams,
+    *,
+    preset: SplitPlan | None,
+    descriptions: Descriptions | None,
+    facts: HostFacts,
+) -> GenerationPlan:
+    return build_plan(
+        cs,
+        q,
+        preset,
+        descriptions,
+        available_models=list(facts.models) if facts.models is not None else None,
+        controlnet=facts.controlnet,
+        regional_prompter=facts.regional_prompter,
+    )
+
+
 def resolve_planned(
     scene: Scene,
     params: PlanParams,
@@ -187,22 +225,22 @@ def resolve_planned(
     if params.seed == -1:
         params = params.replace(seed=draw_seed(rng))
     per_camera = _camera_params(params, camera_params, names)
-    models = list(facts.models) if facts.models is not None else None
     out = []
-    for cs in cameras:
-        p = per_camera.get(cs.camera, params)
+    for name, numbers, load in cameras:
+        p = per_camera.get(name, params)
         preset, descriptions = _inputs(scene, p)
-        plan = build_plan(
-            cs,
-            p,
-            preset,
-            descriptions,
-            available_models=models,
-            controlnet=facts.controlnet,
-            regional_prompter=facts.regional_prompter,
-        )
-        splits = None if plan.source.get("splits") is None else SplitPlan.from_dict(plan.source["splits"])
-        out.append(Planned(cs, plan, splits))
+        frames = camera_frames(numbers, p)
+        for n, frame in enumerate(frames):
+            cs = load(frame if numbers else None)
+
+            build = partial(_build, cs, preset=preset, descriptions=descriptions, facts=facts)
+            if n == 0:
+                check_keyframes(build, p)
+            for plan in plans_for_frame(build, p, frame):
+                splits = (
+                    None if plan.source.get("splits") is None else SplitPlan.from_dict(plan.source["splits"])
+                )
+                out.append(Planned(cs, plan, splits))
     return out
 
 

@@ -23,3 +23,11 @@ def on_ui_tabs() -> list:
 
     made = build_tab(host=TabHost(), allowed_dirs=tuple(allowed_roots()), upload_dir=TAB_UPLOADS)
     return [(made, "Scene Import", "scene_import")]
+
+
+def on_cfg_denoiser(params) -> None:
+    """Prompt travel and variations move the text conditioning here (see conditioning.py for why
+    this callback)."""
+    from .conditioning import on_cfg_denoiser as walk
+
+    walk(params)

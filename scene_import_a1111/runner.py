@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from lib_scene.animation import out_stem
 from lib_scene.errors import (
     HostError,
     InputError,
@@ -45,6 +46,7 @@ from lib_scene.request import HostFacts, Scene, parse_params, resolve
 from lib_scene.wire import cn_units, generation_fields, rp_args
 
 from . import API_NAME, TITLE
+from .conditioning import walking
 from .errors import for_api
 from .hosts import ControlNetAdapter, RegionalPrompterAdapter, is_forge
 from .settings import settings_defaults
@@ -347,7 +349,8 @@ def run_plan(p, plans: list[GenerationPlan] | GenerationPlan, process_images=Non
     process_images = process_images or processing.process_images
     if len(plans) == 1:
         apply_plan(p, plans[0])
-        return process_images(p)
+        with walking(p, plans[0]):
+            return process_images(p)
     seed = plans[0].seed
     state = getattr(shared, "state", None)
     if state is not None:
@@ -358,9 +361,10 @@ def run_plan(p, plans: list[GenerationPlan] | GenerationPlan, process_images=Non
         pc.script_args = list(p.script_args or [])
         pc.extra_generation_params = dict(p.extra_generation_params or {})
         pc.comments = dict(getattr(p, "comments", {}) or {})
-        log.info("Scene Import: camera %d/%d: %s", i, len(plans), plan.camera)
+        log.info("Scene Import: %d/%d: %s", i, len(plans), out_stem(plan))
         apply_plan(pc, plan)
-        results.append(process_images(pc))
+        with walking(pc, plan):
+            results.append(process_images(pc))
         if state is not None and getattr(state, "interrupted", False):
             break
     return _merge(p, results, seed)

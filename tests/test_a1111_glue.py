@@ -157,6 +157,7 @@ def test_entry_script_registers_a_dropdown_script_and_callbacks(a1111, entry):
     cb = a1111.script_callbacks.callbacks
     assert entry.on_app_started in cb["app_started"]
     assert entry.on_ui_settings in cb["ui_settings"] and entry.on_ui_tabs in cb["ui_tabs"]
+    assert entry.on_cfg_denoiser in cb["cfg_denoiser"]  # prompt travel and variations
 
 
 def test_api_dict_params_drive_controlnet_and_rp(a1111, entry, scene):

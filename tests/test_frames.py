@@ -40,7 +40,9 @@ def test_numbered_outputs_are_one_camera_with_frames(tmp_path, name):
     cs = load_camera(cams["Cam0"], frame=2)
     assert (cs.camera, cs.frame, cs.out_stem) == ("Cam0", 2, "Cam0.0002")
     # each frame has its own sidecar (an animated camera)
-    assert cs.sidecar_path is not None and cs.sidecar_path.endswith(name.replace("####", "0002")[:-4] + ".json")
+    assert cs.sidecar_path is not None and cs.sidecar_path.endswith(
+        name.replace("####", "0002")[:-4] + ".json"
+    )
     assert cs.sidecar is not None and cs.sidecar["frame"] == 2
     assert load_camera(cams["Cam0"]).frame == 1  # default: the first frame
 
@@ -72,7 +74,9 @@ def test_a_lone_numbered_file_stays_a_still_camera(tmp_path):
 
 
 def test_group_sequences_keeps_separators_and_widths_apart():
-    seqs, rest = group_sequences(["a/C_0001.exr", "a/C_0002.exr", "a/C.0001.exr", "a/C.0002.exr", "a/C_01.exr"])
+    seqs, rest = group_sequences(
+        ["a/C_0001.exr", "a/C_0002.exr", "a/C.0001.exr", "a/C.0002.exr", "a/C_01.exr"]
+    )
     assert sorted((s.camera, len(s.frames)) for s in seqs) == [("C", 2), ("C", 2)]
     assert rest == ["a/C_01.exr"]
 
