@@ -107,7 +107,7 @@ def _params_data(args: argparse.Namespace) -> dict[str, Any]:
         if not isinstance(data, dict):
             raise InputError("--params must be a JSON object")
     out: dict[str, Any] = dict(data) if isinstance(data, dict) else {}
-    for key in ("base_prompt", "negative_prompt", "mode", "camera", "seed"):
+    for key in ("base_prompt", "negative_prompt", "mode", "camera", "seed", "frames"):
         if getattr(args, key, None) is not None:
             out[key] = getattr(args, key)
     for key in ("splits", "descriptions"):
@@ -275,7 +275,6 @@ def _run_cluster(args: argparse.Namespace) -> int:
         retries=max(0, args.retries),
         backoff=max(0.0, args.backoff),
         chain=args.chain,
-        frames=getattr(args, "frames", None),
         processes=args.local_cluster == "processes",
         protect=tuple(os.path.abspath(f) for f in (args.splits, args.descriptions) if f),
     )

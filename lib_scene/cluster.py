@@ -58,8 +58,6 @@ class ClusterOptions:
     backoff: float = 0.5
     drop_after: int = 3
     chain: bool = False  # each camera's frames in order, each depending on the one before
-    frames: str | None = None  # "A-B" of each frame sequence (None: all)
-    variations: int = 0
     processes: bool = True  # LocalCluster workers as processes (planning in parallel) or threads
     protect: tuple[str, ...] = ()  # input files never to be overwritten
 
@@ -258,13 +256,10 @@ def run_job(opts: ClusterOptions, data: dict[str, Any]) -> int:
     facts, urls = host_facts(opts.urls)
     params = parse_params(data, facts)
     sources = discover(list(opts.paths))
-    tasks = build_tasks(
-        sources, params.camera, frames=opts.frames, variations=opts.variations, chain=opts.chain
-    )
+    tasks = build_tasks(sources, params, chain=opts.chain)
     job_key = {
         "params": {k: v for k, v in data.items() if k != "seed"},
         "paths": [os.path.abspath(p) for p in opts.paths],
-        "frames": opts.frames,
     }
     params = params.replace(seed=job_seed(opts.out, job_key, params.seed), camera=None)
     have = existing_hashes(opts.out, tasks)
@@ -284,6 +279,7 @@ def run_job(opts: ClusterOptions, data: dict[str, Any]) -> int:
             queue.put([url, 0])
         ctx = JobContext(
             folder,
+            tuple(opts.paths),
             params,
             facts,
             pool,

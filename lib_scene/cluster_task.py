@@ -20,7 +20,7 @@ from typing import Any, cast
 from .errors import SceneImportError
 from .jobs import Task, TaskResult, decode_images, parse_info, plan_hash, plan_task
 from .params import PlanParams
-from .request import HostFacts
+from .request import HostFacts, Scene
 from .webui_client import WebuiError, request_json
 from .wire import endpoint, to_payload
 
@@ -36,6 +36,7 @@ class JobContext:
     """Everything a worker needs besides the task (shipped once per task; small)."""
 
     folder: str  # the scene folder (params' relative paths start here)
+    paths: tuple[str, ...]  # the scene's files and folders, as the workers see them
     params: PlanParams  # with the job's concrete seed
     facts: HostFacts
     pool: str  # the name of the Dask Queue of server tokens
@@ -136,7 +137,7 @@ def run_task(task: Task, ctx: JobContext, *previous: TaskResult) -> TaskResult:
         r.errors.append(f"depends on {', '.join(failed)}, which failed")
         return r
     try:
-        plan = plan_task(task, ctx.folder, ctx.params, ctx.facts, ctx.layer)
+        plan = plan_task(task, Scene(ctx.folder, paths=ctx.paths, layer=ctx.layer), ctx.params, ctx.facts)
         payload = to_payload(plan, ctx.facts.dialect, ctx.facts.unit_count)
     except SceneImportError as exc:
         r.errors.append(f"planning: {exc}")

@@ -25,13 +25,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .canvas import CameraSource, load_camera
-from .errors import NotFoundError
+from .animation import camera_frames
+from .canvas import CameraSource
 from .files import OutputBatch
-from .frames import frame_sidecar, parse_frames, select_frames
+from .frames import frame_sidecar
 from .params import PlanParams
 from .plan import GenerationPlan
-from .request import HostFacts, Scene, resolve_planned
+from .request import HostFacts, Scene, resolve_planned, select_cameras
+from .travel import Variations
 
 __all__ = [
     "JOB_FILE",
@@ -92,40 +93,24 @@ def output_base(out: str, task: Task) -> str:
     return os.path.join(out, name)
 
 
-def build_tasks(
-    sources: Sequence[CameraSource],
-    camera: str | None = None,
-    *,
-    frames: str | None = None,
-    variations: int = 0,
-    chain: bool = False,
-) -> list[Task]:
+def build_tasks(sources: Sequence[CameraSource], params: PlanParams, *, chain: bool = False) -> list[Task]:
     """One task per (camera, frame, variation), cameras in discovery order, frames ascending.
 
-    ``camera`` selects cameras by name (comma-separated; an unknown name: NotFoundError); ``frames``
-    a range of each sequence's frames ("A-B"; None: all). With ``chain`` each frame depends on the
-    camera's previous frame (they run in that order)."""
-    names = [src.camera for src in sources]
-    if camera:
-        wanted = [c.strip() for c in camera.split(",") if c.strip()]
-        missing = [c for c in wanted if c not in names]
-        if missing:
-            raise NotFoundError(
-                f"no camera {', '.join(map(repr, missing))}; the scene has {', '.join(names)}"
-            )
-        sources = [src for src in sources if src.camera in wanted]
-    span = parse_frames(frames)
+    The frames and variations are the resolver's (``lib_scene.animation``): ``params.camera`` selects
+    cameras (an unknown name: NotFoundError), ``params.frames`` a sequence's frames or a still
+    camera's morph, ``params.travel`` a still camera's frames, ``params.variations`` the images per
+    frame. With ``chain`` each frame depends on the camera's previous frame (they run in order)."""
+    by_name = {src.camera: src for src in sources}
+    variations = Variations.from_dict(params.variations).indices if params.variations else [None]
     tasks: list[Task] = []
-    for src in sources:
-        numbers: list[int | None] = (
-            list(select_frames(src.frame_numbers, span, src.camera)) if src.frames else [None]
-        )
+    for name in select_cameras(list(by_name), params.camera):
+        src = by_name[name]
         previous: tuple[str, ...] = ()
-        for frame in numbers:
-            for v in [None] if variations <= 0 else list(range(variations)):
+        for frame in camera_frames(src.frame_numbers, params):
+            for v in variations:
                 key = os.path.basename(output_base("", Task("", src.camera, src, frame, v)))
                 tasks.append(Task(key, src.camera, src, frame, v, previous if chain else ()))
-                if chain and v in (None, 0):
+                if chain and v in (None, variations[0]):
                     previous = (key,)
     return tasks
 
@@ -145,14 +130,16 @@ def plan_hash(payload: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-def plan_task(
-    task: Task, folder: str, params: PlanParams, facts: HostFacts, layer: str | None = None
-) -> GenerationPlan:
-    """Plan one task's image (EXR decode, quantisation, masks) with the one resolver.
-
-    ``params`` must carry a concrete seed (the job's); the task's files are read where they are."""
-    cs = load_camera(task.source, layer=layer, frame=task.frame)
-    (planned,) = resolve_planned(Scene(folder, cameras=(cs,)), params.replace(camera=cs.camera), facts)
+def plan_task(task: Task, scene: Scene, params: PlanParams, facts: HostFacts) -> GenerationPlan:
+    """Plan one task's image (EXR decode, quantisation, masks) with the one resolver, narrowed to the
+    task's camera, frame and variation. ``params`` must carry a concrete seed (the job's); the task's
+    canvases are read where they are (``scene.paths``: the job's scene paths)."""
+    narrow: dict[str, object] = {"camera": task.camera}
+    if task.frame is not None:
+        narrow["frames"] = f"{task.frame}-{task.frame}"
+    if task.variation is not None and params.variations:
+        narrow["variations"] = {**params.variations, "index": task.variation}
+    (planned,) = resolve_planned(scene, params.replace(**narrow), facts)
     return planned.plan
 
 

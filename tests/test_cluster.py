@@ -14,12 +14,15 @@ from pool_webui import FakeWebui
 from scenes import sidecar, write_blender5
 
 from lib_scene import cluster
+from lib_scene.animation import out_stem
 from lib_scene.canvas import CameraSource, discover
 from lib_scene.cli import main
 from lib_scene.cluster_task import JobContext, run_task
-from lib_scene.jobs import Task, TaskResult, build_tasks, task_files
+from lib_scene.errors import NotFoundError
+from lib_scene.jobs import Task, TaskResult, build_tasks, output_base, plan_task, task_files
 from lib_scene.params import PlanParams
-from lib_scene.request import HostFacts
+from lib_scene.request import HostFacts, Scene, resolve
+from lib_scene.wire import to_payload
 
 
 def write_scene(folder, cameras, frames):
@@ -35,26 +38,41 @@ def write_scene(folder, cameras, frames):
 # --------------------------------------------------------------------------- the job, without Dask
 
 
-def test_frames_and_chained_tasks(tmp_path):
+def test_frames_variations_and_chained_tasks(tmp_path):
     scene = write_scene(tmp_path / "s", 2, 3)
-    tasks = build_tasks(discover([str(scene)]), chain=True)
+    sources = discover([str(scene)])
+    tasks = build_tasks(sources, PlanParams(), chain=True)
     assert [t.key for t in tasks] == [f"Cam{c}.{f:04d}" for c in range(2) for f in (1, 2, 3)]
     assert [t.depends_on for t in tasks[:3]] == [(), ("Cam0.0001",), ("Cam0.0002",)]
     assert tasks[3].depends_on == () and task_files(tasks[4]) == [
         str(scene / "Cam1_0002.exr"),
         str(scene / "Cam1_0002.json"),
     ]
-    assert [t.key for t in build_tasks(discover([str(scene)]), camera="Cam1", frames="2-")] == [
-        "Cam1.0002",
-        "Cam1.0003",
-    ]
-    (still,) = build_tasks(discover([str(scene / "Cam0_0001.exr")]), variations=0)
+    assert all(t.depends_on == () for t in build_tasks(sources, PlanParams()))
+    picked = build_tasks(sources, PlanParams(camera="Cam1", frames="2-", variations={"count": 2}))
+    assert [t.key for t in picked] == ["Cam1.0002.v00", "Cam1.0002.v01", "Cam1.0003.v00", "Cam1.0003.v01"]
+    with pytest.raises(NotFoundError):
+        build_tasks(sources, PlanParams(camera="Cam9"))
+    (still,) = build_tasks(discover([str(scene / "Cam0_0001.exr")]), PlanParams())
     assert (still.key, still.frame) == ("Cam0_0001", None)
-    assert all(t.depends_on == () for t in build_tasks(discover([str(scene)])))
+    morph = build_tasks(discover([str(scene / "Cam0_0001.exr")]), PlanParams(frames=3))
+    assert [t.key for t in morph] == ["Cam0_0001.0000", "Cam0_0001.0001", "Cam0_0001.0002"]
+
+
+def test_a_task_is_planned_as_the_resolver_plans_its_frame_and_variation(tmp_path):
+    scene = write_scene(tmp_path / "s", 1, 3)
+    params = PlanParams(seed=5, long_side=64, variations={"count": 2, "sigma": 0.02})
+    everything = resolve(Scene(str(scene), paths=(str(scene),)), params, HostFacts())
+    tasks = build_tasks(discover([str(scene)]), params)
+    assert len(tasks) == len(everything) == 6
+    for task, plan in zip(tasks, everything, strict=True):
+        mine = plan_task(task, Scene(str(scene), paths=(str(scene),)), params, HostFacts())
+        assert mine.animation == plan.animation and to_payload(mine) == to_payload(plan)
+        assert output_base("", task) == out_stem(plan)
 
 
 def test_a_task_after_a_failed_one_fails_with_its_reason():
-    ctx = JobContext("/nowhere", PlanParams(), HostFacts(), "pool", 1)
+    ctx = JobContext("/nowhere", ("/nowhere",), PlanParams(), HostFacts(), "pool", 1)
     prev = TaskResult("Cam0.0001", "failed", errors=["x"])
     src = CameraSource("Cam0", "exr", {"file": "/nowhere/Cam0_0001.exr"}, ((1, "/nowhere/Cam0_0001.exr"),))
     r = run_task(Task("Cam0.0002", "Cam0", src, 2), ctx, prev)
