@@ -76,7 +76,9 @@ def host_facts(urls: tuple[str, ...], timeout: float = 30.0) -> tuple[HostFacts,
     """The first reachable webui's facts and every reachable url; the unreachable are warned about."""
     facts: HostFacts | None = None
     alive: list[str] = []
-    for url in urls:
+    if len(set(urls)) < len(urls):
+        say("warning: a webui given twice is one server (one request at a time): the copy is left out")
+    for url in dict.fromkeys(urls):
         try:
             f = HostFacts(
                 models=tuple(controlnet_models(url, timeout)),

@@ -183,3 +183,22 @@ def test_a_job_whose_servers_all_fail_lists_what_failed_and_why(tmp_path, writes
     assert rc == 1 and not writes
     assert "2 image(s) failed:" in text
     assert "Cam0.0001: " in text and "HTTP 500: CUDA out of memory (fake)" in text
+
+
+@needs_dask
+def test_worker_processes_plan_and_generate_a_small_job(tmp_path, capsys):
+    scene = write_scene(tmp_path / "scene", 2, 2)
+    servers = [FakeWebui(0.05), FakeWebui(0.05)]
+    try:
+        args = run_args(scene, tmp_path / "out", [*servers, servers[0]])
+        args[args.index("threads")] = "processes"
+        assert main(args) == 0
+    finally:
+        for s in servers:
+            s.close()
+    text = capsys.readouterr().out
+    assert "a webui given twice is one server" in text and "4 image(s) written" in text
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.png")) == [
+        "Cam0.0001.png", "Cam0.0002.png", "Cam1.0001.png", "Cam1.0002.png"
+    ]  # fmt: skip
+    assert all(s.most_in_flight == 1 for s in servers)
