@@ -30,7 +30,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .canvas import discover
@@ -197,16 +197,24 @@ def _submit(client: Any, tasks: list[Task], ctx: Any) -> dict[Any, Task]:
 
 @dataclass
 class _Tally:
-    written: dict[str, TaskResult]
+    written: dict[str, TaskResult] = field(default_factory=dict)  # key -> result (without images)
     skipped: int = 0
-    failed: dict[str, list[str]] | None = None
-    dropped: dict[str, str] | None = None
+    failed: dict[str, list[str]] = field(default_factory=dict)  # key -> why
+    dropped: dict[str, str] = field(default_factory=dict)  # webui -> why
+
+
+def _write(opts: ClusterOptions, task: Task, r: TaskResult, tally: _Tally) -> None:
+    try:
+        write_result(opts.out, task, r, list(opts.protect))
+    except (SceneImportError, OSError) as exc:
+        tally.failed[task.key] = [*r.errors, f"writing the image: {exc}"]
+        return
+    tally.written[task.key] = replace(r, images=[])
 
 
 def _collect(dd: Any, futures: dict[Any, Task], opts: ClusterOptions) -> _Tally:
     """Write each result as it comes (exactly once per task), count skips and failures."""
-    tally = _Tally({}, 0, {}, {})
-    assert tally.failed is not None and tally.dropped is not None
+    tally = _Tally()
     bar = _Progress(len(futures))
     try:
         for fut in dd.as_completed(list(futures)):
@@ -220,8 +228,7 @@ def _collect(dd: Any, futures: dict[Any, Task], opts: ClusterOptions) -> _Tally:
                     tally.dropped[url] = why
                     bar.warn(f"warning: {url} dropped from the pool for the rest of the run: {why}")
             if r.status == "done" and task.key not in tally.written:
-                write_result(opts.out, task, r, list(opts.protect))
-                tally.written[task.key] = replace(r, images=[])
+                _write(opts, task, r, tally)
             elif r.status == "skipped":
                 tally.skipped += 1
             elif r.status == "failed":
@@ -238,14 +245,14 @@ def _summary(tally: _Tally, total: int, seconds: float) -> None:
         per.setdefault(r.server, []).append(r.seconds)
     say(
         f"{len(tally.written)} image(s) written, {tally.skipped} already there, "
-        f"{len(tally.failed or {})} failed, of {total}, in {seconds:.1f} s"
+        f"{len(tally.failed)} failed, of {total}, in {seconds:.1f} s"
     )
     for url, times in sorted(per.items()):
         say(
             f"  {url}: {len(times)} image(s), {len(times) / max(seconds, 1e-9):.2f} images/s, "
             f"{sum(times) / len(times):.2f} s per image"
         )
-    for url, why in (tally.dropped or {}).items():
+    for url, why in tally.dropped.items():
         say(f"  {url}: dropped ({why})")
 
 
