@@ -219,6 +219,60 @@ def test_resolve_model_names():
         resolve_model("normal", "control_v11p_sd15_normalbea", MODELS)
 
 
+def test_choose_model_ranks_the_tiers():
+    depth = ["None", "t2iadapter_depth_sd14v1 [a]", "control_sd15_depth [b]", "control_v11p_sd15_depth_x [c]",
+             "Control_V11F1P_SD15_Depth [d]"]  # fmt: skip
+    picks = []
+    while len(depth) > 1:  # default (any case), then ControlNet 1.1, then sd15, then any depth model
+        picks.append(choose_model("depth", depth))
+        depth.remove(picks[-1])
+    assert picks == ["Control_V11F1P_SD15_Depth [d]", "control_v11p_sd15_depth_x [c]", "control_sd15_depth [b]",
+                     "t2iadapter_depth_sd14v1 [a]"]  # fmt: skip
+    assert choose_model("depth", ["None", ""]) is None and choose_model("depth", []) is None
+    # ties go by name
+    assert choose_model("depth", ["z_depth [1]", "a_depth [2]"]) == "a_depth [2]"
+    normal = ["control_sd15_normal [e]", "t2i_normal [f]", "control_v11p_sd15_normalbae [g]",
+              "control_v11e_sd15_normal_x [h]", "sd15_normalbae_y [i]"]  # fmt: skip
+    bae = []
+    pool = list(normal)
+    while pool:  # bae: default, v11, sd15 bae; non-bae non-1.1 models last
+        bae.append(choose_model("normal", pool))
+        pool.remove(bae[-1])
+    assert bae == ["control_v11p_sd15_normalbae [g]", "control_v11e_sd15_normal_x [h]", "sd15_normalbae_y [i]",
+                   "control_sd15_normal [e]", "t2i_normal [f]"]  # fmt: skip
+    midas = []
+    pool = list(normal)
+    while pool:  # midas: its default, then 1.1, then sd15; bae models last
+        midas.append(choose_model("normal", pool, "midas"))
+        pool.remove(midas[-1])
+    assert midas == ["control_sd15_normal [e]", "control_v11e_sd15_normal_x [h]", "t2i_normal [f]",
+                     "control_v11p_sd15_normalbae [g]", "sd15_normalbae_y [i]"]  # fmt: skip
+    assert choose_model("normal", None, "midas") == "control_sd15_normal"
+    with pytest.raises(ValueError, match="unknown unit kind 'pose'"):
+        choose_model("pose", None)
+
+
+def test_resolve_model_messages():
+    assert resolve_model("depth", "", MODELS) == resolve_model("depth", " AUTO ", MODELS)
+    assert resolve_model("normal", "auto", MODELS, "midas") == ("control_sd15_normal [fef5e48e]", None)
+    assert resolve_model("depth", MODELS[1], MODELS) == (MODELS[1], None)
+    assert resolve_model("normal", "auto", []) == (
+        None, "no normal ControlNet model among the host's models (none); the normal unit is off")  # fmt: skip
+    assert resolve_model("depth", "auto", ["None", "a_canny [1]", "b_pose [2]"])[1] == (
+        "no depth ControlNet model among the host's models (a_canny [1], b_pose [2]); the depth unit is off"
+    )
+    close = ["depth_a [1]", "depth_b [2]", "depth_c [3]", "depth_d [4]", "None"]
+    with pytest.raises(PlanError) as err:
+        resolve_model("depth", "depth_", close)
+    assert str(err.value) == (
+        "depth model 'depth_' is not among the host's ControlNet models "
+        "(did you mean 'depth_d [4]' or 'depth_c [3]' or 'depth_b [2]'?)"  # the 3 closest
+    )
+    with pytest.raises(PlanError) as err:
+        resolve_model("depth", "zzzzzzzzzzzzzz", ["None", "control_v11p_sd15_canny [d14c016b]"])
+    assert str(err.value) == "depth model 'zzzzzzzzzzzzzz' is not among the host's ControlNet models"
+
+
 def test_rp_arg_order_is_pinned_to_be62345():
     # scripts/rp.py lines 443-444 at hako-mikan/sd-webui-regional-prompter be62345:
     # return [active, dummy_false, rp_selected_tab, mmode, xmode, pmode, ratios, baseratios,
