@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 
-from .errors import ParamsError
+from .errors import ParamsError, PlanError, SceneImportError
 from .frames import parse_frames, select_frames
 from .params import PlanParams
 from .plan import GenerationPlan
@@ -70,7 +70,12 @@ def check_keyframes(build: Build, params: PlanParams) -> None:
     if not params.travel:
         return
     travel = Travel.from_dict(params.travel)
-    counts = [count_sections(build(keyframe_params(params, kf)).prompt) for kf in travel.keyframes]
+    counts = []
+    for n, kf in enumerate(travel.keyframes):
+        try:
+            counts.append(count_sections(build(keyframe_params(params, kf)).prompt))
+        except SceneImportError as exc:
+            raise PlanError(f"prompt travel: {kf.label(n)}: {exc.problem}", exc.path) from exc
     check_chunk_counts(counts, travel, "BREAK sections")
 
 

@@ -17,7 +17,9 @@ import json
 import os
 from typing import Any
 
-from .cli_base import command
+from .animation import out_stem
+from .cli_animate import movies, needs_script, script_body
+from .cli_base import add_frames, command, say
 from .cli_base import say as _print
 from .depth import Quantized
 from .errors import InputError, PlanError
@@ -29,7 +31,7 @@ from .webui_client import controlnet_models, controlnet_unit_count, detect_host,
 from .wire import endpoint, to_payload
 
 
-def _plan_args(p: argparse.ArgumentParser, run: bool = False) -> None:
+def _plan_args(p: argparse.ArgumentParser, run: bool = False, anim: bool = False) -> None:
     p.add_argument("paths", nargs="+", metavar="SCENE", help="EXR files or folders (one camera or many)")
     if run:
         p.add_argument(
@@ -65,6 +67,9 @@ def _plan_args(p: argparse.ArgumentParser, run: bool = False) -> None:
     )
     p.add_argument("--host", choices=("auto", "a1111", "forge"), default="auto", help="payload dialect")
     p.add_argument("--layer", help="view layer to read")
+    add_frames(p)
+    if anim:
+        p.add_argument("--fps", type=float, default=8.0, help="frames per second of the animation files")
 
 
 def _cluster_args(p: argparse.ArgumentParser) -> None:
@@ -132,7 +137,7 @@ def plan_request(args: argparse.Namespace, facts: HostFacts) -> list[Planned]:
 
 def plan_outputs(plan: GenerationPlan, payload: dict[str, Any], out: str, batch: OutputBatch) -> None:
     """Add one camera's payload, maps, prompt and region table to ``batch``."""
-    base = os.path.join(out, plan.camera)
+    base = os.path.join(out, out_stem(plan))
     batch.add(base + ".payload.json", json.dumps(payload, indent=1) + "\n")
     for u in plan.units:
         batch.add_png(f"{base}.{u.kind}.png", u.image)
@@ -202,7 +207,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         cs = pl.canvases
         if pl.splits is not None and cs.depth is not None:  # the test-colour image of the splits, canvas size
             rgb = Quantized.of(cs.depth, cs.hit, pl.splits).test_rgb()
-            batch.add_png(os.path.join(args.out, cs.camera + ".test.png"), rgb)
+            batch.add_png(os.path.join(args.out, out_stem(pl.plan) + ".test.png"), rgb)
     for path in batch.commit():
         _print(f"wrote {path}")
     return 0
@@ -211,10 +216,35 @@ def cmd_plan(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- run
 
 
+def _save_answer(
+    answer: dict[str, Any], base: str, protect: list[str], images: dict[str, bytes]
+) -> list[str]:
+    """``base.png`` (the generation; later images, e.g. ControlNet's maps, ``base-k.png``), its
+    ``.info.json`` and ``.infotext.txt``; the generation's PNG bytes go into ``images``."""
+    batch = OutputBatch(protect=protect)
+    for k, b64 in enumerate(answer["images"]):
+        data = base64.b64decode(b64.split(",", 1)[-1])
+        batch.add(f"{base}.png" if k == 0 else f"{base}-{k}.png", data)
+        if k == 0:
+            images[os.path.basename(base)] = data
+    info = answer.get("info")
+    try:
+        info_obj = json.loads(info) if isinstance(info, str) else info
+    except json.JSONDecodeError:
+        info_obj = {"info": info}
+    batch.add(base + ".info.json", json.dumps(info_obj, indent=1) + "\n")
+    texts = info_obj.get("infotexts") if isinstance(info_obj, dict) else None
+    if texts:
+        batch.add(base + ".infotext.txt", str(texts[0]) + "\n")
+    got = batch.commit()
+    say(f"  {len(answer['images'])} image(s) saved as {base}*.png")
+    return got
+
+
 @command(
     "run",
     "plan every camera and generate it on a running webui (one seed for all), saving images and infotext",
-    lambda p: _plan_args(p, run=True),
+    lambda p: _plan_args(p, run=True, anim=True),
 )
 def cmd_run(args: argparse.Namespace) -> int:
     if len(args.webui) > 1 or args.scheduler:
@@ -226,36 +256,35 @@ def cmd_run(args: argparse.Namespace) -> int:
         dialect=detect_host(url) if args.host == "auto" else args.host,
     )
     host, slots = facts.dialect, facts.unit_count
-    plans = [pl.plan for pl in plan_request(args, facts)]
-    _print(f"{len(plans)} camera(s), seed {plans[0].seed} for every camera, {host} at {url}")
-    written = []
-    for i, plan in enumerate(plans, 1):
+    data = _params_data(args)
+    planned = plan_request(args, facts)
+    plans = [pl.plan for pl in planned]
+    via_script = needs_script(plans)
+    _print(
+        f"{len(plans)} image(s), seed {plans[0].seed} for every camera and frame, {host} at {url}"
+        + (" (travel/variations: through the webui's Scene Import Script)" if via_script else "")
+    )
+    written: list[str] = []
+    images: dict[str, bytes] = {}
+    for i, pl in enumerate(planned, 1):
+        plan = pl.plan
         _print(
-            f"camera {i}/{len(plans)}: {plan.camera} -> POST {endpoint(plan)} ({plan.width}x{plan.height})"
+            f"{'frame' if plan.animation else 'camera'} {i}/{len(plans)}: {out_stem(plan)} -> POST "
+            f"{endpoint(plan)} ({plan.width}x{plan.height})"
         )
         for w in plan.warnings:
             _print(f"  warning: {w}")
-        answer = request_json(
-            url.rstrip("/") + endpoint(plan), to_payload(plan, host, slots), timeout=args.timeout
-        )
+        body = script_body(plan, pl.canvases, data) if via_script else to_payload(plan, host, slots)
+        answer = request_json(url.rstrip("/") + endpoint(plan), body, timeout=args.timeout)
         if not isinstance(answer, dict) or not isinstance(answer.get("images"), list):
-            raise PlanError(f"camera {plan.camera}: the webui answered without images", url)
-        batch = OutputBatch(protect=_input_files([plan], args))
-        base = os.path.join(args.out, plan.camera)
-        for k, b64 in enumerate(answer["images"]):
-            data = base64.b64decode(b64.split(",", 1)[-1])
-            batch.add(f"{base}.png" if k == 0 else f"{base}-{k}.png", data)
-        info = answer.get("info")
-        try:
-            info_obj = json.loads(info) if isinstance(info, str) else info
-        except json.JSONDecodeError:
-            info_obj = {"info": info}
-        batch.add(base + ".info.json", json.dumps(info_obj, indent=1) + "\n")
-        texts = info_obj.get("infotexts") if isinstance(info_obj, dict) else None
-        if texts:
-            batch.add(base + ".infotext.txt", str(texts[0]) + "\n")
-        written += batch.commit()
-        _print(f"  {len(answer['images'])} image(s) saved as {base}*.png")
+            raise PlanError(f"{out_stem(plan)}: the webui answered without images", url)
+        written += _save_answer(
+            answer, os.path.join(args.out, out_stem(plan)), _input_files([plan], args), images
+        )
+    batch = OutputBatch(protect=_input_files(plans, args))
+    for path, blob in movies(plans, images, args.out, args.fps).items():
+        batch.add(path, blob)
+    written += batch.commit()
     for path in written:
         _print(f"wrote {path}")
     return 0

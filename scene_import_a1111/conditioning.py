@@ -15,10 +15,15 @@
   every region section in its token range. ControlNet hooks the U-Net's forward: unaffected.
 * It is global, so it acts only while a plan of ours runs (:func:`walking`), and only when the
   denoiser's ``p`` is that run's ``p``.
+* ControlNet (Mikubill, scripts/hook.py ``mark_prompt_context``) PREPENDS one mark token to the cached
+  conds, so ``text_cond`` here holds ``lead + 77 n`` tokens; the lead (the mark) is kept bit for bit,
+  only the 77-token chunks move (ControlNet strips the mark inside the U-Net again).
 
 At t = 0 (a keyframe) and variation 0 nothing is installed: those frames are plain generations.
 ``cfg_denoiser_callback`` swallows exceptions (it logs them), so everything that can fail (the
-keyframe's conditioning, its chunk count) is computed and checked BEFORE ``process_images``.
+keyframe's conditioning, its chunk count) is computed and checked BEFORE ``process_images``, and an
+error inside the callback (or a walk that never ran) fails the run afterwards instead of passing a
+plain image off as a travelled one.
 """
 
 from __future__ import annotations
@@ -29,7 +34,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from lib_scene.errors import PlanError
+from lib_scene.animation import out_stem
+from lib_scene.errors import HostError, PlanError
 from lib_scene.plan import GenerationPlan
 from lib_scene.travel import chunk_count, linear_weights, slerp_weights, walk_offset
 
@@ -50,6 +56,7 @@ class _Walk:
     seed: int = 0
     steps: int = 1
     calls: int = 0
+    error: BaseException | None = None
 
 
 def needs_hook(plan: GenerationPlan) -> bool:
@@ -115,6 +122,20 @@ def walking(p: Any, plan: GenerationPlan) -> Iterator[None]:
     finally:
         _ACTIVE.remove(walk)
         log.info("Scene Import: conditioning walked in %d denoiser call(s)", walk.calls)
+    if walk.error is not None or (walk.calls == 0 and not _interrupted()):
+        why = repr(walk.error) if walk.error is not None else "the cfg denoiser callback never ran"
+        raise HostError(
+            f"{out_stem(plan)}: the text conditioning could not be moved inside the sampler ({why})"
+        )
+
+
+def _interrupted() -> bool:
+    try:
+        from modules import shared
+
+        return bool(shared.state.interrupted or shared.state.skipped)
+    except (ImportError, AttributeError):
+        return False
 
 
 def _interpolate(a: Any, b: Any, t: float, how: str) -> Any:
@@ -142,18 +163,33 @@ def on_cfg_denoiser(params: Any) -> None:
     walk = _ACTIVE[-1]
     if getattr(params.denoiser, "p", None) is not walk.p:
         return
+    try:
+        params.text_cond = _moved(walk, params.text_cond, params.denoiser.step)
+        walk.calls += 1
+    except Exception as exc:  # A1111 would only log it: remember it and fail the run afterwards
+        walk.error = exc
+        raise
+
+
+def _moved(walk: _Walk, cond: Any, step: int) -> Any:
+    """The conditioning of this step, travelled and/or varied; the leading non-chunk tokens (ControlNet's
+    mark) untouched."""
     import torch
     from modules import prompt_parser
 
-    cond = params.text_cond
-    if isinstance(cond, dict):  # SDXL: {"crossattn": ..., "vector": ...}; travel the cross-attention part
-        return
+    if isinstance(cond, dict):
+        raise HostError("prompt travel/variations support SD 1.x/2.x conditioning (not SDXL's dict) for now")
+    lead = cond.shape[1] % 77
+    body = cond[:, lead:]
     if walk.target is not None:
-        _, target = prompt_parser.reconstruct_multicond_batch(walk.target, params.denoiser.step)
-        target = target.to(cond.device, cond.dtype).expand_as(cond)
-        cond = _interpolate(cond, target, walk.position, walk.interpolation)
+        _, target = prompt_parser.reconstruct_multicond_batch(walk.target, step)
+        if target.shape[1] != body.shape[1]:
+            raise PlanError(
+                f"the destination keyframe's conditioning has {target.shape[1]} tokens, this one {body.shape[1]}"
+            )
+        target = target.to(cond.device, cond.dtype).expand_as(body)
+        body = _interpolate(body, target, walk.position, walk.interpolation)
     if walk.variation and walk.sigma > 0:
-        offset = walk_offset(tuple(cond.shape[1:]), walk.variation, walk.sigma, walk.seed)
-        cond = cond + torch.from_numpy(offset).to(cond.device, cond.dtype)
-    params.text_cond = cond
-    walk.calls += 1
+        offset = walk_offset(tuple(body.shape[1:]), walk.variation, walk.sigma, walk.seed)
+        body = body + torch.from_numpy(offset).to(cond.device, cond.dtype)
+    return torch.cat([cond[:, :lead], body], dim=1) if lead else body
