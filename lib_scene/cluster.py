@@ -298,6 +298,7 @@ def run_job(opts: ClusterOptions, data: dict[str, Any]) -> int:
             opts.retries,
             opts.backoff,
             opts.drop_after,
+            data,
         )
         tally = _collect(dd, _submit(client, tasks, ctx), opts)
     _summary(tally, len(tasks), time.monotonic() - t0)

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
+from .cli_animate import needs_script, script_body
 from .errors import SceneImportError
 from .jobs import Task, TaskResult, decode_images, parse_info, plan_hash, plan_task
 from .params import PlanParams
@@ -46,6 +47,7 @@ class JobContext:
     retries: int = 3  # further attempts after the first, each on another server when there is one
     backoff: float = 0.5  # seconds before the first retry, doubled each time (at most 8x)
     drop_after: int = 3  # consecutive failures that drop a server
+    data: dict[str, Any] = field(default_factory=dict)  # the params as given (the Script's task)
 
 
 class ServerPool:
@@ -137,8 +139,13 @@ def run_task(task: Task, ctx: JobContext, *previous: TaskResult) -> TaskResult:
         r.errors.append(f"depends on {', '.join(failed)}, which failed")
         return r
     try:
-        plan = plan_task(task, Scene(ctx.folder, paths=ctx.paths, layer=ctx.layer), ctx.params, ctx.facts)
-        payload = to_payload(plan, ctx.facts.dialect, ctx.facts.unit_count)
+        planned = plan_task(task, Scene(ctx.folder, paths=ctx.paths, layer=ctx.layer), ctx.params, ctx.facts)
+        plan = planned.plan
+        payload = (  # travel and variations: the webui's Scene Import Script moves the conditioning
+            script_body(plan, planned.canvases, ctx.data)
+            if needs_script([plan])
+            else to_payload(plan, ctx.facts.dialect, ctx.facts.unit_count)
+        )
     except SceneImportError as exc:
         r.errors.append(f"planning: {exc}")
         return r

@@ -30,8 +30,7 @@ from .canvas import CameraSource
 from .files import OutputBatch
 from .frames import frame_sidecar
 from .params import PlanParams
-from .plan import GenerationPlan
-from .request import HostFacts, Scene, resolve_planned, select_cameras
+from .request import HostFacts, Planned, Scene, resolve_planned, select_cameras
 from .travel import Variations
 
 __all__ = [
@@ -130,7 +129,7 @@ def plan_hash(payload: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-def plan_task(task: Task, scene: Scene, params: PlanParams, facts: HostFacts) -> GenerationPlan:
+def plan_task(task: Task, scene: Scene, params: PlanParams, facts: HostFacts) -> Planned:
     """Plan one task's image (EXR decode, quantisation, masks) with the one resolver, narrowed to the
     task's camera, frame and variation. ``params`` must carry a concrete seed (the job's); the task's
     canvases are read where they are (``scene.paths``: the job's scene paths)."""
@@ -140,7 +139,7 @@ def plan_task(task: Task, scene: Scene, params: PlanParams, facts: HostFacts) ->
     if task.variation is not None and params.variations:
         narrow["variations"] = {**params.variations, "index": task.variation}
     (planned,) = resolve_planned(scene, params.replace(**narrow), facts)
-    return planned.plan
+    return planned
 
 
 def existing_hashes(out: str, tasks: Iterable[Task]) -> dict[str, str]:

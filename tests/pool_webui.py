@@ -76,12 +76,26 @@ class FakeWebui:
         try:
             t0 = time.time()
             time.sleep(self.delay)
+            task = (body.get("script_args") or [{}])[0]  # through the Scene Import Script: its task
+            body = {
+                "width": 64,
+                "height": 48,
+                "prompt": "",
+                **body,
+                "seed": body.get("seed", task.get("seed")),
+            }
             with self.lock:
                 if self.failures < self.fail_first:
                     self.failures += 1
                     return 500, {"error": "RuntimeError", "detail": "CUDA out of memory (fake)"}
                 self.images.append(
-                    {"seed": body["seed"], "prompt": body["prompt"], "t0": t0, "t1": time.time()}
+                    {
+                        "seed": body["seed"],
+                        "prompt": body["prompt"],
+                        "t0": t0,
+                        "t1": time.time(),
+                        "task": task,
+                    }
                 )
                 if self.die_after is not None and len(self.images) >= self.die_after:
                     threading.Thread(target=self.close, daemon=True).start()

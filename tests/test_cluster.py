@@ -66,7 +66,7 @@ def test_a_task_is_planned_as_the_resolver_plans_its_frame_and_variation(tmp_pat
     tasks = build_tasks(discover([str(scene)]), params)
     assert len(tasks) == len(everything) == 6
     for task, plan in zip(tasks, everything, strict=True):
-        mine = plan_task(task, Scene(str(scene), paths=(str(scene),)), params, HostFacts())
+        mine = plan_task(task, Scene(str(scene), paths=(str(scene),)), params, HostFacts()).plan
         assert mine.animation == plan.animation and to_payload(mine) == to_payload(plan)
         assert output_base("", task) == out_stem(plan)
 
@@ -202,3 +202,24 @@ def test_worker_processes_plan_and_generate_a_small_job(tmp_path, capsys):
         "Cam0.0001.png", "Cam0.0002.png", "Cam1.0001.png", "Cam1.0002.png"
     ]  # fmt: skip
     assert all(s.most_in_flight == 1 for s in servers)
+
+
+@needs_dask
+def test_variations_go_through_the_webuis_scene_import_script(tmp_path, capsys):
+    scene = write_scene(tmp_path / "scene", 1, 2)
+    servers = [FakeWebui(0.02), FakeWebui(0.02)]
+    try:
+        args = run_args(scene, tmp_path / "out", servers)
+        args[args.index("--params") + 1] = '{"long_side": 64, "variations": {"count": 2, "sigma": 0.02}}'
+        assert main([*args, "--seed", "9"]) == 0
+    finally:
+        for s in servers:
+            s.close()
+    tasks = sorted(
+        (im["task"]["frames"], im["task"]["variations"]["index"], im["task"]["seed"])
+        for s in servers
+        for im in s.images
+    )
+    assert tasks == [("1", 0, 9), ("1", 1, 9), ("2", 0, 9), ("2", 1, 9)]
+    names = sorted(p.name for p in (tmp_path / "out").glob("*.png"))
+    assert names == ["Cam0.0001.v00.png", "Cam0.0001.v01.png", "Cam0.0002.v00.png", "Cam0.0002.v01.png"]
