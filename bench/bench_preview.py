@@ -99,6 +99,61 @@ def run(n: int, repeat: int) -> dict:
     }
 
 
+def _median_ms(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return float(np.median(times)) * 1e3
+
+
+def edits(n: int, repeat: int = 7) -> dict[str, float]:
+    """Median ms of the tab's three edits on an n x n canvas, each with the PNG encoding of every
+    image it sends (gradio's encoder settings): a split edit (depth, test, histogram), a cutoff
+    change (the same three) and a region threshold change (regions, overlay on the beauty)."""
+    from lib_scene.preview import overlay
+
+    depth, _, index, beauty = scene(n, n)
+    hit = ~no_hit_mask(depth)
+    for a in (depth, hit, index, beauty):
+        a.flags.writeable = False
+    cs = CanvasSet("bench", n, n, "plain", depth=depth, hit=hit, beauty=beauty, object_index=index)
+    pv = prepare(cs)
+    plan0 = auto_plan(depth, hit).set_flag(0, "test", "red")
+    lo, hi = cs.depth_range()
+    fracs = [0.31, 0.47, 0.63, 0.79]
+    k = [0]
+
+    def step() -> float:
+        k[0] += 1
+        return lo + (hi - lo) * fracs[k[0] % len(fracs)]
+
+    def send(r) -> int:
+        return png(r.depth) + png(r.test) + png(r.histogram)
+
+    def split_edit() -> int:
+        return send(render_depth(pv, plan0.add_cut(step()), log=True))
+
+    def cutoff_edit() -> int:
+        return send(render_depth(pv, plan0.set_cutoff(step()), log=True))
+
+    out = {"split edit": _median_ms(split_edit, repeat), "cutoff change": _median_ms(cutoff_edit, repeat)}
+    try:
+        from lib_scene.regions import build_regions
+    except ImportError:
+        return out
+    thr = [0.001, 0.01, 0.02]
+
+    def threshold_edit() -> int:
+        k[0] += 1
+        res = build_regions(cs, threshold=thr[k[0] % len(thr)])
+        return png(overlay(pv.base_image(), pv.grid.sample(res.mask)))
+
+    out["region threshold"] = _median_ms(threshold_edit, repeat)
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="1200,4096")
