@@ -14,10 +14,11 @@ from collections.abc import Callable
 import numpy as np
 
 from . import __version__
-from .canvas import CanvasSet, discover, load_camera
+from .canvas import CanvasSet, discover, load_camera, source_files
 from .depth import Quantized, auto_plan, histogram, suggest_cuts
 from .errors import CanvasError, SceneImportError
 from .files import OutputBatch
+from .progress import Steps, progress
 from .splits import SplitPlan, load_preset
 
 # Other modules register their sub-commands here: (name, help, add_arguments, run).
@@ -37,7 +38,7 @@ def command(name: str, help: str, arguments: Callable[[argparse.ArgumentParser],
 
 def iter_cameras(paths: list[str], layer: str | None = None):
     """Yield the loaded canvas set of every camera under ``paths``."""
-    for src in discover(paths):
+    for src in progress(discover(paths), "reading", unit="camera"):
         yield load_camera(src, layer=layer)
 
 
@@ -170,15 +171,22 @@ def _depth_args(p: argparse.ArgumentParser) -> None:
 )
 def cmd_depth(args: argparse.Namespace) -> int:
     preset = load_preset(args.splits) if args.splits else None
-    cams = [load_camera(s, layer=args.layer) for s in discover([args.path])]
+    sources = discover([args.path])
     batch = OutputBatch(
-        protect=[f for cs in cams for f in input_files(cs)] + ([args.splits] if args.splits else [])
+        protect=[f for src in sources for f in source_files(src)] + ([args.splits] if args.splits else [])
     )
-    for cs in cams:
-        plan = plan_for(cs, preset, args.cutoff)
-        q = depth_outputs(cs, plan, args.out, batch, sixteen=args.sixteen)
-        _print(f"{cs.camera}: {q.usage().describe()}")
-    for path in batch.commit():
+    with Steps(2 * len(sources) + 1, "depth") as steps:
+        for src in sources:  # one camera in memory at a time
+            steps.next(f"{src.camera}: reading")
+            cs = load_camera(src, layer=args.layer, need=("depth",))
+            steps.next(f"{src.camera}: quantising")
+            plan = plan_for(cs, preset, args.cutoff)
+            q = depth_outputs(cs, plan, args.out, batch, sixteen=args.sixteen)
+            _print(f"{cs.camera}: {q.usage().describe()}")
+            del cs, q
+        steps.next("encoding and writing")
+        written = batch.commit()
+    for path in written:
         _print(f"wrote {path}")
     return 0
 
