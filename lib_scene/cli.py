@@ -182,7 +182,7 @@ def cmd_depth(args: argparse.Namespace) -> int:
             steps.next(f"{src.camera}: quantising")
             plan = plan_for(cs, preset, args.cutoff)
             q = depth_outputs(cs, plan, args.out, batch, sixteen=args.sixteen)
-            _print(f"{cs.camera}: {q.usage().describe()}")
+            steps.print(f"{cs.camera}: {q.usage().describe()}")
             del cs, q
         steps.next("encoding and writing")
         written = batch.commit()

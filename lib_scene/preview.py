@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from .canvas import CanvasSet
-from .depth import LevelUsage, level_index, quantize, test_image
+from .depth import LevelUsage, Quantized, level_index
 from .splits import TOTAL_LEVELS, SplitPlan, parse_colour
 
 PREVIEW_LONG_SIDE = 1024
@@ -489,7 +489,8 @@ def render_depth(
     levels used/wasted for the whole canvas."""
     if pv.depth is None or pv.index is None:
         raise ValueError(f"camera {pv.camera!r} has no depth canvas")
-    q = quantize(pv.depth, pv.hit, plan)
-    t = test_image(pv.depth, pv.hit, plan) if any(s.test for s in plan.splits) else grey_rgb(q)
+    quant = Quantized.of(pv.depth, pv.hit, plan)  # once, for both images
+    q = quant.grey()
+    t = quant.test_rgb() if any(s.test for s in plan.splits) else grey_rgb(q)
     hist, layout = histogram_image(pv.index, plan, log=log, unit=unit, selected=selected)
     return DepthRender(q, t, hist, layout, pv.index.split_counts(plan), pv.index.usage(plan))

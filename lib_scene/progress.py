@@ -49,6 +49,14 @@ class Steps:
         self._open = what
         self._bar.set_postfix_str(what, refresh=True)
 
+    def print(self, text: str) -> None:
+        """Print a line of the command's output (stdout) without tearing the bar."""
+        if self._bar is not None:
+            self._bar.clear()
+        print(text, flush=True)
+        if self._bar is not None:
+            self._bar.refresh()
+
     def close(self) -> None:
         if self._bar is not None:
             if self._open is not None:
