@@ -174,7 +174,7 @@ def print_sizes(all_rows: dict[int, dict[str, tuple[float, float]]]) -> None:
             r.append(f"ddp/depth {rows['ddp'][0] / rows['depth (daz)'][0]:.1f}x faster")
         print(f"  {n}: " + ", ".join(r))
     sizes = sorted(all_rows)
-    for a, b in zip(sizes, sizes[1:]):
+    for a, b in zip(sizes[:-1], sizes[1:], strict=True):
         ra, rb = all_rows[a], all_rows[b]
         px = (b / a) ** 2
         print(

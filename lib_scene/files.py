@@ -83,7 +83,7 @@ def _zlib_stream(raw: memoryview, row_bytes: int, level: int) -> bytes:
     per = max(1, _STRIP_BYTES // row_bytes)
     bounds = [min(r, rows) * row_bytes for r in range(0, rows + per, per)]
     bounds = sorted(set(bounds))
-    strips = [raw[a:b] for a, b in zip(bounds, bounds[1:])]
+    strips = [raw[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
     if len(strips) == 1:
         pieces = [_deflate(strips[0], level, True)]
     else:
