@@ -89,7 +89,9 @@ def write_depth_file(path: str, n: int) -> None:
 def write_daz_depth(path: str, n: int) -> None:
     """Daz Iray depth canvas: one float ``Y`` channel in cm, float max where nothing was hit."""
     d = depth_canvas(n)
-    write_exr(path, {"Y": np.where(d > 1e9, np.float32(3.4028235e38), d * np.float32(100)).astype(np.float32)})
+    write_exr(
+        path, {"Y": np.where(d > 1e9, np.float32(3.4028235e38), d * np.float32(100)).astype(np.float32)}
+    )
 
 
 def write_plan_file(folder: str, n: int) -> str:
@@ -197,7 +199,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     sizes = [int(s) for s in args.sizes.split(",")] + ([8192] if args.big else [])
     ddp = args.ddp if args.ddp and os.path.isfile(os.path.join(args.ddp, "format_depthmap.py")) else None
-    print(f"python {sys.version.split()[0]}, numpy {np.__version__}; median of {args.repeat}, whole processes")
+    print(
+        f"python {sys.version.split()[0]}, numpy {np.__version__}; median of {args.repeat}, whole processes"
+    )
     print(f"DDP: {ddp or 'not given (--ddp PATH or DDP_CHECKOUT); skipped'}")
     all_rows = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -210,7 +214,9 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print("tab edits at preview resolution (long side 1024), PNG encoding included, median ms:")
         for n in (1200, 4096):
-            print(f"  {n}x{n}: " + ", ".join(f"{k} {v:.1f}" for k, v in edits(n, max(args.repeat, 5)).items()))
+            print(
+                f"  {n}x{n}: " + ", ".join(f"{k} {v:.1f}" for k, v in edits(n, max(args.repeat, 5)).items())
+            )
     return 0
 
 

@@ -18,7 +18,7 @@ import os
 import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -76,21 +76,21 @@ class CanvasSet:
     width: int
     height: int
     layout: str  # "blender5" | "blender4" | "daz" | "plain"
-    depth: np.ndarray | None = None
-    hit: np.ndarray | None = None
+    depth: NDArray[Any] | None = None
+    hit: NDArray[Any] | None = None
     depth_unit: str = "scene"  # "scene" (Blender units, usually metres) or "cm" (Daz)
     depth_kind: str = "planar"  # "planar" or "distance" (radial)
-    normal: np.ndarray | None = None
+    normal: NDArray[Any] | None = None
     normal_space: str | None = None
-    beauty: np.ndarray | None = None  # (H, W, 3|4) linear float
-    object_index: np.ndarray | None = None  # (H, W) float32 as stored
-    material_index: np.ndarray | None = None
-    aovs: dict[str, np.ndarray] = field(default_factory=dict)  # other passes by name
-    header: dict = field(default_factory=dict)
+    beauty: NDArray[Any] | None = None  # (H, W, 3|4) linear float
+    object_index: NDArray[Any] | None = None  # (H, W) float32 as stored
+    material_index: NDArray[Any] | None = None
+    aovs: dict[str, NDArray[Any]] = field(default_factory=dict)  # other passes by name
+    header: dict[str, Any] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)  # canvas kind -> file path
     channels: dict[str, list[str]] = field(default_factory=dict)  # file path -> channel names
     layer: str = ""
-    sidecar: dict | None = None
+    sidecar: dict[str, Any] | None = None
     sidecar_path: str | None = None
 
     @property
@@ -122,7 +122,7 @@ class CanvasSet:
         d = self.depth[self.hit]
         return float(d.min()), float(d.max())
 
-    def require_depth(self) -> np.ndarray:
+    def require_depth(self) -> NDArray[Any]:
         if self.depth is None:
             raise CanvasError(f"camera {self.camera!r} has no depth canvas", self.primary_path)
         return self.depth
@@ -132,7 +132,7 @@ class CanvasSet:
         return next(iter(self.sources.values()), None)
 
 
-def no_hit_mask(depth: np.ndarray, half: bool = False, far_clip: float | None = None) -> np.ndarray:
+def no_hit_mask(depth: NDArray[Any], half: bool = False, far_clip: float | None = None) -> NDArray[Any]:
     """True where the renderer hit nothing.
 
     No hit: NaN, +-inf, depth <= 0, depth >= 1e9 (Cycles' 1e10, Iray's float max), half's 65504
@@ -145,7 +145,7 @@ def no_hit_mask(depth: np.ndarray, half: bool = False, far_clip: float | None = 
             bad |= depth >= HALF_MAX
         if far_clip is not None and far_clip > 0:
             bad |= depth >= np.float32(far_clip * (1 - 1e-5))
-    return bad
+    return np.asarray(bad, dtype=np.bool_)
 
 
 def _ro(a: NDArray[_T] | None) -> NDArray[_T] | None:
@@ -169,7 +169,7 @@ def _split_name(name: str) -> tuple[str, str, str]:
     return "", "", name
 
 
-def _stack(img: ExrImage, names: list[str]) -> np.ndarray:
+def _stack(img: ExrImage, names: list[str]) -> NDArray[Any]:
     return np.stack([img.channels[n].pixels for n in names], axis=-1)
 
 
@@ -180,21 +180,21 @@ def _pick(passes: dict[str, dict[str, str]], keys: set[str]) -> tuple[str, dict[
     return None
 
 
-def _vector(chans: dict[str, str], img: ExrImage, path: str, what: str) -> np.ndarray:
+def _vector(chans: dict[str, str], img: ExrImage, path: str, what: str) -> NDArray[Any]:
     for axes in (("X", "Y", "Z"), ("R", "G", "B"), ("x", "y", "z"), ("r", "g", "b")):
         if all(a in chans for a in axes):
             return _stack(img, [chans[a] for a in axes])
     raise CanvasError(f"{what} pass has channels {sorted(chans)}; expected X,Y,Z or R,G,B", path)
 
 
-def _colour(chans: dict[str, str], img: ExrImage) -> np.ndarray | None:
+def _colour(chans: dict[str, str], img: ExrImage) -> NDArray[Any] | None:
     for axes in (("R", "G", "B", "A"), ("R", "G", "B"), ("r", "g", "b", "a"), ("r", "g", "b")):
         if all(a in chans for a in axes):
             return _stack(img, [chans[a] for a in axes])
     return None
 
 
-def _scalar(chans: dict[str, str], img: ExrImage) -> tuple[np.ndarray, bool] | None:
+def _scalar(chans: dict[str, str], img: ExrImage) -> tuple[NDArray[Any], bool] | None:
     for c in ("Z", "V", "X", "Y", "R", "z", "v", "x", "y", "r"):
         if c in chans:
             ch = img.channels[chans[c]]
@@ -214,7 +214,7 @@ def _layers(img: ExrImage) -> dict[str, dict[str, dict[str, str]]]:
     return out
 
 
-def _far_clip(sidecar: dict | None) -> float | None:
+def _far_clip(sidecar: dict[str, Any] | None) -> float | None:
     if not sidecar:
         return None
     clip = sidecar.get("clip")
@@ -224,7 +224,7 @@ def _far_clip(sidecar: dict | None) -> float | None:
         return None
 
 
-def load_sidecar(path: str) -> dict:
+def load_sidecar(path: str) -> dict[str, Any]:
     try:
         with open(path, encoding="utf-8") as fh:
             data = json.load(fh)
@@ -436,7 +436,7 @@ def load_daz(
     )
 
 
-def _ids_from_colours(img: ExrImage) -> np.ndarray:
+def _ids_from_colours(img: ExrImage) -> NDArray[Any]:
     """Daz Object/Material Id canvases hold one colour per object: turn colours into ids 1..K (0 = black)."""
     names = {n.split(".")[-1]: n for n in img.channels}
     col = _colour(names, img)
@@ -454,7 +454,8 @@ def _ids_from_colours(img: ExrImage) -> np.ndarray:
     if black.size:
         b = black[0]
         ids = np.where(inv == b, 0, np.where(inv > b, inv, inv + 1)).astype(np.float32)
-    return ids.reshape(rgb.shape[:2])
+    out: NDArray[np.float32] = ids.reshape(rgb.shape[:2])
+    return out
 
 
 @dataclass(frozen=True)
@@ -518,7 +519,9 @@ def discover(paths: list[str] | str) -> list[CameraSource]:
     return sorted(cams.values(), key=lambda c: c.camera)
 
 
-def load_camera(src: CameraSource, layer: str | None = None, need: Collection[str] | None = None) -> CanvasSet:
+def load_camera(
+    src: CameraSource, layer: str | None = None, need: Collection[str] | None = None
+) -> CanvasSet:
     """Load one camera; ``need`` limits the canvas kinds assembled (of :data:`KINDS`; default all)."""
     if src.layout == "daz":
         return load_daz(src.camera, src.files, need=need)

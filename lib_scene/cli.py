@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -26,23 +27,28 @@ Command = tuple[str, str, Callable[[argparse.ArgumentParser], None], Callable[[a
 COMMANDS: list[Command] = []
 
 
-def command(name: str, help: str, arguments: Callable[[argparse.ArgumentParser], None]):
+Run = Callable[[argparse.Namespace], int]
+
+
+def command(
+    name: str, help: str, arguments: Callable[[argparse.ArgumentParser], None]
+) -> Callable[[Run], Run]:
     """Register ``fn(args) -> exit code`` as sub-command ``name``; ``arguments(parser)`` adds its options."""
 
-    def deco(fn: Callable[[argparse.Namespace], int]):
+    def deco(fn: Run) -> Run:
         COMMANDS.append((name, help, arguments, fn))
         return fn
 
     return deco
 
 
-def iter_cameras(paths: list[str], layer: str | None = None):
+def iter_cameras(paths: list[str], layer: str | None = None) -> Iterator[CanvasSet]:
     """Yield the loaded canvas set of every camera under ``paths``."""
     for src in progress(discover(paths), "reading", unit="camera"):
         yield load_camera(src, layer=layer)
 
 
-def _print(*a, **k):
+def _print(*a: object, **k: Any) -> None:
     print(*a, **k, flush=True)
 
 
@@ -105,10 +111,11 @@ def _histogram_args(p: argparse.ArgumentParser) -> None:
 def cmd_histogram(args: argparse.Namespace) -> int:
     for cs in iter_cameras([args.path], args.layer):
         depth = cs.require_depth()
-        h = histogram(depth, cs.hit, bins=args.bins, cutoff=args.cutoff)
+        hit = np.isfinite(depth) if cs.hit is None else cs.hit
+        h = histogram(depth, hit, bins=args.bins, cutoff=args.cutoff)
         _print(f"camera {cs.camera} ({_unit(cs)})")
         _print(h.describe())
-        sugg = suggest_cuts(depth, cs.hit, cs.object_index)
+        sugg = suggest_cuts(depth, hit, cs.object_index)
         if sugg:
             _print("suggested cuts:")
             for s in sorted(sugg, key=lambda s: s.depth):
@@ -122,13 +129,14 @@ def cmd_histogram(args: argparse.Namespace) -> int:
 
 def plan_for(cs: CanvasSet, preset: SplitPlan | None, cutoff: float | None = None) -> SplitPlan:
     depth = cs.require_depth()
-    if preset is None and not cs.hit.any():
+    hit = np.isfinite(depth) if cs.hit is None else cs.hit
+    if preset is None and not hit.any():
         raise CanvasError(
             f"camera {cs.camera!r}: no pixel of the depth canvas hit anything, so there is no depth range "
             "for an automatic split plan; check the render, or give --splits",
             cs.primary_path,
         )
-    plan = preset if preset is not None else auto_plan(depth, cs.hit)
+    plan = preset if preset is not None else auto_plan(depth, hit)
     if cutoff is not None:
         plan = plan.set_cutoff(cutoff)
     return plan

@@ -44,7 +44,9 @@ def _arrays(plan: SplitPlan) -> _Arrays:
 BLOCK = 1 << 16
 
 
-def split_index(depth: FloatArray, hit: BoolArray | None, plan: SplitPlan) -> tuple[NDArray[np.intp], BoolArray]:
+def split_index(
+    depth: FloatArray, hit: BoolArray | None, plan: SplitPlan
+) -> tuple[NDArray[np.intp], BoolArray]:
     """Per pixel: the split it falls in, and whether it is quantised at all (hit, not beyond the
     last end, before the cutoff)."""
     _, ends, _, _ = _arrays(plan)
@@ -97,7 +99,9 @@ class _Tables:
         )
 
 
-def _index_block(d: FloatArray, hit: BoolArray | None, cutoff: float | None, tb: _Tables) -> NDArray[np.uint16]:
+def _index_block(
+    d: FloatArray, hit: BoolArray | None, cutoff: float | None, tb: _Tables
+) -> NDArray[np.uint16]:
     """Codes + 1 of one block of pixels (uint16; 0 = black)."""
     d64 = d.astype(np.float64)
     idx = np.searchsorted(tb.bounds, d64, side="right")
@@ -136,7 +140,9 @@ def level_codes(depth: FloatArray, hit: BoolArray | None, plan: SplitPlan) -> ND
     return Quantized.of(depth, hit, plan).codes
 
 
-def _quantize(depth: FloatArray, hit: BoolArray | None, plan: SplitPlan) -> tuple[NDArray[np.uint16], NDArray[np.int64]]:
+def _quantize(
+    depth: FloatArray, hit: BoolArray | None, plan: SplitPlan
+) -> tuple[NDArray[np.uint16], NDArray[np.int64]]:
     """Codes + 1 of every pixel (uint16) and the pixel count of each, block by block."""
     tb = _Tables.of(plan)
     flat_d = depth.reshape(-1)
@@ -243,12 +249,12 @@ class Quantized:
         return LevelUsage(allocated=self.plan.total_levels, used=int(present.sum()), per_split=per)
 
 
-def level_index(depth: np.ndarray, hit: np.ndarray | None, plan: SplitPlan) -> np.ndarray:
+def level_index(depth: NDArray[Any], hit: NDArray[Any] | None, plan: SplitPlan) -> NDArray[Any]:
     """Per pixel: the global level 0..255 (0 = nearest), or -1 for black. int16."""
     return Quantized.of(depth, hit, plan).level_index()
 
 
-def quantize(depth: np.ndarray, hit: np.ndarray | None, plan: SplitPlan) -> np.ndarray:
+def quantize(depth: NDArray[Any], hit: NDArray[Any] | None, plan: SplitPlan) -> NDArray[Any]:
     """The 8-bit depth map (H, W) uint8, near = white."""
     return Quantized.of(depth, hit, plan).grey()
 
@@ -267,27 +273,27 @@ class LevelUsage:
         return f"levels used {self.used}/{self.allocated}, wasted {self.wasted}"
 
 
-def level_usage(depth: np.ndarray, hit: np.ndarray | None, plan: SplitPlan) -> LevelUsage:
+def level_usage(depth: NDArray[Any], hit: NDArray[Any] | None, plan: SplitPlan) -> LevelUsage:
     """Levels that pixels land on vs. levels allocated; wasted = allocated levels no pixel uses."""
     return Quantized.of(depth, hit, plan).usage()
 
 
-def split_counts(depth: np.ndarray, hit: np.ndarray | None, plan: SplitPlan) -> np.ndarray:
+def split_counts(depth: NDArray[Any], hit: NDArray[Any] | None, plan: SplitPlan) -> NDArray[Any]:
     """Pixels per split (pixels that are quantised; below the first start counts in split 0)."""
     return Quantized.of(depth, hit, plan).counts()
 
 
-def test_image(depth: np.ndarray, hit: np.ndarray | None, plan: SplitPlan) -> np.ndarray:
+def test_image(depth: NDArray[Any], hit: NDArray[Any] | None, plan: SplitPlan) -> NDArray[Any]:
     """RGB preview: each split with a ``test`` colour painted in it, the others in their grey."""
     return Quantized.of(depth, hit, plan).test_rgb()
 
 
-def split_region_labels(depth: np.ndarray, hit: np.ndarray | None, plan: SplitPlan) -> np.ndarray:
+def split_region_labels(depth: NDArray[Any], hit: NDArray[Any] | None, plan: SplitPlan) -> NDArray[Any]:
     """Per pixel: the ``region`` flag of its split, or -1 (unassigned)."""
     return Quantized.of(depth, hit, plan).region_labels()
 
 
-def region_image(depth: np.ndarray, hit: np.ndarray | None, plan: SplitPlan) -> np.ndarray:
+def region_image(depth: NDArray[Any], hit: NDArray[Any] | None, plan: SplitPlan) -> NDArray[Any]:
     """RGB: each split with a ``region`` flag in Regional Prompter's colour for that number; black elsewhere."""
     return Quantized.of(depth, hit, plan).region_rgb()
 
@@ -297,14 +303,14 @@ def region_image(depth: np.ndarray, hit: np.ndarray | None, plan: SplitPlan) -> 
 
 @dataclass(frozen=True)
 class Histogram:
-    edges: np.ndarray  # bins + 1
-    counts: np.ndarray  # bins
+    edges: NDArray[Any]  # bins + 1
+    counts: NDArray[Any]  # bins
     hits: int  # hit pixels considered (below the cutoff)
     no_hit: int
     beyond_cutoff: int = 0
 
     @property
-    def percent(self) -> np.ndarray:
+    def percent(self) -> NDArray[Any]:
         return self.counts * (100.0 / max(self.hits, 1))
 
     def describe(self) -> str:
@@ -322,8 +328,8 @@ class Histogram:
 
 
 def histogram(
-    depth: np.ndarray,
-    hit: np.ndarray,
+    depth: NDArray[Any],
+    hit: NDArray[Any],
     bins: int = 20,
     cutoff: float | None = None,
     value_range: tuple[float, float] | None = None,
@@ -363,9 +369,9 @@ class Suggestion:
 
 
 def suggest_cuts(
-    depth: np.ndarray,
-    hit: np.ndarray,
-    object_index: np.ndarray | None = None,
+    depth: NDArray[Any],
+    hit: NDArray[Any],
+    object_index: NDArray[Any] | None = None,
     bins: int = 64,
     max_valleys: int = 6,
     min_coverage: float = 0.005,
@@ -418,7 +424,7 @@ class ObjectRange:
 
 
 def object_depth_ranges(
-    depth: np.ndarray, hit: np.ndarray, object_index: np.ndarray, min_coverage: float = 0.0
+    depth: NDArray[Any], hit: NDArray[Any], object_index: NDArray[Any], min_coverage: float = 0.0
 ) -> list[ObjectRange]:
     """Depth range of each integer index over its hit pixels, sorted nearest first (vectorised:
     one sort by (index, depth))."""
@@ -455,8 +461,8 @@ def object_depth_ranges(
 
 
 def auto_plan(
-    depth: np.ndarray,
-    hit: np.ndarray,
+    depth: NDArray[Any],
+    hit: NDArray[Any],
     curve: str = "inverse",
     bins: int = 256,
     min_gap: float = 0.04,

@@ -16,6 +16,7 @@ import struct
 import tempfile
 import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -88,13 +89,16 @@ def _zlib_stream(raw: memoryview, row_bytes: int, level: int) -> bytes:
         pieces = [_deflate(strips[0], level, True)]
     else:
         last = len(strips) - 1
-        pieces = list(_executor("strip").map(lambda k: _deflate(strips[k], level, k == last), range(len(strips))))
+        pieces = list(
+            _executor("strip").map(lambda k: _deflate(strips[k], level, k == last), range(len(strips)))
+        )
     return b"\x78\x01" + b"".join(pieces) + struct.pack(">I", zlib.adler32(raw))
 
 
 def png_bytes(arr: NDArray[np.generic], level: int = 1) -> bytes:
     """Encode an 8-bit L (H, W) or RGB (H, W, 3) array losslessly as PNG; 16-bit (H, W) as grey 16."""
     a = np.asarray(arr)
+    rows: NDArray[Any]
     if a.dtype == np.uint16 and a.ndim == 2:
         rows, depth, colour, bpp = a.astype(">u2").view(np.uint8), 16, 0, 2
     elif a.dtype == np.uint8 and a.ndim == 2:
@@ -107,7 +111,7 @@ def png_bytes(arr: NDArray[np.generic], level: int = 1) -> bytes:
     if h < 1 or w < 1:
         raise ValueError(f"cannot encode an empty {w}x{h} image as PNG")
     scan = _sub_filtered(np.ascontiguousarray(rows, dtype=np.uint8), bpp)
-    idat = _zlib_stream(memoryview(scan.reshape(-1)), scan.shape[1], level)
+    idat = _zlib_stream(memoryview(scan.reshape(-1).data), scan.shape[1], level)
     ihdr = struct.pack(">IIBBBBB", w, h, depth, colour, 0, 0, 0)
     return _PNG_SIGNATURE + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
 

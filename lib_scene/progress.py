@@ -23,7 +23,7 @@ def _bar(total: int, desc: str, unit: str) -> Any:
     if not (hasattr(stream, "isatty") and stream.isatty()):
         return None
     try:
-        from tqdm import tqdm
+        from tqdm import tqdm  # type: ignore[import-untyped]  # no stubs installed
     except ImportError:
         return None
     return tqdm(total=total, desc=desc, unit=unit, delay=DELAY, file=stream, leave=False, dynamic_ncols=True)
@@ -32,8 +32,8 @@ def _bar(total: int, desc: str, unit: str) -> Any:
 class Steps:
     """Steps of one job (e.g. read, quantise, encode per camera) as one bar::
 
-        with Steps(3 * len(cams), "depth") as steps:
-            steps.next("Cam0: read")
+    with Steps(3 * len(cams), "depth") as steps:
+        steps.next("Cam0: read")
     """
 
     def __init__(self, total: int, desc: str, unit: str = "step"):
