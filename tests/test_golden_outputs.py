@@ -139,3 +139,64 @@ if __name__ == "__main__" and "--write" in sys.argv:
         json.dump(res, fh, indent=1, sort_keys=True)
         fh.write("\n")
     print(f"wrote {len(res)} digests to {GOLDEN}")
+
+
+def _reference_codes(d: np.ndarray, hit: np.ndarray | None, plan: SplitPlan) -> np.ndarray:
+    """main's quantiser before issue 10 (the formula of lib_scene.depth's module doc, per pixel in
+    float64), kept here as the reference the faster table-driven one must match bit for bit."""
+    starts = np.array([s.start for s in plan.splits], dtype=np.float64)
+    ends = np.array([s.end for s in plan.splits], dtype=np.float64)
+    levels = np.array([s.levels for s in plan.splits], dtype=np.int64)
+    offsets = np.concatenate(([0], np.cumsum(levels)[:-1]))
+    idx = np.minimum(np.searchsorted(ends[:-1], d, side="right"), len(starts) - 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        valid = np.isfinite(d) & (d <= ends[-1])
+        if hit is not None:
+            valid &= hit
+        if plan.cutoff is not None:
+            valid &= d < plan.cutoff
+        s = starts[idx]
+        d64 = d.astype(np.float64)
+        if plan.curve == "inverse":
+            t = (1.0 / s - 1.0 / d64) / ((1.0 / s) - (1.0 / ends[idx]))
+        else:
+            t = (d64 - s) / (ends[idx] - s)
+        t = np.nan_to_num(np.clip(t, 0.0, 1.0))
+    n = levels[idx]
+    lvl = np.minimum(n - 1, np.floor(t * n).astype(np.int64)) + offsets[idx]
+    code = np.where(n > 0, lvl, 256 + idx)
+    code[~valid] = -1
+    return code.astype(np.int16)
+
+
+@pytest.mark.parametrize("curve", ["linear", "inverse"])
+@pytest.mark.parametrize("cutoff", [None, 7.3])
+def test_quantiser_matches_the_reference_at_every_edge(curve, cutoff):
+    """Depths exactly at, and one float32 step either side of, every boundary, cutoff and level
+    threshold, plus NaN, inf, 0 and negatives, with a 0-level split and a zero-width one."""
+    from lib_scene.preview import DepthIndex
+
+    bounds = [1.0, 2.3, 2.3000001, 5.7, 9.6]
+    splits = tuple(Split(a, b, n) for a, b, n in zip(bounds[:-1], bounds[1:], (100, 0, 56, 100), strict=True))
+    plan = SplitPlan(splits, curve=curve, cutoff=cutoff)
+    edges = [*bounds, 7.3, 0.5, 12.0]
+    for s in splits:  # every level threshold of every split
+        j = np.arange(1, max(s.levels, 1)) / max(s.levels, 1)
+        if curve == "inverse":
+            edges += list(1.0 / (1.0 / s.start - j * (1.0 / s.start - 1.0 / s.end)))
+        else:
+            edges += list(s.start + (s.end - s.start) * j)
+    e32 = np.array(edges, np.float32)
+    near = [e32, np.nextafter(e32, np.float32(np.inf)), np.nextafter(e32, np.float32(-np.inf))]
+    rng = np.random.default_rng(3)
+    d = np.concatenate([*near, rng.uniform(0, 11, 50_000).astype(np.float32)])
+    d = np.concatenate([d, np.array([np.nan, np.inf, -np.inf, 0.0, -2.0, 3.4e38], np.float32)])
+    hit = rng.random(d.size) > 0.1
+    for h in (None, hit):
+        got = Quantized.of(d, h, plan)
+        ref = _reference_codes(d, h, plan)
+        assert np.array_equal(got.codes, ref)
+        assert np.array_equal(
+            got.per_code, np.bincount(ref.astype(np.int64) + 1, minlength=got.per_code.size)
+        )
+    assert DepthIndex.build(d, np.isfinite(d)).total_pixels == d.size
