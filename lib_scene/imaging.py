@@ -33,6 +33,7 @@ from numpy.typing import NDArray
 from PIL import Image  # type: ignore[import-untyped]  # Pillow 9.5: no py.typed
 
 from .errors import SceneImportError
+from .files import png_bytes
 
 TONEMAPS = ("standard", "reinhard")
 
@@ -123,14 +124,14 @@ def tonemap_srgb(beauty: NDArray[Any], method: str = "standard") -> NDArray[Any]
 
 
 def png_b64(arr: NDArray[Any]) -> str:
-    """8-bit RGB (H, W, 3) or L (H, W) array -> base64 PNG text (no data-URL prefix)."""
+    """8-bit RGB (H, W, 3) or L (H, W) array -> base64 PNG text (no data-URL prefix).
+
+    Encoded by :func:`lib_scene.files.png_bytes` (Sub filter, zlib level 1, strips on threads):
+    several times faster than Pillow at level 6 on maps and masks, the same pixels."""
     a = np.ascontiguousarray(arr)
     if a.dtype != np.uint8 or not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] == 3)):
         raise ValueError(f"png_b64 takes 8-bit L or RGB arrays, got {a.dtype} {a.shape}")
-    img = Image.fromarray(a, "L" if a.ndim == 2 else "RGB")
-    buf = io.BytesIO()
-    img.save(buf, format="PNG", compress_level=6)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
+    return base64.b64encode(png_bytes(a)).decode("ascii")
 
 
 def decode_png_b64(text: str, what: str = "image") -> NDArray[Any]:
