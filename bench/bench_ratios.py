@@ -30,8 +30,10 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -67,23 +69,25 @@ img.save(io.BytesIO(), format="PNG", compress_level=1)
 """
 
 
-def depth_canvas(n: int) -> np.ndarray:
+def depth_canvas(n: int) -> NDArray[np.float32]:
     """A floor-like gradient with ripples and noise, sky (1e10) in the top tenth."""
     rng = np.random.default_rng(0)
     ys, xs = np.mgrid[0:n, 0:n].astype(np.float32) / n
     depth = (1.0 + 8.0 * ys + 0.5 * np.sin(xs * 20)).astype(np.float32)
     depth += rng.normal(0, 0.01, depth.shape).astype(np.float32)
     depth[: n // 10] = 1e10
-    return depth
+    out: NDArray[np.float32] = depth
+    return out
 
 
 def write_depth_file(path: str, n: int) -> None:
     """Blender 5 layout: depth + half RGBA beauty, ZIP (what bench_depth.py always used)."""
     rng = np.random.default_rng(1)
-    beauty = {
+    beauty: dict[str, NDArray[Any]] = {
         f"ViewLayer.Combined.{c}": rng.random((n, n), dtype=np.float32).astype(np.float16) for c in "RGBA"
     }
-    write_exr(path, {"ViewLayer.Combined": beauty, "ViewLayer.Depth": {"ViewLayer.Depth.Z": depth_canvas(n)}})
+    depth: dict[str, NDArray[Any]] = {"ViewLayer.Depth.Z": depth_canvas(n)}
+    write_exr(path, {"ViewLayer.Combined": beauty, "ViewLayer.Depth": depth})
 
 
 def write_daz_depth(path: str, n: int) -> None:
@@ -95,7 +99,7 @@ def write_daz_depth(path: str, n: int) -> None:
 
 
 def write_plan_file(folder: str, n: int) -> str:
-    from scenes import sidecar, write_blender5
+    from scenes import sidecar, write_blender5  # type: ignore[import-not-found]
 
     path = os.path.join(folder, f"Plan{n}.exr")
     write_blender5(path, width=n, height=n)
@@ -117,9 +121,14 @@ def run_process(cmd: Sequence[str], cwd: str) -> tuple[float, float]:
     return wall, usage.ru_maxrss / 1024.0
 
 
-def median_run(cmd: Sequence[str], repeat: int, cwd: str = ROOT) -> tuple[float, float]:
-    runs = [run_process(cmd, cwd) for _ in range(repeat)]
-    return statistics.median(r[0] for r in runs), max(r[1] for r in runs)
+def rounds(cmds: dict[str, tuple[list[str], str]], repeat: int) -> dict[str, tuple[float, float]]:
+    """Median wall seconds and peak RSS of each command over ``repeat`` rounds; the commands take
+    turns within a round, so a burst of load from elsewhere slows a floor and its command alike."""
+    runs: dict[str, list[tuple[float, float]]] = {k: [] for k in cmds}
+    for _ in range(repeat):
+        for k, (cmd, cwd) in cmds.items():
+            runs[k].append(run_process(cmd, cwd))
+    return {k: (statistics.median(r[0] for r in v), max(r[1] for r in v)) for k, v in runs.items()}
 
 
 def cli(*args: str) -> list[str]:
@@ -143,18 +152,19 @@ def size_rows(n: int, tmp: str, repeat: int, ddp: str | None) -> dict[str, tuple
     preset = os.path.join(tmp, "preset.json")
     with open(preset, "w", encoding="utf-8") as fh:
         json.dump(PRESET, fh)
-    rows = {
-        "floor": median_run([py, "-c", FLOOR, exr, "grey"], repeat),
-        "depth": median_run(cli("depth", exr, "--splits", preset, "--out", os.path.join(tmp, "out")), repeat),
-    }
     plan_exr = os.path.join(tmp, f"Plan{n}.exr")
-    rows["plan floor"] = median_run([py, "-c", FLOOR, plan_exr, "rgb"], repeat)
-    rows["plan"] = median_run(cli("plan", plan_exr, "--out", os.path.join(tmp, "plan")), repeat)
+    cmds: dict[str, tuple[list[str], str]] = {
+        "floor": ([py, "-c", FLOOR, exr, "grey"], ROOT),
+        "depth": (cli("depth", exr, "--splits", preset, "--out", os.path.join(tmp, "out")), ROOT),
+        "plan floor": ([py, "-c", FLOOR, plan_exr, "rgb"], ROOT),
+        "plan": (cli("plan", plan_exr, "--out", os.path.join(tmp, "plan")), ROOT),
+    }
     if ddp and n <= 2048:
         daz = os.path.join(tmp, f"daz{n}", "scene-Canvas2-Depth.exr")
         script = os.path.join(ddp, "format_depthmap.py")
-        rows["ddp"] = median_run([py, script, daz, "--depth_cutoff", "1.5e+38", "--regions"], repeat, cwd=ddp)
-        rows["depth (daz)"] = median_run(cli("depth", daz, "--out", os.path.join(tmp, "dazout")), repeat)
+        cmds["ddp"] = ([py, script, daz, "--depth_cutoff", "1.5e+38", "--regions"], ddp)
+        cmds["depth (daz)"] = (cli("depth", daz, "--out", os.path.join(tmp, "dazout")), ROOT)
+    rows = rounds(cmds, repeat)
     for name in (exr, plan_exr):
         os.unlink(name)
     return rows

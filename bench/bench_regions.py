@@ -22,8 +22,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -71,7 +73,7 @@ def make_canvas(n: int, objects: int, seed: int = 0) -> CanvasSet:
     )
 
 
-def blur_edges(index: np.ndarray) -> np.ndarray:
+def blur_edges(index: NDArray[np.float32]) -> NDArray[np.float32]:
     """A pixel-filtered AOV: every pixel whose right neighbour differs is a 50/50 blend with it,
     every pixel whose lower neighbour differs a 62.5/37.5 blend."""
     v = index.astype(np.float32).copy()
@@ -99,7 +101,8 @@ def run_size(n: int, objects: int, repeat: int) -> None:
         sidecar=cs.sidecar,
     )
     res = R.build_regions(cs)
-    base = best(lambda: np.unique(cs.object_index, return_counts=True), repeat)
+    obj = np.asarray(cs.object_index)
+    base = best(lambda: np.unique(obj, return_counts=True), repeat)
     cases = [
         ("build_regions (index, grow 1)", lambda: R.build_regions(cs), False),
         ("build_regions (index, grow 0)", lambda: R.build_regions(cs, grow=0), False),
@@ -124,13 +127,13 @@ def run_size(n: int, objects: int, repeat: int) -> None:
         print(f"  {name:<44} {t:8.3f} s   x{t / base:5.2f}")
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", default="1200,4096")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--objects", type=int, default=40)
     args = ap.parse_args(argv)
-    cv2 = R._cv2()
+    cv2: Any = R._cv2()  # type: ignore[no-untyped-call]  # regions.py is not typed yet
     print(f"numpy {np.__version__}, opencv {'absent' if cv2 is None else cv2.__version__}")
     for n in (int(s) for s in args.sizes.split(",")):
         run_size(n, args.objects, args.repeat)
