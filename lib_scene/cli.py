@@ -42,10 +42,12 @@ def command(
     return deco
 
 
-def iter_cameras(paths: list[str], layer: str | None = None) -> Iterator[CanvasSet]:
-    """Yield the loaded canvas set of every camera under ``paths``."""
+def iter_cameras(
+    paths: list[str], layer: str | None = None, need: tuple[str, ...] | None = None
+) -> Iterator[CanvasSet]:
+    """Yield the loaded canvas set of every camera under ``paths`` (only the ``need`` kinds)."""
     for src in progress(discover(paths), "reading", unit="camera"):
-        yield load_camera(src, layer=layer)
+        yield load_camera(src, layer=layer, need=need)
 
 
 def _print(*a: object, **k: Any) -> None:
@@ -109,7 +111,7 @@ def _histogram_args(p: argparse.ArgumentParser) -> None:
 
 @command("histogram", "print the depth histogram over hit pixels (bin, percent, range)", _histogram_args)
 def cmd_histogram(args: argparse.Namespace) -> int:
-    for cs in iter_cameras([args.path], args.layer):
+    for cs in iter_cameras([args.path], args.layer, need=("depth", "object")):
         depth = cs.require_depth()
         hit = np.isfinite(depth) if cs.hit is None else cs.hit
         h = histogram(depth, hit, bins=args.bins, cutoff=args.cutoff)
