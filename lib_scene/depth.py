@@ -13,6 +13,8 @@ for no-hit pixels. Everything is vectorised over the whole canvas.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -149,13 +151,29 @@ def _quantize(
     flat_h = None if hit is None else hit.reshape(-1)
     out = np.empty(flat_d.shape, np.uint16)
     ncodes = TOTAL_LEVELS + len(plan.splits) + 1
-    counts = np.zeros(ncodes, np.int64)
-    for a in range(0, flat_d.size, BLOCK):  # blocks of pixels, not pixels
-        b = a + BLOCK
-        blk = _index_block(flat_d[a:b], None if flat_h is None else flat_h[a:b], plan.cutoff, tb)
-        out[a:b] = blk
-        counts += np.bincount(blk, minlength=ncodes)
-    return out.reshape(depth.shape), counts
+    starts = range(0, flat_d.size, BLOCK)
+    workers = _workers(flat_d.size)
+
+    def run(k: int) -> NDArray[np.int64]:
+        """Every ``workers``-th block from block k: numpy releases the GIL in these loops."""
+        counts = np.zeros(ncodes, np.int64)
+        for a in starts[k::workers]:  # blocks of pixels, not pixels
+            b = a + BLOCK
+            blk = _index_block(flat_d[a:b], None if flat_h is None else flat_h[a:b], plan.cutoff, tb)
+            out[a:b] = blk
+            counts += np.bincount(blk, minlength=ncodes)
+        return counts
+
+    if workers == 1:
+        return out.reshape(depth.shape), run(0)
+    with ThreadPoolExecutor(workers) as pool:
+        parts = list(pool.map(run, range(workers)))
+    return out.reshape(depth.shape), np.sum(parts, axis=0, dtype=np.int64)
+
+
+def _workers(pixels: int) -> int:
+    """Threads for the quantiser: one per core (at most 4), one for small canvases."""
+    return 1 if pixels < 4 * BLOCK else max(1, min(4, os.cpu_count() or 1))
 
 
 @dataclass(frozen=True)

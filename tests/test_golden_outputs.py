@@ -189,7 +189,8 @@ def test_quantiser_matches_the_reference_at_every_edge(curve, cutoff):
     e32 = np.array(edges, np.float32)
     near = [e32, np.nextafter(e32, np.float32(np.inf)), np.nextafter(e32, np.float32(-np.inf))]
     rng = np.random.default_rng(3)
-    d = np.concatenate([*near, rng.uniform(0, 11, 50_000).astype(np.float32)])
+    # more than 4 blocks, so the quantiser's worker threads share the canvas
+    d = np.concatenate([*near, rng.uniform(0, 11, 300_000).astype(np.float32)])
     d = np.concatenate([d, np.array([np.nan, np.inf, -np.inf, 0.0, -2.0, 3.4e38], np.float32)])
     hit = rng.random(d.size) > 0.1
     for h in (None, hit):
