@@ -109,13 +109,17 @@ def write_plan_file(folder: str, n: int) -> str:
     return path
 
 
+#: The checkout whose lib_scene the timed commands run (``--code``; default this one).
+CODE = [ROOT]
+
+
 def bytecode_env() -> dict[str, str]:
     """The environment of the timed processes: lib_scene compiled to bytecode once beforehand, as
     an installed package is (with PYTHONDONTWRITEBYTECODE set, every run would compile its
     sources again, a cost the floor, whose modules are all compiled, never pays)."""
     import compileall
 
-    compileall.compile_dir(os.path.join(ROOT, "lib_scene"), quiet=1)
+    compileall.compile_dir(os.path.join(CODE[0], "lib_scene"), quiet=1)
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
@@ -174,15 +178,15 @@ def size_rows(n: int, tmp: str, repeat: int, ddp: str | None) -> dict[str, tuple
     plan_exr = os.path.join(tmp, f"Plan{n}.exr")
     cmds: dict[str, tuple[list[str], str]] = {
         "floor": ([py, "-c", FLOOR, exr, "grey"], ROOT),
-        "depth": (cli("depth", exr, "--splits", preset, "--out", os.path.join(tmp, "out")), ROOT),
+        "depth": (cli("depth", exr, "--splits", preset, "--out", os.path.join(tmp, "out")), CODE[0]),
         "plan floor": ([py, "-c", FLOOR, plan_exr, "rgb"], ROOT),
-        "plan": (cli("plan", plan_exr, "--out", os.path.join(tmp, "plan")), ROOT),
+        "plan": (cli("plan", plan_exr, "--out", os.path.join(tmp, "plan")), CODE[0]),
     }
     if ddp and n <= 2048:
         daz = os.path.join(tmp, f"daz{n}", "scene-Canvas2-Depth.exr")
         script = os.path.join(ddp, "format_depthmap.py")
         cmds["ddp"] = ([py, script, daz, "--depth_cutoff", "1.5e+38", "--regions"], ddp)
-        cmds["depth (daz)"] = (cli("depth", daz, "--out", os.path.join(tmp, "dazout")), ROOT)
+        cmds["depth (daz)"] = (cli("depth", daz, "--out", os.path.join(tmp, "dazout")), CODE[0])
     rows = rounds(cmds, repeat)
     for name in (exr, plan_exr):
         os.unlink(name)
@@ -221,17 +225,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--ddp", default=os.environ.get("DDP_CHECKOUT"), help="daz_depthmap_processor checkout")
     ap.add_argument("--no-preview", action="store_true")
+    ap.add_argument("--code", default=ROOT, help="checkout whose lib_scene to time (e.g. main, for a before)")
     ap.add_argument("--write-inputs", nargs=2, metavar=("N", "DIR"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.write_inputs:
         write_inputs(int(args.write_inputs[0]), args.write_inputs[1])
         return 0
     sizes = [int(s) for s in args.sizes.split(",")] + ([8192] if args.big else [])
+    CODE[0] = os.path.abspath(args.code)
     ddp = args.ddp if args.ddp and os.path.isfile(os.path.join(args.ddp, "format_depthmap.py")) else None
     print(
         f"python {sys.version.split()[0]}, numpy {np.__version__}; median of {args.repeat}, whole processes"
     )
-    print(f"DDP: {ddp or 'not given (--ddp PATH or DDP_CHECKOUT); skipped'}")
+    print(f"DDP: {ddp or 'not given (--ddp PATH or DDP_CHECKOUT); skipped'}; lib_scene from {CODE[0]}")
     all_rows = {}
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
