@@ -13,7 +13,8 @@ turns, and the peak RSS; lib_scene is compiled to bytecode first, as an installe
   normal, object and material index, sidecar) with an RGB PNG, and ``scene-import plan`` on it;
 * ``ddp`` (at 1200 only, when a checkout of curiousjp/daz_depthmap_processor is given by
   ``--ddp`` or ``$DDP_CHECKOUT``): its ``format_depthmap.py --regions`` on a Daz-style depth canvas
-  (one ``Y`` channel in cm), against ``scene-import depth`` on the same file.
+  (one ``Y`` channel in cm), against ``scene-import depth`` on the same file and against the floor
+  for that file (the largest factor any tool could reach).
 
 ``--big`` adds 8192 (about a minute per process at that size). Then, in-process, the tab's three
 edits at preview resolution including PNG encoding (``bench_preview.edits``). Every ratio is
@@ -187,6 +188,7 @@ def size_rows(n: int, tmp: str, repeat: int, ddp: str | None) -> dict[str, tuple
         script = os.path.join(ddp, "format_depthmap.py")
         cmds["ddp"] = ([py, script, daz, "--depth_cutoff", "1.5e+38", "--regions"], ddp)
         cmds["depth (daz)"] = (cli("depth", daz, "--out", os.path.join(tmp, "dazout")), CODE[0])
+        cmds["floor (daz)"] = ([py, "-c", FLOOR, daz, "grey"], ROOT)
     rows = rounds(cmds, repeat)
     for name in (exr, plan_exr):
         os.unlink(name)
@@ -207,6 +209,7 @@ def print_sizes(all_rows: dict[int, dict[str, tuple[float, float]]]) -> None:
         ]
         if "ddp" in rows:
             r.append(f"ddp/depth {rows['ddp'][0] / rows['depth (daz)'][0]:.1f}x faster")
+            r.append(f"ddp/floor {rows['ddp'][0] / rows['floor (daz)'][0]:.1f}x (the most any tool can be)")
         print(f"  {n}: " + ", ".join(r))
     sizes = sorted(all_rows)
     for a, b in zip(sizes[:-1], sizes[1:], strict=True):
