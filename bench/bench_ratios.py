@@ -65,7 +65,8 @@ from PIL import Image
 f = OpenEXR.File(sys.argv[1], separate_channels=True)
 chans = {n: np.asarray(c.pixels) for p in f.parts for n, c in p.channels.items()}
 d = next(v for n, v in chans.items() if n.endswith(("Depth.Z", "Y")))
-grey = np.clip(255.0 - d * 25.0, 0, 255).astype(np.uint8)
+near, far = np.percentile(d[d < 1e9], [0, 100])
+grey = np.clip((far - d) * (255.0 / (far - near)), 0, 255).astype(np.uint8)
 img = Image.fromarray(np.dstack([grey] * 3), "RGB") if sys.argv[2] == "rgb" else Image.fromarray(grey, "L")
 img.save(io.BytesIO(), format="PNG", compress_level=1)
 """
