@@ -26,7 +26,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from PIL import Image  # type: ignore[import-untyped]
+from PIL import Image
 from timing import best
 
 from lib_scene.cli import main as cli_main
@@ -46,7 +46,7 @@ def make_canvas(path: str, n: int) -> None:
 
 
 def baseline(path: str) -> None:
-    import OpenEXR  # type: ignore[import-not-found]
+    import OpenEXR
 
     f = OpenEXR.File(path, separate_channels=True)
     z = next(p for p in f.parts if "Depth" in str(p.header.get("name")))

@@ -37,7 +37,7 @@ from numpy.typing import NDArray
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from PIL import Image  # type: ignore[import-untyped]
+from PIL import Image
 
 from lib_scene.canvas import CanvasSet, load_cameras
 from lib_scene.cli import main as cli_main
@@ -83,7 +83,7 @@ def best_of(fns: dict[str, Callable[[], object]], repeat: int) -> dict[str, floa
 
 
 def decode(path: str) -> None:
-    import OpenEXR  # type: ignore[import-not-found]
+    import OpenEXR
 
     f = OpenEXR.File(path, separate_channels=True)
     for p in f.parts:
@@ -97,7 +97,7 @@ def decode_png(path: str, img: NDArray[np.uint8]) -> None:
 
 
 def naive(cs: CanvasSet) -> NDArray[np.uint8]:
-    r = camera_rotation(cs.sidecar)
+    r = camera_rotation(cs.sidecar or {})
     n = np.einsum("hwi,ij->hwj", np.asarray(cs.normal), r)
     length = np.linalg.norm(n, axis=-1, keepdims=True)
     ok = (length[..., 0] > 0.01) & cs.hit

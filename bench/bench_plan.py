@@ -33,14 +33,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
 
-import OpenEXR  # type: ignore[import-not-found]  # noqa: E402
-from PIL import Image  # type: ignore[import-untyped]  # noqa: E402
+import OpenEXR  # noqa: E402
+from PIL import Image  # noqa: E402
 from scenes import sidecar, write_blender5  # type: ignore[import-not-found]  # noqa: E402
 from timing import best  # noqa: E402
 
 from lib_scene.canvas import discover, load_camera  # noqa: E402
 from lib_scene.params import PlanParams  # noqa: E402
-from lib_scene.plan import build_plan, to_payload  # noqa: E402
+from lib_scene.plan import build_plan  # noqa: E402
+from lib_scene.wire import to_payload  # noqa: E402
 
 
 def baseline(path: str, w: int, h: int) -> None:

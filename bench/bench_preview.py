@@ -36,7 +36,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
-from PIL import Image  # type: ignore[import-untyped]  # noqa: E402
+from PIL import Image  # noqa: E402
 from scenes import scene  # type: ignore[import-not-found]  # noqa: E402
 
 from lib_scene.canvas import CanvasSet, no_hit_mask  # noqa: E402

@@ -32,6 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from timing import best
 
+from lib_scene import region_labels as RL
 from lib_scene import regions as R
 from lib_scene.canvas import CanvasSet
 
@@ -111,13 +112,13 @@ def run_size(n: int, objects: int, repeat: int) -> None:
         ("build_regions (aov:IndexAOV, no opencv)", lambda: R.build_regions(cs_aov), True),
     ]
     rows = [("baseline np.unique(index, return_counts)", base)]
-    saved = R._cv2
+    saved = RL.cv2_or_none
     for name, fn, no_cv in cases:
-        R._cv2 = (lambda: None) if no_cv else saved
+        RL.cv2_or_none = (lambda: None) if no_cv else saved
         try:
             rows.append((name, best(fn, repeat)))
         finally:
-            R._cv2 = saved
+            RL.cv2_or_none = saved
     blend = int((np.abs(aov - np.rint(aov)) > 0.01).sum())
     print(
         f"\n{n}x{n}: {len(res.regions)} regions visible of {objects + 1} objects; "
@@ -133,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--objects", type=int, default=40)
     args = ap.parse_args(argv)
-    cv2: Any = R._cv2()  # type: ignore[no-untyped-call]  # regions.py is not typed yet
+    cv2: Any = RL.cv2_or_none()
     print(f"numpy {np.__version__}, opencv {'absent' if cv2 is None else cv2.__version__}")
     for n in (int(s) for s in args.sizes.split(",")):
         run_size(n, args.objects, args.repeat)

@@ -1,6 +1,7 @@
 // Scene Import: only what gradio cannot do itself.
 //  * "Send to txt2img/img2img": switch to that tab, pick "Scene Import" in its Script dropdown,
-//    and fill the script's hidden params box (#scene-import-params-<tab>).
+//    and fill the script's hidden params box (#scene-import-params-<tab>); a chosen seed goes into
+//    that tab's seed box (#<tab>_seed) so the seed shown is the seed used.
 //  * Keyboard shortcuts on the split table (#scene-import-splits):
 //      Ctrl/Cmd+Enter  apply the edited table        Alt+Delete  remove the selected split
 //      Ctrl/Cmd+Z      undo (outside text fields)    Alt+A       allocate levels to the selected split
@@ -122,6 +123,29 @@
         });
     }
 
+    function fillSeed(tab, json) {
+        // the seed the tab chose goes into the target tab's seed box (A1111: #<tab>_seed), and the
+        // params say -1 ("the UI's seed"): the seed shown there is the seed used
+        var params;
+        try {
+            params = JSON.parse(json);
+        } catch (e) {
+            return json;
+        }
+        if (typeof params.seed !== "number" || params.seed < 0) {
+            return json;
+        }
+        var box = byId(tab + "_seed");
+        var field = box ? box.querySelector("input, textarea") : null;
+        if (!field) {
+            return json;
+        }
+        field.value = String(params.seed);
+        fireInput(field);
+        params.seed = -1;
+        return JSON.stringify(params);
+    }
+
     function notify(msg) {
         var status = byId("scene-import-status");
         if (status) {
@@ -141,6 +165,7 @@
             notify("send to " + tab + " failed: no " + tab + " tab (is this the webui?)");
             return [];
         }
+        json = fillSeed(tab, json);
         selectScript(tab)
             .then(function () {
                 return fillParams(tab, json);

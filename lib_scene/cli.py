@@ -9,49 +9,24 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Iterator
-from typing import Any
 
 import numpy as np
 
-from . import __version__
+from . import __version__, cli_normal, cli_plan, cli_regions, cli_warp
 from .canvas import CanvasSet, discover, load_camera, source_files
-from .depth import Quantized, auto_plan, histogram, suggest_cuts
-from .errors import CanvasError, SceneImportError
+from .cli_base import COMMANDS, command, depth_and_hit, iter_cameras
+from .cli_base import say as _print
+from .depth import Quantized, histogram, suggest_cuts
+from .errors import SceneImportError
 from .files import OutputBatch
+from .plan import depth_splits
 from .progress import Steps, progress
 from .splits import SplitPlan, load_preset
 
-# Other modules register their sub-commands here: (name, help, add_arguments, run).
-Command = tuple[str, str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
-COMMANDS: list[Command] = []
-
-
-Run = Callable[[argparse.Namespace], int]
-
-
-def command(
-    name: str, help: str, arguments: Callable[[argparse.ArgumentParser], None]
-) -> Callable[[Run], Run]:
-    """Register ``fn(args) -> exit code`` as sub-command ``name``; ``arguments(parser)`` adds its options."""
-
-    def deco(fn: Run) -> Run:
-        COMMANDS.append((name, help, arguments, fn))
-        return fn
-
-    return deco
-
-
-def iter_cameras(
-    paths: list[str], layer: str | None = None, need: tuple[str, ...] | None = None
-) -> Iterator[CanvasSet]:
-    """Yield the loaded canvas set of every camera under ``paths`` (only the ``need`` kinds)."""
-    for src in progress(discover(paths), "reading", unit="camera"):
-        yield load_camera(src, layer=layer, need=need)
-
-
-def _print(*a: object, **k: Any) -> None:
-    print(*a, **k, flush=True)
+#: The command modules registered with ``cli_base.command`` (imported for that).
+COMMAND_MODULES = (cli_regions, cli_normal, cli_plan, cli_warp)
+#: The order ``--help`` lists the commands in.
+ORDER = ("info", "histogram", "depth", "regions", "normal", "plan", "run", "warp", "consistency", "shell")
 
 
 def _unit(cs: CanvasSet) -> str:
@@ -111,9 +86,9 @@ def _histogram_args(p: argparse.ArgumentParser) -> None:
 
 @command("histogram", "print the depth histogram over hit pixels (bin, percent, range)", _histogram_args)
 def cmd_histogram(args: argparse.Namespace) -> int:
-    for cs in iter_cameras([args.path], args.layer, need=("depth", "object")):
-        depth = cs.require_depth()
-        hit = np.isfinite(depth) if cs.hit is None else cs.hit
+    for src in progress(discover([args.path]), "reading", unit="camera"):
+        cs = load_camera(src, layer=args.layer, need=("depth", "object"))  # only what it shows
+        depth, hit = depth_and_hit(cs)
         h = histogram(depth, hit, bins=args.bins, cutoff=args.cutoff)
         _print(f"camera {cs.camera} ({_unit(cs)})")
         _print(h.describe())
@@ -127,21 +102,6 @@ def cmd_histogram(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------- depth
-
-
-def plan_for(cs: CanvasSet, preset: SplitPlan | None, cutoff: float | None = None) -> SplitPlan:
-    depth = cs.require_depth()
-    hit = np.isfinite(depth) if cs.hit is None else cs.hit
-    if preset is None and not hit.any():
-        raise CanvasError(
-            f"camera {cs.camera!r}: no pixel of the depth canvas hit anything, so there is no depth range "
-            "for an automatic split plan; check the render, or give --splits",
-            cs.primary_path,
-        )
-    plan = preset if preset is not None else auto_plan(depth, hit)
-    if cutoff is not None:
-        plan = plan.set_cutoff(cutoff)
-    return plan
 
 
 def depth_outputs(
@@ -158,13 +118,6 @@ def depth_outputs(
     if regions:
         batch.add_png(base + ".regions.png", q.region_rgb())
     return q
-
-
-def input_files(cs: CanvasSet) -> list[str]:
-    files = list(cs.channels)
-    if cs.sidecar_path:
-        files.append(cs.sidecar_path)
-    return files
 
 
 def _depth_args(p: argparse.ArgumentParser) -> None:
@@ -186,11 +139,11 @@ def cmd_depth(args: argparse.Namespace) -> int:
         protect=[f for src in sources for f in source_files(src)] + ([args.splits] if args.splits else [])
     )
     with Steps(2 * len(sources) + 1, "depth") as steps:
-        for src in sources:  # one camera in memory at a time
+        for src in sources:  # one camera in memory at a time, its depth pass only
             steps.next(f"{src.camera}: reading")
             cs = load_camera(src, layer=args.layer, need=("depth",))
             steps.next(f"{src.camera}: quantising")
-            plan = plan_for(cs, preset, args.cutoff)
+            plan = depth_splits(cs, preset, args.cutoff)
             q = depth_outputs(cs, plan, args.out, batch, sixteen=args.sixteen)
             steps.print(f"{cs.camera}: {q.usage().describe()}")
             del cs, q
@@ -225,43 +178,23 @@ def cmd_shell(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- main
 
 
-def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The parser of every command; only of ``command`` when it is one of this module's own (the
-    other modules, with their imports, are then not loaded: ``depth`` starts faster)."""
-    if command not in _CORE:
-        _load_plugins()
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="scene-import",
         description="Blender/Daz EXR render canvases -> ControlNet maps, Regional Prompter masks and prompts.",
     )
     parser.add_argument("--version", action="version", version=f"scene-import {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name, help_, add, run in COMMANDS:
+    rank = {name: i for i, name in enumerate(ORDER)}
+    for name, help_, add, run in sorted(COMMANDS, key=lambda c: rank.get(c[0], len(ORDER))):
         p = sub.add_parser(name, help=help_, description=help_)
         add(p)
         p.set_defaults(_run=run)
     return parser
 
 
-_PLUGINS = ("cli_regions", "cli_normal", "cli_plan")
-_CORE = ("info", "histogram", "depth", "shell")
-
-
-def _load_plugins() -> None:
-    """Import the modules that register further commands (regions, normal, plan, run)."""
-    import importlib
-
-    for mod in _PLUGINS:
-        try:
-            importlib.import_module(f"{__package__}.{mod}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__package__}.{mod}":
-                raise
-
-
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser(argv[0] if argv else None)
+    parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args._run(args) or 0)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import Any
 
 from .canvas import discover, load_camera, load_sidecar
-from .cli import _print, command, input_files
+from .cli_base import command, input_files
+from .cli_base import say as _print
 from .errors import SceneImportError
 from .files import OutputBatch
 from .normals import AXES_PRESETS, CONVENTIONS, build_normal_map, parse_axes
@@ -21,7 +23,7 @@ def parse_fill(text: str) -> tuple[float, float, float]:
         vals = ()
     if len(vals) != 3 or any(not (-1.0 <= v <= 1.0) for v in vals):
         raise argparse.ArgumentTypeError(f"--fill wants three numbers in -1..1 like 0,0,1, got {text!r}")
-    return vals  # type: ignore[return-value]
+    return vals
 
 
 def parse_axes_arg(text: str) -> str:
@@ -68,7 +70,7 @@ def _normal_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--layer", help="view layer to read")
 
 
-def _sidecar_for(arg: str | None, camera: str, n_cams: int):
+def _sidecar_for(arg: str | None, camera: str, n_cams: int) -> tuple[dict[str, Any] | None, str | None]:
     if arg is None:
         return None, None
     if os.path.isdir(arg):

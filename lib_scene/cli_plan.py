@@ -15,27 +15,18 @@ import argparse
 import base64
 import json
 import os
-import random
+from typing import Any
 
-from .canvas import discover, load_camera
-from .cli import _print, command
+from .cli_base import command
+from .cli_base import say as _print
 from .depth import Quantized
-from .errors import SceneImportError
+from .errors import InputError, PlanError
 from .files import OutputBatch
 from .params import PlanParams
-from .plan import (
-    GenerationPlan,
-    PlanError,
-    build_plan,
-    endpoint,
-    plan_scene,
-    resolve_splits,
-    select_cameras,
-    to_payload,
-    with_seed,
-)
-from .splits import load_preset
+from .plan import GenerationPlan
+from .request import HostFacts, Planned, Scene, parse_params, resolve_planned
 from .webui_client import controlnet_models, controlnet_unit_count, detect_host, request_json
+from .wire import endpoint, to_payload
 
 
 def _plan_args(p: argparse.ArgumentParser, run: bool = False) -> None:
@@ -69,8 +60,11 @@ def _plan_args(p: argparse.ArgumentParser, run: bool = False) -> None:
     p.add_argument("--layer", help="view layer to read")
 
 
-def _params(args: argparse.Namespace) -> PlanParams:
-    data: dict = {}
+def _params_data(args: argparse.Namespace) -> dict[str, Any]:
+    """``--params`` (JSON text or @file) with the flags on top. ``--splits``/``--descriptions`` are
+    shell paths: made absolute here (from the working directory) before they go into params, where
+    a relative path means "relative to the scene folder"."""
+    data: object = {}
     if args.params:
         text = args.params
         if text.startswith("@"):
@@ -78,41 +72,38 @@ def _params(args: argparse.Namespace) -> PlanParams:
                 with open(text[1:], encoding="utf-8") as fh:
                     text = fh.read()
             except OSError as exc:
-                raise SceneImportError(f"cannot read params ({exc.strerror})", text[1:]) from exc
+                raise InputError(f"cannot read params ({exc.strerror})", text[1:]) from exc
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise SceneImportError(f"--params is not valid JSON (line {exc.lineno}: {exc.msg})") from exc
+            raise InputError(f"--params is not valid JSON (line {exc.lineno}: {exc.msg})") from exc
         if not isinstance(data, dict):
-            raise SceneImportError("--params must be a JSON object")
-    for flag, key in (
-        ("base_prompt", "base_prompt"),
-        ("negative_prompt", "negative_prompt"),
-        ("mode", "mode"),
-        ("camera", "camera"),
-        ("seed", "seed"),
-    ):
-        if getattr(args, flag, None) is not None:
-            data[key] = getattr(args, flag)
-    return PlanParams.from_dict(data)
+            raise InputError("--params must be a JSON object")
+    out: dict[str, Any] = dict(data) if isinstance(data, dict) else {}
+    for key in ("base_prompt", "negative_prompt", "mode", "camera", "seed"):
+        if getattr(args, key, None) is not None:
+            out[key] = getattr(args, key)
+    for key in ("splits", "descriptions"):
+        if getattr(args, key, None):
+            out[key] = os.path.abspath(getattr(args, key))
+    return out
 
 
-def _load_inputs(args: argparse.Namespace, params: PlanParams):
-    preset = None
-    splits = args.splits or (params.splits if isinstance(params.splits, str) else None)
-    if splits:
-        preset = load_preset(splits)
-    descriptions = None
-    if args.descriptions:
-        try:
-            from .regions import load_descriptions
-        except ImportError as exc:
-            raise SceneImportError("--descriptions needs lib_scene.regions, which is not installed") from exc
-        descriptions = load_descriptions(args.descriptions)
-    return preset, descriptions
+def scene_of(paths: list[str], layer: str | None = None) -> Scene:
+    """The CLI's scene: the given files/folders; params' relative paths start at the first one's
+    folder (the scene folder)."""
+    first = os.path.abspath(paths[0])
+    folder = first if os.path.isdir(first) else os.path.dirname(first)
+    return Scene(folder, paths=tuple(paths), layer=layer)
 
 
-def plan_outputs(plan: GenerationPlan, payload: dict, out: str, batch: OutputBatch) -> None:
+def plan_request(args: argparse.Namespace, facts: HostFacts) -> list[Planned]:
+    """Resolve the command line's scene and params (``lib_scene.request``)."""
+    params: PlanParams = parse_params(_params_data(args), facts)
+    return resolve_planned(scene_of(args.paths, args.layer), params, facts)
+
+
+def plan_outputs(plan: GenerationPlan, payload: dict[str, Any], out: str, batch: OutputBatch) -> None:
     """Add one camera's payload, maps, prompt and region table to ``batch``."""
     base = os.path.join(out, plan.camera)
     batch.add(base + ".payload.json", json.dumps(payload, indent=1) + "\n")
@@ -151,7 +142,7 @@ def describe(plan: GenerationPlan) -> str:
 
 def _input_files(plans: list[GenerationPlan], args: argparse.Namespace) -> list[str]:
     files = [f for pl in plans for f in pl.source.get("files", [])]
-    return files + [f for f in (args.splits, args.descriptions) if f]
+    return files + [os.path.abspath(f) for f in (args.splits, args.descriptions) if f]
 
 
 # --------------------------------------------------------------------------- plan
@@ -163,28 +154,28 @@ def _input_files(plans: list[GenerationPlan], args: argparse.Namespace) -> list[
     _plan_args,
 )
 def cmd_plan(args: argparse.Namespace) -> int:
-    params = _params(args)
-    preset, descriptions = _load_inputs(args, params)
-    models, slots, host = None, 3, "a1111" if args.host == "auto" else args.host
+    facts = HostFacts(dialect="a1111" if args.host == "auto" else args.host)
     if args.webui_models:
-        models = controlnet_models(args.webui_models)
-        slots = controlnet_unit_count(args.webui_models)
-        if args.host == "auto":
-            host = detect_host(args.webui_models)
-        _print(f"{len(models)} ControlNet models at {args.webui_models} ({host}, {slots} units)")
-    plans, tests = [], []
-    for src in select_cameras(discover(args.paths), params.camera):
-        cs = load_camera(src, layer=args.layer)
-        plans.append(build_plan(cs, params, preset, descriptions, available_models=models))
-        split_plan = resolve_splits(cs, params, preset)
-        if split_plan is not None:  # the test-colour image of the splits, at the canvas size
-            tests.append((cs.camera, Quantized.of(cs.depth, cs.hit, split_plan).test_rgb()))
+        url = args.webui_models
+        facts = HostFacts(
+            models=tuple(controlnet_models(url)),
+            unit_count=controlnet_unit_count(url),
+            dialect=detect_host(url) if args.host == "auto" else args.host,
+        )
+        _print(
+            f"{len(facts.models or ())} ControlNet models at {url} ({facts.dialect}, {facts.unit_count} units)"
+        )
+    planned = plan_request(args, facts)
+    plans = [pl.plan for pl in planned]
     batch = OutputBatch(protect=_input_files(plans, args))
-    for plan in plans:
-        plan_outputs(plan, to_payload(plan, host, slots), args.out, batch)
-        _print(describe(plan))
-    for camera, rgb in tests:
-        batch.add_png(os.path.join(args.out, camera + ".test.png"), rgb)
+    for pl in planned:
+        plan_outputs(pl.plan, to_payload(pl.plan, facts.dialect, facts.unit_count), args.out, batch)
+        _print(describe(pl.plan))
+    for pl in planned:
+        cs = pl.canvases
+        if pl.splits is not None and cs.depth is not None:  # the test-colour image of the splits, canvas size
+            rgb = Quantized.of(cs.depth, cs.hit, pl.splits).test_rgb()
+            batch.add_png(os.path.join(args.out, cs.camera + ".test.png"), rgb)
     for path in batch.commit():
         _print(f"wrote {path}")
     return 0
@@ -199,18 +190,17 @@ def cmd_plan(args: argparse.Namespace) -> int:
     lambda p: _plan_args(p, run=True),
 )
 def cmd_run(args: argparse.Namespace) -> int:
-    params = _params(args)
-    preset, descriptions = _load_inputs(args, params)
     url = args.webui
-    models = controlnet_models(url)
-    slots = controlnet_unit_count(url)
-    host = detect_host(url) if args.host == "auto" else args.host
-    plans = plan_scene(args.paths, params, preset, descriptions, available_models=models, layer=args.layer)
-    seed = params.seed if params.seed != -1 else random.SystemRandom().randrange(2**32)
-    _print(f"{len(plans)} camera(s), seed {seed} for every camera, {host} at {url}")
+    facts = HostFacts(
+        models=tuple(controlnet_models(url)),
+        unit_count=controlnet_unit_count(url),
+        dialect=detect_host(url) if args.host == "auto" else args.host,
+    )
+    host, slots = facts.dialect, facts.unit_count
+    plans = [pl.plan for pl in plan_request(args, facts)]
+    _print(f"{len(plans)} camera(s), seed {plans[0].seed} for every camera, {host} at {url}")
     written = []
     for i, plan in enumerate(plans, 1):
-        plan = with_seed(plan, seed)
         _print(
             f"camera {i}/{len(plans)}: {plan.camera} -> POST {endpoint(plan)} ({plan.width}x{plan.height})"
         )

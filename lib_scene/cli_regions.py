@@ -6,7 +6,8 @@ import argparse
 import os
 
 from .canvas import discover, load_camera
-from .cli import _print, command, input_files
+from .cli_base import command, input_files
+from .cli_base import say as _print
 from .errors import SceneImportError
 from .files import OutputBatch
 from .regions import (

@@ -116,7 +116,7 @@ def _jsonable(value: object) -> object:
 
 def read_header(path: str | os.PathLike[str]) -> list[Header]:
     """Read the headers of every part without reading pixels; refuse absurd windows."""
-    import OpenEXR  # type: ignore[import-not-found]  # no stubs or py.typed
+    import OpenEXR
 
     path = os.fspath(path)
     if not os.path.isfile(path):

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from PIL import Image  # type: ignore[import-untyped]  # Pillow 9.5: no py.typed
+from PIL import Image
 
 from .errors import SceneImportError
 from .files import png_bytes

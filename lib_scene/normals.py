@@ -63,13 +63,10 @@ averages normals over samples, so anti-aliased edges are shorter than unit, down
 finite, get ``fill`` (a camera-space vector, default (0, 0, 1): facing the camera). All others are
 renormalised to unit length.
 
-Axis checks. For visible surfaces two facts hold whatever the scene: they face the camera
-(z > 0 for nearly every pixel), and on a planar patch the sign of x equals the sign of the planar
-depth's change along image rows (moving right), the sign of y that of its change moving *up* the
-image (for a plane n.P = c seen from its front, c < 0 and z_p = c / (n_x u + n_y v - n_z) in image
-coordinates u, v). :func:`axis_check` measures both on evenly spread sample rows and columns
-(cheap on any canvas size); disagreements become warnings, and ``axes="auto"`` flips exactly the
-axes the evidence contradicts (only signs; a swapped pair of channels needs an explicit ``axes``).
+Axis checks (:mod:`lib_scene.normal_axes`): visible surfaces face the camera, and on a planar
+patch the signs of x and y follow the planar depth's change along rows and up the image;
+:func:`axis_check` measures both on sampled lines, disagreements become warnings, and
+``axes="auto"`` flips exactly the axes the evidence contradicts.
 
 Checked against Blender itself (tests/bpy_camera_normal_aov.py, Blender 5.0.1 Cycles): the world
 Normal pass turned to camera space with the sidecar's ``matrix_world`` matches, to one 8-bit level,
@@ -79,44 +76,61 @@ negated (sphere centre: AOV z = -0.999): Cycles' camera z points into the scene.
 
 from __future__ import annotations
 
-import os
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 
-from .canvas import CanvasSet, load_sidecar
+from .canvas import CanvasSet
 from .errors import CanvasError
+from .normal_axes import (
+    AXES_PRESETS,
+    CHECK_LINES,
+    DAZ_AXES,
+    AxisCheck,
+    SampledLines,
+    axis_check,
+    check_lines,
+    format_axes,
+    parse_axes,
+    sample_indices,
+)
+from .normal_sources import (
+    NormalSource,
+    SidecarArg,
+    camera_normal_aovs,
+    camera_rotation,
+    normal_path,
+    select_source,
+)
+from .types import F32, F64, U8, Bool, Float
+
+__all__ = [
+    "AXES_PRESETS",
+    "CHECK_LINES",
+    "CONVENTIONS",
+    "DAZ_AXES",
+    "MIN_LENGTH",
+    "AxisCheck",
+    "NormalMapResult",
+    "NormalSource",
+    "axis_check",
+    "build_normal_map",
+    "camera_normal_aovs",
+    "camera_normals",
+    "camera_rotation",
+    "decode_normals",
+    "encode_normals",
+    "format_axes",
+    "normal_map",
+    "parse_axes",
+    "select_source",
+]
 
 CONVENTIONS = ("bae", "midas")
 
-#: Default axes of Daz Iray's Normal canvas. Iray documents its Normal canvas as the shading
-#: normal "in camera space" and its Depth canvas as the distance "along the (negative)
-#: z-coordinate in camera space" (Iray canvas docs, irayplugins.com maya-doc "Auxiliary Canvases
-#: attributes"): the camera looks down -z. Taking Iray's camera frame as right-handed with y up
-#: (the usual frame for a -z-looking camera; not verified on a real Daz file), x is right and z
-#: points toward the viewer - the convention used here, mapped 1:1. The test set in
-#: samples/room_daz was written that way. The axis check warns when a canvas contradicts this;
-#: other exporters: pass ``axes`` (e.g. ``"x,-y,-z"`` for OpenCV-style x right, y down,
-#: z forward) or ``"auto"``.
-DAZ_AXES = "x,y,z"
-
-#: Named axis mappings accepted by ``axes`` (right, up, toward-viewer taken from source channels).
-AXES_PRESETS = {
-    "opengl": "x,y,z",  # x right, y up, z toward the viewer (Iray, Blender camera-local, OpenGL view)
-    "iray": "x,y,z",
-    "daz": "x,y,z",
-    "cycles": "x,y,-z",  # Cycles camera space (Vector Transform node): z into the scene
-    "opencv": "x,-y,-z",  # x right, y down, z into the scene
-}
-
 #: Normals shorter than this are treated as "no normal" and filled.
 MIN_LENGTH = 0.01
-
-_AOV_NAME = re.compile(
-    r"^(?:(?:cam(?:era)?|view|eye)(?:space)?n(?:ormals?)?|n(?:ormals?)?(?:cam(?:era)?|view|eye)(?:space)?)$"
-)
-
 
 # --------------------------------------------------------------------------- conventions
 
@@ -128,7 +142,7 @@ def _check_convention(convention: str) -> str:
     return conv
 
 
-def _encode_matrix(convention: str) -> np.ndarray:
+def _encode_matrix(convention: str) -> F64:
     """3x3 E with ``rgb01 = (n_cam @ E + 1) / 2`` for the convention (rows: x, y, z)."""
     conv = _check_convention(convention)
     if conv == "bae":
@@ -136,7 +150,7 @@ def _encode_matrix(convention: str) -> np.ndarray:
     return np.array([[0, 0, -1], [0, 1, 0], [1, 0, 0]], dtype=np.float64)  # midas: R=z, G=y, B=-x
 
 
-def _apply3(src: np.ndarray, mat: np.ndarray, dst: np.ndarray, scratch: np.ndarray, scale=None) -> None:
+def _apply3(src: F32, mat: F64, dst: F32, scratch: F32, scale: F32 | None = None) -> None:
     """``dst = (src @ mat) * scale[:, None]`` for (n, 3) float32 arrays, column by column.
 
     Nine strided multiply-adds (zero coefficients skipped, so axis permutations cost three). Not
@@ -159,7 +173,7 @@ def _apply3(src: np.ndarray, mat: np.ndarray, dst: np.ndarray, scratch: np.ndarr
             dj *= scale
 
 
-def encode_normals(n_cam: np.ndarray, convention: str = "bae") -> np.ndarray:
+def encode_normals(n_cam: npt.ArrayLike, convention: str = "bae") -> U8:
     """Encode camera-space normals (..., 3) (x right, y up, z toward the viewer) as uint8 RGB.
 
     ``bae``: R = (1 - x)/2, G = (1 + y)/2, B = (1 + z)/2; ``midas``: R and B swapped. Values are
@@ -179,7 +193,7 @@ def encode_normals(n_cam: np.ndarray, convention: str = "bae") -> np.ndarray:
     return out.astype(np.uint8).reshape(n.shape)
 
 
-def decode_normals(rgb: np.ndarray, convention: str = "bae") -> np.ndarray:
+def decode_normals(rgb: npt.ArrayLike, convention: str = "bae") -> F32:
     """Inverse of :func:`encode_normals` (up to quantisation): uint8 RGB -> camera-space float32."""
     v = np.asarray(rgb, dtype=np.float32)
     flat = (v / np.float32(127.5) - np.float32(1.0)).reshape(-1, 3)
@@ -188,366 +202,13 @@ def decode_normals(rgb: np.ndarray, convention: str = "bae") -> np.ndarray:
     return out.reshape(v.shape)
 
 
-# --------------------------------------------------------------------------- camera matrix
-
-
-def camera_rotation(sidecar, path: str | os.PathLike | None = None) -> np.ndarray:
-    """The camera -> world rotation (3x3 float64, orthonormal, det +1) of a sidecar.
-
-    ``sidecar`` is the sidecar dict (its ``"matrix_world"``: row-major 4x4 camera -> world,
-    a Blender camera looking down local -Z with +Y up), or the matrix itself (4x4, 3x4 or 3x3).
-    Scale in ``matrix_world`` (a scaled camera object) is removed by the polar decomposition
-    R = U V^T of the upper-left 3x3 (exact for any positive, even non-uniform, object scale).
-    A singular or mirrored (negative scale) matrix is refused. ``path`` names the sidecar file in
-    errors.
-    """
-    where = os.fspath(path) if path is not None else None
-    if isinstance(sidecar, dict):
-        if "matrix_world" not in sidecar:
-            raise CanvasError(
-                'the camera sidecar has no "matrix_world" (row-major 4x4 camera-to-world matrix)', where
-            )
-        raw = sidecar["matrix_world"]
-    else:
-        raw = sidecar
-    try:
-        m = np.array(raw, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise CanvasError(f"matrix_world is not a numeric matrix ({exc})", where) from exc
-    if m.ndim != 2 or m.shape not in ((4, 4), (3, 4), (3, 3)):
-        raise CanvasError(f"matrix_world must be a 4x4 (or 3x4 / 3x3) matrix, got shape {m.shape}", where)
-    if not np.isfinite(m).all():
-        raise CanvasError("matrix_world holds non-finite numbers", where)
-    a = m[:3, :3]
-    u, s, vt = np.linalg.svd(a)
-    if s[0] <= 0 or s[-1] <= 1e-9 * s[0]:
-        raise CanvasError("matrix_world's rotation part is singular (zero scale?)", where)
-    r = u @ vt
-    if np.linalg.det(r) < 0:
-        raise CanvasError(
-            "matrix_world is mirrored (negative scale on the camera); un-mirror the camera and re-export",
-            where,
-        )
-    return r
-
-
-def _resolve_sidecar(cs: CanvasSet, sidecar) -> tuple[dict | None, str | None]:
-    if sidecar is None:
-        return cs.sidecar, cs.sidecar_path
-    if isinstance(sidecar, (str, os.PathLike)):
-        p = os.fspath(sidecar)
-        return load_sidecar(p), p
-    if isinstance(sidecar, dict):
-        return sidecar, None
-    raise TypeError(f"sidecar must be a dict, a path or None, not {type(sidecar).__name__}")
-
-
-# --------------------------------------------------------------------------- axes
-
-
-def parse_axes(spec: str) -> np.ndarray:
-    """An axis mapping -> 3x3 M with ``n_cam = n_src @ M``.
-
-    ``spec`` names, for camera right, up and toward-viewer in turn, the source channel that holds
-    it, with an optional sign: ``"x,y,z"`` (identity), ``"-x,y,z"``, ``"x,-y,-z"``, ``"x,z,-y"``.
-    Channels may be written x/y/z, r/g/b or 0/1/2. Presets: see :data:`AXES_PRESETS`.
-    """
-    text = str(spec).strip().lower()
-    text = AXES_PRESETS.get(text, text)
-    terms = [t for t in re.split(r"[\s,;]+", text) if t]
-    if len(terms) == 1 and re.fullmatch(r"([+-]?[xyzrgb012]){3}", terms[0]):
-        terms = re.findall(r"[+-]?[xyzrgb012]", terms[0])
-    chan = {"x": 0, "y": 1, "z": 2, "r": 0, "g": 1, "b": 2, "0": 0, "1": 1, "2": 2}
-    bad = ValueError(
-        f"axes {spec!r}: give three terms like 'x,y,z' or '-x,y,-z' (camera right, up, toward the viewer), "
-        f"or one of {', '.join(sorted(AXES_PRESETS))}"
-    )
-    if len(terms) != 3:
-        raise bad
-    m = np.zeros((3, 3), dtype=np.float64)
-    used = set()
-    for i, t in enumerate(terms):
-        mt = re.fullmatch(r"([+-]?)([xyzrgb012])", t)
-        if not mt:
-            raise bad
-        j = chan[mt.group(2)]
-        if j in used:
-            raise ValueError(f"axes {spec!r}: source channel {mt.group(2)!r} is used twice")
-        used.add(j)
-        m[j, i] = -1.0 if mt.group(1) == "-" else 1.0
-    return m
-
-
-def format_axes(m: np.ndarray) -> str:
-    """3x3 signed permutation -> ``"x,-y,z"`` text (inverse of :func:`parse_axes`)."""
-    out = []
-    for i in range(3):
-        j = int(np.argmax(np.abs(m[:, i])))
-        out.append(("-" if m[j, i] < 0 else "") + "xyz"[j])
-    return ",".join(out)
-
-
-@dataclass(frozen=True)
-class AxisCheck:
-    """Evidence about the axes of camera-space normals (see the module docstring).
-
-    ``facing``: fraction of sampled valid pixels with z > 0 (near 1 when right). ``x_agree`` /
-    ``y_agree``: fraction of sampled pixels where the sign of x (y) matches the planar depth's
-    change along the row (up the image); None when there was too little evidence (no planar
-    depth, a flat scene). ``samples``: how many pixels each figure rests on.
-    """
-
-    facing: float | None
-    x_agree: float | None
-    y_agree: float | None
-    samples: tuple[int, int, int] = (0, 0, 0)
-
-    def flips(self, low: float = 0.25) -> tuple[bool, bool, bool]:
-        """Which axes (x, y, z) the evidence says are flipped (strong disagreement only)."""
-        return (
-            self.x_agree is not None and self.x_agree < low,
-            self.y_agree is not None and self.y_agree < low,
-            self.facing is not None and self.facing < low,
-        )
-
-    def describe(self) -> str:
-        def f(v):
-            return "n/a" if v is None else f"{100 * v:.0f}%"
-
-        return f"facing {f(self.facing)}, x/depth agree {f(self.x_agree)}, y/depth agree {f(self.y_agree)}"
-
-
-_MIN_EVIDENCE = 50
-#: The axis check samples this many rows and this many columns (evenly spread) of the canvas.
-CHECK_LINES = 128
-
-
-def _lines(n: int, k: int) -> np.ndarray:
-    return np.unique(np.linspace(0, n - 1, min(n, k)).round().astype(np.intp))
-
-
-@dataclass(frozen=True)
-class _Lines:
-    """Camera-space normals on sampled rows (r, W, 3) and sampled columns (H, c, 3)."""
-
-    rows: np.ndarray
-    rows_idx: np.ndarray
-    rows_valid: np.ndarray
-    cols: np.ndarray
-    cols_idx: np.ndarray
-    cols_valid: np.ndarray
-
-    def flipped(self, sign: np.ndarray) -> _Lines:
-        s = sign.astype(np.float32)
-        return _Lines(
-            self.rows * s, self.rows_idx, self.rows_valid, self.cols * s, self.cols_idx, self.cols_valid
-        )
-
-
-def _agree(comp, d0, d1, ok, o0, o1):
-    """Fraction of pairs where the sign of ``comp`` equals the sign of ``d1 - d0``."""
-    with np.errstate(invalid="ignore", over="ignore"):
-        dd = d1 - d0
-        ok = ok & (np.abs(dd) < 0.05 * np.abs(d0)) & (dd != 0)  # no depth edge between the pair
-    if o0 is not None:
-        ok &= o0 == o1
-    ok &= np.abs(comp) > 0.2
-    c, g = comp[ok], dd[ok]
-    if c.size < _MIN_EVIDENCE:
-        return None, int(c.size)
-    return float(np.count_nonzero((c > 0) == (g > 0))) / c.size, int(c.size)
-
-
-def _check_lines(lines: _Lines, depth, depth_kind: str, object_index) -> AxisCheck:
-    vr = lines.rows_valid
-    n_valid = int(np.count_nonzero(vr))
-    facing = (
-        float(np.count_nonzero(lines.rows[..., 2][vr] > 0)) / n_valid if n_valid >= _MIN_EVIDENCE else None
-    )
-    x_agree = y_agree = None
-    nx = ny = 0
-    if depth is not None and depth_kind == "planar":
-        ri, ci = lines.rows_idx, lines.cols_idx
-        dr = np.asarray(depth[ri], dtype=np.float32)
-        dc = np.asarray(depth[:, ci], dtype=np.float32)
-        orr = oc = None
-        if object_index is not None:
-            orr, oc = object_index[ri], object_index[:, ci]
-        # x: neighbours along each sampled row (column j -> j + 1: moving right)
-        x_agree, nx = _agree(
-            lines.rows[:, :-1, 0],
-            dr[:, :-1],
-            dr[:, 1:],
-            vr[:, :-1] & vr[:, 1:],
-            None if orr is None else orr[:, :-1],
-            None if orr is None else orr[:, 1:],
-        )
-        # y: neighbours along each sampled column (row i -> i - 1: moving up the image)
-        vc = lines.cols_valid
-        y_agree, ny = _agree(
-            lines.cols[1:, :, 1],
-            dc[1:],
-            dc[:-1],
-            vc[1:] & vc[:-1],
-            None if oc is None else oc[1:],
-            None if oc is None else oc[:-1],
-        )
-    return AxisCheck(facing=facing, x_agree=x_agree, y_agree=y_agree, samples=(n_valid, nx, ny))
-
-
-def axis_check(
-    n_cam: np.ndarray,
-    valid: np.ndarray,
-    depth: np.ndarray | None = None,
-    depth_kind: str = "planar",
-    object_index: np.ndarray | None = None,
-    lines: int = CHECK_LINES,
-) -> AxisCheck:
-    """Measure whether camera-space normals (x right, y up, z toward the viewer) fit the depth.
-
-    Sampled on ``lines`` evenly spread rows and columns, so it stays cheap on large canvases.
-    Pixel pairs across a depth or object edge are skipped. Only planar depth is used for x and y.
-    """
-    h, w = valid.shape
-    ri, ci = _lines(h, lines), _lines(w, lines)
-    ln = _Lines(n_cam[ri], ri, valid[ri], n_cam[:, ci], ci, valid[:, ci])
-    return _check_lines(ln, depth, depth_kind, object_index)
-
-
-# --------------------------------------------------------------------------- sources
-
-
-@dataclass(frozen=True)
-class NormalSource:
-    """Which array feeds the normal map and how it becomes camera space.
-
-    ``n_cam = vectors @ transform`` (row vectors); ``transform`` is R for a world-space pass (so
-    n_cam = R^T n_world) or a signed axis permutation for a camera-space one.
-    """
-
-    vectors: np.ndarray  # (H, W, 3) as stored, read-only
-    transform: np.ndarray  # 3x3 float64
-    kind: str  # "Normal canvas" | "Normal pass" | "aov <name>"
-    space: str  # "world" | "camera"
-    axes: str | None = None  # the axis mapping used for camera-space sources
-    auto_axes: bool = False  # axes still to be decided from the data
-    path: str | None = None
-    warnings: tuple[str, ...] = ()
-
-
-def camera_normal_aovs(cs: CanvasSet) -> list[str]:
-    """Names of the AOVs that look like camera-space normals (3 components, named like one)."""
-    return [
-        name
-        for name, arr in cs.aovs.items()
-        if arr.ndim == 3 and arr.shape[-1] == 3 and _AOV_NAME.match(re.sub(r"[\s_\-.]", "", name).lower())
-    ]
-
-
-def _normal_path(cs: CanvasSet) -> str | None:
-    return cs.sources.get("normal") or cs.primary_path
-
-
-def select_source(
-    cs: CanvasSet,
-    sidecar=None,
-    source: str = "auto",
-    aov: str | None = None,
-    axes: str | None = None,
-    space: str | None = None,
-) -> NormalSource:
-    """Pick the normal source of a camera (see the module docstring for the order).
-
-    ``source``: ``"auto"``, ``"normal"`` (the normal canvas/pass) or ``"aov"``; ``aov`` names an
-    AOV (implies ``source="aov"``); ``axes``: axis mapping for camera-space sources (``"auto"``
-    allowed); ``space``: override the normal canvas's space (``"world"`` or ``"camera"``).
-    """
-    if source not in ("auto", "normal", "aov"):
-        raise ValueError(f"unknown normal source {source!r}; use auto, normal or aov")
-    if space not in (None, "world", "camera"):
-        raise ValueError(f"unknown normal space {space!r}; use world or camera")
-    if aov is not None:
-        source = "aov"
-    side, side_path = _resolve_sidecar(cs, sidecar)
-    path = _normal_path(cs)
-    warnings: list[str] = []
-
-    def camera_source(vectors, kind, default_axes, where):
-        spec = axes if axes is not None else default_axes
-        if str(spec).strip().lower() == "auto":
-            return NormalSource(
-                vectors, np.eye(3), kind, "camera", axes="x,y,z", auto_axes=True, path=where, warnings=()
-            )
-        m = parse_axes(spec)
-        return NormalSource(
-            vectors, m, kind, "camera", axes=format_axes(m), path=where, warnings=tuple(warnings)
-        )
-
-    if source == "aov":
-        names = [aov] if aov is not None else camera_normal_aovs(cs)
-        if aov is not None and aov not in cs.aovs:
-            have = ", ".join(sorted(cs.aovs)) or "none"
-            raise CanvasError(f"camera {cs.camera!r} has no pass named {aov!r} (other passes: {have})", path)
-        if not names:
-            raise CanvasError(
-                f"camera {cs.camera!r} has no camera-space normal AOV (a 3-channel pass named like "
-                "'CameraNormal'); name one with aov=/--aov",
-                path,
-            )
-        arr = cs.aovs[names[0]]
-        if arr.ndim != 3 or arr.shape[-1] != 3:
-            raise CanvasError(f"pass {names[0]!r} is not a 3-component vector pass", path)
-        return camera_source(arr, f"aov {names[0]}", "auto", path)
-
-    normal_space = space or cs.normal_space
-    if cs.normal is not None and normal_space == "camera":
-        return camera_source(cs.normal, "Normal canvas", DAZ_AXES, path)
-
-    rot = None
-    if cs.normal is not None and side is not None and "matrix_world" in side:
-        rot = camera_rotation(side, side_path)
-        res = side.get("resolution")
-        try:
-            rw, rh = (int(res[0]), int(res[1])) if res else (cs.width, cs.height)
-        except (TypeError, ValueError, IndexError):
-            rw, rh = cs.width, cs.height
-        if (rw * cs.height) != (rh * cs.width):
-            warnings.append(
-                f"the sidecar is for a {rw}x{rh} render but the canvas is {cs.width}x{cs.height}: "
-                "check that it belongs to this render"
-            )
-        return NormalSource(cs.normal, rot, "Normal pass", "world", path=path, warnings=tuple(warnings))
-
-    if source == "auto" and camera_normal_aovs(cs):
-        return select_source(cs, sidecar, "aov", None, axes, space)
-
-    if cs.normal is None:
-        raise CanvasError(
-            f"camera {cs.camera!r} has no normal canvas (no Normal pass or Normal canvas)", path
-        )
-    stem = os.path.splitext(os.path.basename(path))[0] if path else cs.camera
-    if side is not None:
-        raise CanvasError(
-            'the Normal pass is in world space and the camera sidecar has no "matrix_world"; add the '
-            "camera's row-major 4x4 camera-to-world matrix_world to it (refusing to emit world-space "
-            "normals as camera space)",
-            side_path or path,
-        )
-    raise CanvasError(
-        "the Normal pass is in world space and there is no camera matrix to turn it into camera space: "
-        f"put the camera sidecar {stem}.json (with its matrix_world) next to the EXR, or pass it with "
-        "--sidecar FILE (sidecar= in Python); refusing to emit world-space normals as camera space",
-        path,
-    )
-
-
 # --------------------------------------------------------------------------- encoding
 
 #: Pixels per block of the vectorised passes (keeps the scratch arrays in cache, no big temporaries).
 _BLOCK = 1 << 17
 
 
-def _fill_rgb(fill, e: np.ndarray) -> np.ndarray:
+def _fill_rgb(fill: npt.ArrayLike, e: F64) -> U8:
     try:
         f = np.array(fill, dtype=np.float64).reshape(-1)
     except (TypeError, ValueError) as exc:
@@ -558,14 +219,14 @@ def _fill_rgb(fill, e: np.ndarray) -> np.ndarray:
 
 
 def _map_pixels(
-    vectors: np.ndarray,
-    hit: np.ndarray | None,
+    vectors: Float,
+    hit: Bool | None,
     min_len: float,
-    mat: np.ndarray,
+    mat: F64,
     offset: float,
-    fill: np.ndarray,
-    dst: np.ndarray,
-    valid_dst: np.ndarray | None = None,
+    fill: U8 | F32,
+    dst: U8 | F32,
+    valid_dst: Bool | None = None,
     rounding: bool = False,
 ) -> int:
     """``dst[i] = unit(vectors[i]) @ mat + offset`` (rounded and clipped to 0..255 with
@@ -624,18 +285,18 @@ def _map_pixels(
     return usable
 
 
-def _check_hit(cs: CanvasSet, arr: np.ndarray) -> np.ndarray | None:
+def _check_hit(cs: CanvasSet, arr: Float) -> Bool | None:
     if arr.shape[:2] != (cs.height, cs.width) or arr.shape[-1] != 3:
         raise CanvasError(
-            f"normal array has shape {arr.shape} but the canvas is {cs.width}x{cs.height}", _normal_path(cs)
+            f"normal array has shape {arr.shape} but the canvas is {cs.width}x{cs.height}", normal_path(cs)
         )
     if cs.hit is not None and cs.hit.shape != arr.shape[:2]:
-        raise CanvasError("the depth and normal canvases differ in size", _normal_path(cs))
+        raise CanvasError("the depth and normal canvases differ in size", normal_path(cs))
     return cs.hit
 
 
-def _sample_lines(src: NormalSource, hit, min_len: float, h: int, w: int) -> _Lines:
-    ri, ci = _lines(h, CHECK_LINES), _lines(w, CHECK_LINES)
+def _sample_lines(src: NormalSource, hit: Bool | None, min_len: float, h: int, w: int) -> SampledLines:
+    ri, ci = sample_indices(h, CHECK_LINES), sample_indices(w, CHECK_LINES)
     out = []
     for vec, hh in (
         (src.vectors[ri], None if hit is None else hit[ri]),
@@ -655,13 +316,15 @@ def _sample_lines(src: NormalSource, hit, min_len: float, h: int, w: int) -> _Li
         )
         out.append((n, val))
     (nr, vr), (nc, vc) = out
-    return _Lines(nr, ri, vr, nc, ci, vc)
+    return SampledLines(nr, ri, vr, nc, ci, vc)
 
 
-def _inspect(cs: CanvasSet, src: NormalSource, hit, min_len: float) -> tuple[NormalSource, AxisCheck]:
+def _inspect(
+    cs: CanvasSet, src: NormalSource, hit: Bool | None, min_len: float
+) -> tuple[NormalSource, AxisCheck]:
     """Run the axis check on sampled lines; with ``auto_axes``, flip the axes the evidence contradicts."""
     lines = _sample_lines(src, hit, min_len, cs.height, cs.width)
-    chk = _check_lines(lines, cs.depth, cs.depth_kind, cs.object_index)
+    chk = check_lines(lines, cs.depth, cs.depth_kind, cs.object_index)
     if not src.auto_axes:
         return src, chk
     flips = chk.flips()
@@ -672,7 +335,7 @@ def _inspect(cs: CanvasSet, src: NormalSource, hit, min_len: float) -> tuple[Nor
         notes.append(
             f"{src.kind}: axes decided from the data as {format_axes(m)} ({chk.describe()} as stored)"
         )
-        chk = _check_lines(lines.flipped(sign), cs.depth, cs.depth_kind, cs.object_index)
+        chk = check_lines(lines.flipped(sign), cs.depth, cs.depth_kind, cs.object_index)
     undecided = [a for a, v in zip("xy", (chk.x_agree, chk.y_agree), strict=True) if v is None]
     if undecided:
         notes.append(
@@ -712,15 +375,15 @@ def _check_warnings(src: NormalSource, chk: AxisCheck) -> list[str]:
 
 def camera_normals(
     cs: CanvasSet,
-    sidecar=None,
+    sidecar: SidecarArg = None,
     *,
     source: str = "auto",
     aov: str | None = None,
     axes: str | None = None,
     space: str | None = None,
     min_length: float = MIN_LENGTH,
-    fill=(0.0, 0.0, 1.0),
-) -> tuple[np.ndarray, np.ndarray, NormalSource]:
+    fill: npt.ArrayLike = (0.0, 0.0, 1.0),
+) -> tuple[F32, Bool, NormalSource]:
     """Unit camera-space normals (H, W, 3) float32 (x right, y up, z toward the viewer), the mask
     of pixels that had a usable normal, and the source used. Unusable pixels hold ``fill``.
 
@@ -751,7 +414,7 @@ def camera_normals(
 class NormalMapResult:
     """A normal map and how it was made."""
 
-    image: np.ndarray  # (H, W, 3) uint8
+    image: U8  # (H, W, 3)
     convention: str
     source: NormalSource
     valid_fraction: float
@@ -770,8 +433,8 @@ class NormalMapResult:
 def build_normal_map(
     cs: CanvasSet,
     convention: str = "bae",
-    sidecar=None,
-    fill=(0.0, 0.0, 1.0),
+    sidecar: SidecarArg = None,
+    fill: npt.ArrayLike = (0.0, 0.0, 1.0),
     *,
     source: str = "auto",
     aov: str | None = None,
@@ -821,15 +484,15 @@ def build_normal_map(
 def normal_map(
     cs: CanvasSet,
     convention: str = "bae",
-    sidecar=None,
-    fill=(0.0, 0.0, 1.0),
+    sidecar: SidecarArg = None,
+    fill: npt.ArrayLike = (0.0, 0.0, 1.0),
     *,
     source: str = "auto",
     aov: str | None = None,
     axes: str | None = None,
     space: str | None = None,
     min_length: float = MIN_LENGTH,
-) -> np.ndarray:
+) -> U8:
     """The ControlNet normal map of one camera: (H, W, 3) uint8 RGB, exactly the canvas size.
 
     ``convention``: ``"bae"`` (ControlNet 1.1 normalbae, default) or ``"midas"`` (1.0).

@@ -13,6 +13,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from .types import I64, U8
+
 MAX_REGIONS = 4096
 
 
@@ -34,20 +36,20 @@ def region_color(i: int) -> tuple[int, int, int]:
 
 
 @lru_cache(maxsize=16)
-def _palette(n: int) -> np.ndarray:
+def _palette(n: int) -> U8:
     table = np.array([region_color(i) for i in range(n)], dtype=np.uint8).reshape(n, 3)
     table.flags.writeable = False
     return table
 
 
-def region_palette(n: int) -> np.ndarray:
+def region_palette(n: int) -> U8:
     """``(n, 3)`` uint8 array of the first ``n`` region colours (read-only)."""
     if not 0 <= n <= MAX_REGIONS:
         raise ValueError(f"region count must be in [0, {MAX_REGIONS}], got {n}")
     return _palette(n)
 
 
-def color_to_region(rgb: np.ndarray, n: int = 256) -> np.ndarray:
+def color_to_region(rgb: U8, n: int = 256) -> I64:
     """Map an ``(H, W, 3)`` uint8 image to region numbers; -1 where the colour is not in the palette."""
     pal = region_palette(n).astype(np.int64)
     key = (pal[:, 0] << 16) | (pal[:, 1] << 8) | pal[:, 2]

@@ -17,21 +17,28 @@ import difflib
 import json
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
-from .errors import SceneImportError
+from .errors import ParamsError
+
+__all__ = [
+    "CONTROL_MODES",
+    "REGION_SOURCES",
+    "RESIZE_MODES",
+    "ParamsError",
+    "PlanParams",
+    "RegionParams",
+    "RegionalParams",
+    "Spec",
+    "UnitParams",
+    "field_specs",
+    "params_schema",
+]
 
 DEFAULT_LONG_SIDE = 512
 CONTROL_MODES = ("Balanced", "My prompt is more important", "ControlNet is more important")
 RESIZE_MODES = ("Just Resize", "Crop and Resize", "Resize and Fill")
 REGION_SOURCES = ("auto", "index", "material", "splits")  # or "aov:<NAME>"
-
-
-class ParamsError(SceneImportError):
-    """Invalid parameters; ``problems`` lists every one found."""
-
-    def __init__(self, problems: list[str], path: str | None = None):
-        self.problems = list(problems)
-        super().__init__("invalid Scene Import parameters: " + "; ".join(self.problems), path)
 
 
 @dataclass(frozen=True)
@@ -46,7 +53,7 @@ class Spec:
     settings: bool = True  # offered in A1111's Settings
 
 
-def _p(default, kind, label, help="", **kw):
+def _p(default: Any, kind: str, label: str, help: str = "", **kw: Any) -> Any:
     return field(default=default, metadata={"spec": Spec(kind, label, help, **kw)})
 
 
@@ -128,6 +135,15 @@ class PlanParams:
     )
     base_prompt: str = _p("", "str", "base prompt", "style/quality text; empty in the Script: the UI prompt")
     negative_prompt: str = _p("", "str", "negative prompt", "empty in the Script: the UI negative prompt")
+    prompt: str | None = _p(
+        None,
+        "str",
+        "prompt (edited)",
+        "the whole prompt as edited; null: assembled from the base prompt and the regions. Used verbatim; "
+        "with regions its BREAK sections must match them",
+        nullable=True,
+        settings=False,
+    )
     seed: int = _p(-1, "int", "seed", "-1: random, one seed shared by every camera", lo=-1, hi=2**32 - 1)
     steps: int | None = _p(None, "int", "steps", "null: the host's/UI's value", lo=1, hi=150, nullable=True)
     cfg_scale: float | None = _p(
@@ -149,7 +165,7 @@ class PlanParams:
     normal: UnitParams = field(default_factory=UnitParams)
     regional: RegionalParams = field(default_factory=RegionalParams)
     regions: RegionParams = field(default_factory=RegionParams)
-    splits: dict | str | None = _p(
+    splits: dict[str, Any] | str | None = _p(
         None,
         "splits",
         "split preset",
@@ -159,7 +175,7 @@ class PlanParams:
     descriptions: str | None = _p(
         None, "str", "descriptions file", "null: the sidecars", nullable=True, settings=False
     )
-    region_descriptions: dict | None = _p(
+    region_descriptions: dict[str, str] | None = _p(
         None,
         "descmap",
         "descriptions by pass index",
@@ -174,7 +190,7 @@ class PlanParams:
 
     # ----------------------------------------------------------------- construction
     @classmethod
-    def from_dict(cls, data: dict | None, base: PlanParams | None = None) -> PlanParams:
+    def from_dict(cls, data: dict[str, Any] | None, base: PlanParams | None = None) -> PlanParams:
         """Validate ``data`` over ``base`` (default: the built-in defaults). Raises ParamsError."""
         if data is None:
             data = {}
@@ -213,13 +229,13 @@ class PlanParams:
 
     @classmethod
     def _from_flat(cls, flat: dict[str, object]) -> PlanParams:
-        top = {k: v for k, v in flat.items() if "." not in k}
+        top: dict[str, Any] = {k: v for k, v in flat.items() if "." not in k}
         for g, gcls in _GROUPS.items():
             top[g] = gcls(**{k.split(".", 1)[1]: v for k, v in flat.items() if k.startswith(g + ".")})
         return cls(**top)
 
     # ----------------------------------------------------------------- views
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """Nested, JSON-serialisable; ``from_dict(p.to_dict()) == p``."""
         return dataclasses.asdict(self)
 
@@ -238,7 +254,7 @@ class PlanParams:
                 out[f.name] = v
         return out
 
-    def replace(self, **changes) -> PlanParams:
+    def replace(self, **changes: object) -> PlanParams:
         """Validated copy with dotted or top-level keys changed: ``p.replace(**{"depth.weight": 0.5})``."""
         return PlanParams.from_dict(changes, base=self)
 
@@ -264,12 +280,12 @@ def field_specs() -> dict[str, tuple[Spec, object]]:
     return out
 
 
-def params_schema() -> dict:
+def params_schema() -> dict[str, Any]:
     """A JSON Schema (draft 2020-12 subset) of the params object, for ``GET /scene-import/v1/schema``."""
 
-    def prop(spec: Spec, default) -> dict:
+    def prop(spec: Spec, default: object) -> dict[str, Any]:
         t = {"bool": "boolean", "int": "integer", "float": "number"}.get(spec.kind, "string")
-        p: dict = {"title": spec.label, "default": default}
+        p: dict[str, Any] = {"title": spec.label, "default": default}
         if spec.help:
             p["description"] = spec.help
         if spec.kind == "splits":
@@ -291,7 +307,7 @@ def params_schema() -> dict:
             p["pattern"] = "^(auto|index|material|splits|aov:.+)$"
         return p
 
-    props: dict = {}
+    props: dict[str, Any] = {}
     for key, (spec, default) in field_specs().items():
         if "." in key:
             g, k = key.split(".", 1)
@@ -311,7 +327,7 @@ def params_schema() -> dict:
 # --------------------------------------------------------------------------- validation helpers
 
 
-def _flatten_input(data: dict, prefix: str, out: dict, problems: list[str]) -> None:
+def _flatten_input(data: dict[Any, Any], prefix: str, out: dict[str, object], problems: list[str]) -> None:
     for key, value in data.items():
         if not isinstance(key, str):
             problems.append(f"parameter names must be strings, got {key!r}")
@@ -328,7 +344,7 @@ def _flatten_input(data: dict, prefix: str, out: dict, problems: list[str]) -> N
             out[full] = value
 
 
-def _unknown(key: str, specs: dict) -> str:
+def _unknown(key: str, specs: dict[str, tuple[Spec, object]]) -> str:
     names = list(specs)
     hint = difflib.get_close_matches(key, names, n=3, cutoff=0.6)
     leaf = key.rsplit(".", 1)[-1]
@@ -341,75 +357,102 @@ def _unknown(key: str, specs: dict) -> str:
     return msg
 
 
-def _coerce(key: str, spec: Spec, value):
-    if value is None:
-        if spec.nullable:
-            return None
-        raise ValueError(f"{key} must not be null")
-    kind = spec.kind
-    if kind == "bool":
-        if not isinstance(value, bool):
-            raise ValueError(f"{key} must be true or false, got {value!r}")
+def _coerce_number(key: str, spec: Spec, value: object) -> int | float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{key} must be a number, got {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"{key} must be finite, got {value!r}")
+    num: int | float
+    if spec.kind == "int":
+        if isinstance(value, float) and not value.is_integer():
+            raise ValueError(f"{key} must be a whole number, got {value!r}")
+        num = int(value)
+    else:
+        num = float(value)
+    if (spec.lo is not None and num < spec.lo) or (spec.hi is not None and num > spec.hi):
+        raise ValueError(f"{key} must be in [{_num(spec.lo)}, {_num(spec.hi)}], got {_num(num)}")
+    if key == "long_side" and num and num < 64:
+        raise ValueError(f"long_side must be 0 (canvas size) or at least 64, got {num}")
+    return num
+
+
+def _coerce_descmap(key: str, value: object) -> dict[str, str] | None:
+    if not isinstance(value, dict):
+        raise ValueError(f"{key} must be an object mapping pass indices to descriptions")
+    out: dict[str, str] = {}
+    for k, v in value.items():
+        try:
+            idx: int | None = int(k)
+        except (TypeError, ValueError):
+            idx = None
+        if idx is None or str(idx) != str(k).strip() or idx < 0:
+            raise ValueError(f"{key}: {k!r} is not a pass index (a whole number >= 0)")
+        if not isinstance(v, str):
+            raise ValueError(f"{key}[{k}] must be a string, got {type(v).__name__}")
+        out[str(idx)] = v
+    return out or None
+
+
+def _coerce_splits(key: str, value: object) -> dict[str, Any] | str | None:
+    if isinstance(value, str):
+        return value if value.strip() else None
+    if isinstance(value, dict):
         return value
-    if kind in ("int", "float"):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError(f"{key} must be a number, got {value!r}")
-        if not math.isfinite(value):
-            raise ValueError(f"{key} must be finite, got {value!r}")
-        if kind == "int":
-            if isinstance(value, float) and not value.is_integer():
-                raise ValueError(f"{key} must be a whole number, got {value!r}")
-            value = int(value)
-        else:
-            value = float(value)
-        if (spec.lo is not None and value < spec.lo) or (spec.hi is not None and value > spec.hi):
-            raise ValueError(f"{key} must be in [{_num(spec.lo)}, {_num(spec.hi)}], got {_num(value)}")
-        if key == "long_side" and value and value < 64:
-            raise ValueError(f"long_side must be 0 (canvas size) or at least 64, got {value}")
-        return value
-    if kind == "descmap":
-        if not isinstance(value, dict):
-            raise ValueError(f"{key} must be an object mapping pass indices to descriptions")
-        out = {}
-        for k, v in value.items():
-            try:
-                idx = int(k)
-            except (TypeError, ValueError):
-                idx = None
-            if idx is None or str(idx) != str(k).strip() or idx < 0:
-                raise ValueError(f"{key}: {k!r} is not a pass index (a whole number >= 0)")
-            if not isinstance(v, str):
-                raise ValueError(f"{key}[{k}] must be a string, got {type(v).__name__}")
-            out[str(idx)] = v
-        return out or None
-    if kind == "splits":
-        if isinstance(value, (dict, str)):
-            if isinstance(value, str) and not value.strip():
-                return None
-            return value
-        raise ValueError(
-            f"{key} must be a split preset object or a preset file path, got {type(value).__name__}"
-        )
+    raise ValueError(f"{key} must be a split preset object or a preset file path, got {type(value).__name__}")
+
+
+def _coerce_choice(key: str, spec: Spec, value: str) -> str:
+    for c in spec.choices:
+        if value == c or value.lower() == c.lower():
+            return c
+    raise ValueError(f"{key} must be one of {', '.join(repr(c) for c in spec.choices)}, got {value!r}")
+
+
+def _coerce_source(key: str, value: str) -> str:
+    v = value.strip()
+    if v.lower() in REGION_SOURCES:
+        return v.lower()
+    if v.lower().startswith("aov:") and v[4:].strip():
+        return "aov:" + v[4:].strip()
+    raise ValueError(f"{key} must be auto, index, material, splits or aov:<NAME>, got {value!r}")
+
+
+#: Nullable strings where an empty text means null.
+_EMPTY_IS_NULL = ("sampler_name", "descriptions", "scene", "camera", "prompt")
+
+
+def _coerce_text(key: str, spec: Spec, value: object) -> str | None:
     if not isinstance(value, str):
         raise ValueError(f"{key} must be a string, got {value!r}")
     if len(value) > 20000:
         raise ValueError(f"{key} is too long ({len(value)} characters)")
-    if kind == "choice":
-        for c in spec.choices:
-            if value == c or value.lower() == c.lower():
-                return c
-        raise ValueError(f"{key} must be one of {', '.join(repr(c) for c in spec.choices)}, got {value!r}")
-    if kind == "source":
-        v = value.strip()
-        if v.lower() in REGION_SOURCES:
-            return v.lower()
-        if v.lower().startswith("aov:") and v[4:].strip():
-            return "aov:" + v[4:].strip()
-        raise ValueError(f"{key} must be auto, index, material, splits or aov:<NAME>, got {value!r}")
-    if spec.nullable and not value.strip() and key in ("sampler_name", "descriptions", "scene", "camera"):
+    if spec.kind == "choice":
+        return _coerce_choice(key, spec, value)
+    if spec.kind == "source":
+        return _coerce_source(key, value)
+    if spec.nullable and not value.strip() and key in _EMPTY_IS_NULL:
         return None
     return value
 
 
-def _num(x) -> str:
+def _coerce(key: str, spec: Spec, value: object) -> object:
+    """``value`` checked and normalised for the field ``key``; ValueError names the problem."""
+    if value is None:
+        if spec.nullable:
+            return None
+        raise ValueError(f"{key} must not be null")
+    if spec.kind == "bool":
+        if not isinstance(value, bool):
+            raise ValueError(f"{key} must be true or false, got {value!r}")
+        return value
+    if spec.kind in ("int", "float"):
+        return _coerce_number(key, spec, value)
+    if spec.kind == "descmap":
+        return _coerce_descmap(key, value)
+    if spec.kind == "splits":
+        return _coerce_splits(key, value)
+    return _coerce_text(key, spec, value)
+
+
+def _num(x: float | None) -> str:
     return f"{x:g}" if isinstance(x, float) else str(x)

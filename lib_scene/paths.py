@@ -12,15 +12,19 @@ import binascii
 import os
 import re
 
-from .errors import SceneImportError
+from .errors import PathNotAllowed, UploadError, UploadTooLarge
 
-
-class PathNotAllowed(SceneImportError):
-    """A server path outside every allowed root (or no root configured)."""
-
-
-class UploadError(SceneImportError):
-    """An uploaded file is malformed, badly named or too large."""
+__all__ = [
+    "UPLOAD_SUFFIXES",
+    "PathNotAllowed",
+    "UploadError",
+    "UploadTooLarge",
+    "decode_uploads",
+    "is_within",
+    "resolve_allowed",
+    "safe_upload_name",
+    "write_uploads",
+]
 
 
 def _real(path: str) -> str:
@@ -55,14 +59,13 @@ def resolve_allowed(path: str, roots: list[str] | tuple[str, ...]) -> str:
         )
     if "\x00" in path:
         raise PathNotAllowed("invalid path (NUL byte)", path.replace("\x00", "\\0"))
-    if os.path.isabs(path):
-        candidate = path
-    else:
+    candidate: str | None = path
+    if not os.path.isabs(path):
         candidate = next(
             (os.path.join(r, path) for r in roots if os.path.exists(os.path.join(r, path))), None
         )
-        if candidate is None:
-            raise PathNotAllowed("not found in any allowed folder", path)
+    if candidate is None:
+        raise PathNotAllowed("not found in any allowed folder", path)
     if any(is_within(candidate, r) for r in roots):
         return os.path.realpath(candidate)
     raise PathNotAllowed("is outside the folders the webui admin allowed (--scene-import-allowed-dir)", path)
@@ -111,7 +114,7 @@ def decode_uploads(files: object, max_bytes: int) -> list[tuple[str, bytes]]:
             data = data.split(",", 1)[-1]
         total += len(data) * 3 // 4
         if total > max_bytes:
-            raise UploadError(f"uploads exceed the limit of {max_bytes / 2**20:.0f} MiB")
+            raise UploadTooLarge(f"uploads exceed the limit of {max_bytes / 2**20:.0f} MiB")
         try:
             raw = base64.b64decode(data, validate=True)
         except (binascii.Error, ValueError) as exc:

@@ -1,19 +1,13 @@
 """The generation plan: one camera's canvases + ``PlanParams`` -> what the host must be told.
 
 ``build_plan`` is pure and deterministic (no clock, no randomness, no host): the same canvases and
-parameters give the same plan. Every entry point shares it: the dropdown Script applies it to
-``p``, the ``/scene-import/v1/plan`` route returns it, the CLI writes ``to_payload`` as JSON.
+parameters give the same plan. Every entry point reaches it through ``lib_scene.request.resolve``
+(one camera loop, one seed rule); the host's spelling of a plan is ``lib_scene.wire``.
 
-Host facts used here (see ../shared/host-contracts.md; sources: Mikubill/sd-webui-controlnet
-@ 56cec5b = v1.1.455, hako-mikan/sd-webui-regional-prompter @ be62345):
-
-* ControlNet units are dicts with ``enabled: true``, string ``resize_mode``/``control_mode``,
-  ``module`` "none" (A1111 extension) or "None" (Forge builtin), an 8-bit RGB PNG at exactly the
-  generation size, and never a ``mask`` key. Padded with ``{"enabled": false}`` to the slot count.
-* Regional Prompter takes 20 positional args (``RP_ARG_NAMES``); the k-th palette colour present in
-  the mask binds to the k-th region section after the base, and more colours than sections is an
-  IndexError inside the U-Net. So the prompt is built from the colours present in the mask **after**
-  it is resized to the generation size.
+Regional Prompter binds the k-th palette colour present in the mask to the k-th region section
+after the base, and more colours than sections is an IndexError inside the U-Net. So the prompt is
+built from the colours present in the mask **after** it is resized to the generation size, and an
+edited prompt (``params.prompt``) must have exactly as many sections (:func:`prompt.check_sections`).
 """
 
 from __future__ import annotations
@@ -21,19 +15,22 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from . import __version__
 from .canvas import CanvasSet
 from .depth import auto_plan, quantize
-from .errors import SceneImportError
+from .errors import CanvasError, ParamsError, PlanError, SceneImportError
 from .imaging import decode_png_b64, png_b64, resize_nearest, resize_smooth, to_rgb8, tonemap_srgb
+from .models import DEFAULT_MODELS, choose_model, resolve_model
+from .normals import normal_map
 from .palette import color_to_region, region_color
 from .params import (
     CONTROL_MODES,
     RESIZE_MODES,
-    ParamsError,
     PlanParams,
     RegionalParams,
     RegionParams,
@@ -41,11 +38,12 @@ from .params import (
     field_specs,
     params_schema,
 )
+from .prompt import check_sections, compose, count_sections, flat, sanitize
+from .regions import Descriptions, Region, build_regions, with_edits
 from .splits import SplitPlan
 
 __all__ = [
     "DEFAULT_MODELS",
-    "RP_ARG_NAMES",
     "GenerationPlan",
     "ParamsError",
     "PlanError",
@@ -57,63 +55,25 @@ __all__ = [
     "UnitSpec",
     "build_plan",
     "choose_model",
-    "cn_units",
-    "compose_prompt",
-    "endpoint",
+    "depth_splits",
     "field_specs",
     "generation_size",
-    "neutralise_keywords",
+    "mask_colors",
     "params_schema",
     "resolve_model",
-    "rp_args",
-    "to_payload",
+    "resolve_splits",
+    "with_seed",
 ]
+
+U8Image = NDArray[np.uint8]
+JSON = dict[str, Any]
 
 PLAN_FORMAT = "scene-import-plan"
 PLAN_VERSION = 1
-HOSTS = ("a1111", "forge")
 
-#: Used when the host's model list is unknown (the issue's defaults).
-DEFAULT_MODELS = {
-    "depth": "control_v11f1p_sd15_depth",
-    "normal": "control_v11p_sd15_normalbae",
-    "normal_midas": "control_sd15_normal",
-}
-
-#: Regional Prompter's 20 positional args, in the order of ``Script.ui()``'s return list,
-#: scripts/rp.py lines 443-444 at hako-mikan/sd-webui-regional-prompter be62345
-#: (``return [active, dummy_false, rp_selected_tab, mmode, xmode, pmode, ratios, baseratios,
-#: usebase, usecom, usencom, calcmode, options, lnter, lnur, threshold, polymask, lstop, lstop_hr,
-#: flipper]``), consumed by ``process()`` at line 446 under the same names.
-RP_ARG_NAMES = (
-    "active",  # 0  bool
-    "debug",  # 1  dummy_false
-    "mode",  # 2  rp_selected_tab: "Matrix" | "Mask" | "Prompt"
-    "matrix_submode",  # 3  mmode, default "Columns"
-    "mask_submode",  # 4  xmode, default "Mask"
-    "prompt_submode",  # 5  pmode, default "Prompt"
-    "divide_ratios",  # 6  ratios, default "1,1"
-    "base_ratios",  # 7  baseratios (string), default "0.2"
-    "use_base",  # 8  usebase
-    "use_common",  # 9  usecom
-    "use_ncommon",  # 10 usencom
-    "calc_mode",  # 11 calcmode: "Attention" | "Latent"
-    "options",  # 12 options; False = none (keeps AND -> BREAK conversion)
-    "lora_neg_te",  # 13 lnter "0"
-    "lora_neg_u",  # 14 lnur "0"
-    "threshold",  # 15 "0.4"
-    "mask",  # 16 polymask: a file path or a base64 PNG string
-    "lora_stop",  # 17 lstop "0"
-    "lora_hires_stop",  # 18 lstop_hr "0"
-    "flip",  # 19 flipper False
-)
-
-#: RP's separator keywords; it replaces them as plain substrings (scripts/regions.py: ALLALLKEYS).
-RP_KEYWORDS = ("ADDCOMM", "ADDBASE", "ADDCOL", "ADDROW", "ADDP", "BREAK", "AND")
-
-
-class PlanError(SceneImportError):
-    """A plan cannot be built or read."""
+#: Warnings when the host lacks an extension (the plan leaves its part out).
+NO_CONTROLNET = "ControlNet is not installed: the depth and normal units are skipped"
+NO_REGIONAL_PROMPTER = "Regional Prompter is not installed: regions are skipped and the prompt is flattened"
 
 
 # --------------------------------------------------------------------------- specs
@@ -125,7 +85,7 @@ class UnitSpec:
 
     kind: str  # "depth" | "normal"
     model: str
-    image: np.ndarray
+    image: U8Image
     module: str = "none"
     weight: float = 0.3
     guidance_start: float = 0.0
@@ -134,13 +94,13 @@ class UnitSpec:
     resize_mode: str = "Just Resize"
     pixel_perfect: bool = False
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> JSON:
         d = {k: getattr(self, k) for k in _UNIT_KEYS}
         d["image"] = png_b64(self.image)
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> UnitSpec:
+    def from_dict(cls, d: JSON) -> UnitSpec:
         if not isinstance(d, dict) or set(d) != set(_UNIT_KEYS) | {"image"}:
             raise PlanError(f"a plan unit needs exactly the keys {sorted([*_UNIT_KEYS, 'image'])}")
         if d["control_mode"] not in CONTROL_MODES or d["resize_mode"] not in RESIZE_MODES:
@@ -166,7 +126,7 @@ _UNIT_KEYS = (
 class RegionalSpec:
     """Regional Prompter in Mask mode. ``mask`` is (H, W, 3) uint8: exact palette colours, black elsewhere."""
 
-    mask: np.ndarray
+    mask: U8Image
     colors: tuple[int, ...]  # palette numbers present in the mask, ascending (= section order)
     base_ratio: float = 0.2
     use_base: bool = True
@@ -174,7 +134,7 @@ class RegionalSpec:
     calc: str = "Attention"
     mode: str = "Mask"
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> JSON:
         return {
             "mode": self.mode,
             "base_ratio": self.base_ratio,
@@ -186,7 +146,7 @@ class RegionalSpec:
         }
 
     @classmethod
-    def from_dict(cls, d: dict) -> RegionalSpec:
+    def from_dict(cls, d: JSON) -> RegionalSpec:
         keys = {"mode", "base_ratio", "use_base", "use_common", "calc", "colors", "mask"}
         if not isinstance(d, dict) or set(d) != keys:
             raise PlanError(f"a plan's 'regional' entry needs exactly the keys {sorted(keys)}")
@@ -217,18 +177,18 @@ class GenerationPlan:
     cfg_scale: float | None = None
     sampler_name: str | None = None
     denoising_strength: float | None = None  # img2img only
-    init_image: np.ndarray | None = None  # (H, W, 3) uint8 sRGB, img2img only
+    init_image: U8Image | None = None  # (H, W, 3) uint8 sRGB, img2img only
     units: tuple[UnitSpec, ...] = ()
     regional: RegionalSpec | None = None
     sections: tuple[str, ...] = ()  # the region sections of the prompt, in colour order
-    regions: tuple[dict, ...] = ()  # region table rows (JSON-able)
+    regions: tuple[JSON, ...] = ()  # region table rows (JSON-able)
     infotext: dict[str, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
-    params: dict = field(default_factory=dict)  # PlanParams.to_dict() used
-    source: dict = field(default_factory=dict)  # canvas size, layout, files
+    params: JSON = field(default_factory=dict)  # PlanParams.to_dict() used
+    source: JSON = field(default_factory=dict)  # canvas size, layout, files
 
     # ----------------------------------------------------------------- serialisation
-    def to_dict(self) -> dict:
+    def to_dict(self) -> JSON:
         """JSON-serialisable; images are base64 PNGs. ``from_dict(to_dict())`` gives an equal plan."""
         return {
             "format": PLAN_FORMAT,
@@ -259,7 +219,7 @@ class GenerationPlan:
         return json.dumps(self.to_dict(), sort_keys=True)
 
     @classmethod
-    def from_dict(cls, d: dict) -> GenerationPlan:
+    def from_dict(cls, d: JSON) -> GenerationPlan:
         if not isinstance(d, dict) or d.get("format") != PLAN_FORMAT:
             raise PlanError(f'not a Scene Import plan (expected "format": "{PLAN_FORMAT}")')
         if d.get("version") != PLAN_VERSION:
@@ -339,15 +299,11 @@ class GenerationPlan:
                     f"{len(self.sections)} region sections for {len(rp.colors)} mask colours; "
                     "Regional Prompter binds them one to one"
                 )
-            if prompt_sections(self.prompt) != len(rp.colors) + (1 if (rp.use_base or rp.use_common) else 0):
+            if count_sections(self.prompt) != len(rp.colors) + (1 if (rp.use_base or rp.use_common) else 0):
                 raise PlanError("the prompt's BREAK sections do not match the mask's colours plus the base")
 
-    @property
-    def endpoint(self) -> str:
-        return endpoint(self)
 
-
-def _ro(a: np.ndarray) -> np.ndarray:
+def _ro(a: NDArray[Any]) -> U8Image:
     a = np.ascontiguousarray(a)
     a.flags.writeable = False
     return a
@@ -379,109 +335,7 @@ def generation_size(width: int, height: int, long_side: int) -> tuple[int, int]:
     return w, h
 
 
-def _model_name(m: str) -> str:
-    return m.split(" [", 1)[0].strip().lower()
-
-
-def choose_model(kind: str, available: list[str] | None, convention: str = "bae") -> str | None:
-    """Pick a ControlNet model for ``kind`` ("depth" | "normal") from ``"name [hash8]"`` strings.
-
-    Without a list, the default names. Ranked: the default model, then ControlNet 1.1 models of
-    the kind, then sd15 ones, then any name holding the kind; ties by name. None when nothing fits.
-    """
-    if kind not in ("depth", "normal"):
-        raise ValueError(f"unknown unit kind {kind!r}")
-    key = "normal_midas" if kind == "normal" and convention == "midas" else kind
-    if available is None:
-        return DEFAULT_MODELS[key]
-    default = DEFAULT_MODELS[key]
-
-    def rank(m: str) -> int | None:
-        n = _model_name(m)
-        if kind == "depth":
-            if "depth" not in n:
-                return None
-        else:
-            if "normal" not in n:
-                return None
-            bae = "bae" in n
-            if convention == "bae" and not bae and "v11" not in n:
-                return 5
-            if convention == "midas" and bae:
-                return 5
-        if n == default:
-            return 0
-        if "v11" in n:
-            return 1
-        if "sd15" in n:
-            return 2
-        return 3
-
-    ranked = sorted((r, m) for m in available if m and m != "None" for r in [rank(m)] if r is not None)
-    return ranked[0][1] if ranked else None
-
-
-def resolve_model(
-    kind: str, requested: str, available: list[str] | None, convention: str = "bae"
-) -> tuple[str | None, str | None]:
-    """(model, warning). ``requested`` "auto" chooses by kind; a name is matched to the list
-    exactly, then without its hash (case-insensitive). Unknown names are an error with suggestions."""
-    if requested.strip().lower() in ("auto", ""):
-        model = choose_model(kind, available, convention)
-        if model is None:
-            shown = ", ".join(m for m in (available or []) if m != "None") or "none"
-            return (
-                None,
-                f"no {kind} ControlNet model among the host's models ({shown}); the {kind} unit is off",
-            )
-        return model, None
-    if available is None or requested in available:
-        return requested, None
-    want = _model_name(requested)
-    for m in available:
-        if _model_name(m) == want:
-            return m, None
-    import difflib
-
-    close = difflib.get_close_matches(requested, [m for m in available if m != "None"], n=3, cutoff=0.4)
-    hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
-    raise PlanError(f"{kind} model {requested!r} is not among the host's ControlNet models{hint}")
-
-
-def neutralise_keywords(text: str) -> tuple[str, list[str]]:
-    """Lower-case Regional Prompter's keywords (it matches them as plain upper-case substrings) and
-    join lines; returns (text, keywords found)."""
-    found = [k for k in RP_KEYWORDS if k in text]
-    out = " ".join(text.splitlines())
-    for k in sorted(RP_KEYWORDS, key=len, reverse=True):
-        out = out.replace(k, k.lower())
-    return out.strip(), found
-
-
-def prompt_sections(prompt: str) -> int:
-    """Sections Regional Prompter sees in Mask mode: separators + 1 (ADDCOMM/ADDBASE/BREAK)."""
-    return sum(prompt.count(k) for k in ("BREAK", "ADDCOMM", "ADDBASE")) + 1
-
-
-def compose_prompt(base: str, sections: list[str], use_base: bool) -> tuple[str, bool]:
-    """Regional Prompter Mask-mode prompt. Returns (prompt, use_common).
-
-    * use_base: ``base BREAK s0 BREAK s1 ...``: the base is RP's base prompt (everywhere at the base
-      ratio, and alone on unclaimed black pixels);
-    * not use_base, base text given: ``base ADDCOMM s0 BREAK s1 ...`` with RP's "use common" on, so the
-      base text is still prefixed to every region instead of becoming region 0;
-    * not use_base, no base text: ``s0 BREAK s1 ...`` (black pixels join region 0, RP's rule).
-    """
-    regions = " BREAK ".join(s.strip() for s in sections)
-    base = base.strip()
-    if use_base:
-        return (f"{base} BREAK {regions}".strip() if sections else base), False
-    if base and sections:
-        return f"{base} ADDCOMM {regions}", True
-    return (regions if sections else base), False
-
-
-def mask_colors(mask: np.ndarray) -> tuple[int, ...]:
+def mask_colors(mask: NDArray[Any]) -> tuple[int, ...]:
     """Palette numbers present in an RGB mask, ascending (black and unknown colours ignored).
 
     Linear time: a presence table over all 2**24 colours instead of sorting the pixels.
@@ -500,7 +354,8 @@ def mask_colors(mask: np.ndarray) -> tuple[int, ...]:
 
 
 def resolve_splits(cs: CanvasSet, params: PlanParams, preset: SplitPlan | None) -> SplitPlan | None:
-    """The split plan a camera's depth map uses: the preset, ``params.splits``, else the automatic one."""
+    """The split plan a camera's depth map uses: the preset, ``params.splits``, else the automatic one
+    (None without a depth canvas or without hit pixels)."""
     if cs.depth is None:
         return None
     if preset is not None:
@@ -509,203 +364,219 @@ def resolve_splits(cs: CanvasSet, params: PlanParams, preset: SplitPlan | None) 
         return SplitPlan.from_dict(params.splits, source="params.splits")
     if isinstance(params.splits, str):
         raise PlanError(
-            "params.splits names a preset file; load it first (lib_scene.splits.load_preset) and pass it as "
+            "params.splits names a preset file; load it first (lib_scene.request.resolve does) and pass it as "
             "build_plan(..., preset=...)",
             params.splits,
         )
-    if not cs.hit.any():
+    if cs.hit is None or not cs.hit.any():
         return None
     return auto_plan(cs.depth, cs.hit)
 
 
-def _region_row(r) -> dict:
-    row = {
+def depth_splits(cs: CanvasSet, preset: SplitPlan | None, cutoff: float | None = None) -> SplitPlan:
+    """The split plan the depth commands (CLI ``depth``, the split shell) edit: :func:`resolve_splits`,
+    with a clear error when the camera has no depth canvas or no hit pixel; ``cutoff`` overrides."""
+    cs.require_depth()
+    plan = resolve_splits(cs, PlanParams(), preset)
+    if plan is None:
+        raise CanvasError(
+            f"camera {cs.camera!r}: no pixel of the depth canvas hit anything, so there is no depth range "
+            "for an automatic split plan; check the render, or give --splits",
+            cs.primary_path,
+        )
+    return plan.set_cutoff(cutoff) if cutoff is not None else plan
+
+
+def _region_row(r: Region) -> JSON:
+    return {
         "number": int(r.number),
         "color": [int(c) for c in r.color],
-        "indices": [int(i) for i in getattr(r, "indices", ()) or ()],
-        "objects": [str(o) for o in getattr(r, "objects", ()) or ()],
-        "description": None if r.description is None else str(r.description),
+        "indices": [int(i) for i in r.indices],
+        "objects": [str(o) for o in r.objects],
+        "description": str(r.description),
         "coverage": float(r.coverage),
         "median_depth": None if r.median_depth is None else float(r.median_depth),
     }
-    return row
 
 
-def _section_text(region, warnings: list[str]) -> str:
-    text = region.description or ", ".join(str(o) for o in (getattr(region, "objects", None) or ()))
-    if not text:
-        return ""
-    try:
-        from .regions import sanitize_description  # issue 3's sanitiser, when merged
-    except ImportError:  # pragma: no cover - exercised only before regions.py is merged
-        sanitize_description = None
-    if sanitize_description is not None:
+@dataclass
+class _Draft:
+    """What ``build_plan`` has decided so far for one camera."""
+
+    cs: CanvasSet
+    params: PlanParams
+    width: int
+    height: int
+    warnings: list[str] = field(default_factory=list)
+    units: list[UnitSpec] = field(default_factory=list)
+    kept: list[Region] = field(default_factory=list)
+    mask: U8Image | None = None  # the region mask at the generation size
+    colors: tuple[int, ...] = ()
+
+    def warn(self, text: str) -> None:
+        self.warnings.append(text)
+
+
+def _add_unit(d: _Draft, kind: str, up: UnitParams, image: NDArray[Any], models: list[str] | None) -> None:
+    model, warn = resolve_model(kind, up.model, models, d.params.normal_convention)
+    if warn:
+        d.warn(warn)
+    if model is None:
+        return
+    d.units.append(
+        UnitSpec(
+            kind=kind,
+            model=model,
+            image=_ro(to_rgb8(resize_smooth(image, d.width, d.height))),
+            module=up.module,
+            weight=up.weight,
+            guidance_start=up.guidance_start,
+            guidance_end=up.guidance_end,
+            control_mode=up.control_mode,
+            resize_mode=up.resize_mode,
+            pixel_perfect=up.pixel_perfect,
+        )
+    )
+
+
+def _units(d: _Draft, split_plan: SplitPlan | None, models: list[str] | None) -> None:
+    """The depth and normal ControlNet units."""
+    cs, params = d.cs, d.params
+    if params.depth.enabled:
+        if cs.depth is None:
+            d.warn(f"camera {cs.camera}: no depth canvas; the depth unit is off")
+        elif split_plan is None:
+            d.warn(f"camera {cs.camera}: the depth canvas has no hit pixels; the depth unit is off")
+        else:
+            _add_unit(d, "depth", params.depth, quantize(cs.depth, cs.hit, split_plan), models)
+    if params.normal.enabled:
+        if cs.normal is None:
+            d.warn(f"camera {cs.camera}: no normal canvas; the normal unit is off")
+            return
         try:
-            text = str(sanitize_description(text, warnings, what=f"region {region.number}"))
-        except TypeError:  # an older signature without the warnings list
-            text = str(sanitize_description(text))
-    clean, found = neutralise_keywords(text)
-    if found:
-        warnings.append(f"region {region.number}: description held {', '.join(found)}; neutralised")
-    return clean
+            nmap = normal_map(cs, convention=params.normal_convention)
+        except SceneImportError as exc:
+            d.warn(f"camera {cs.camera}: normal map failed ({exc}); the normal unit is off")
+            return
+        _add_unit(d, "normal", params.normal, np.asarray(nmap, dtype=np.uint8), models)
+
+
+def _regions(d: _Draft, descriptions: Descriptions | None, split_plan: SplitPlan | None) -> None:
+    """Build the regions (``params.regions``) and keep those still present at the generation size."""
+    cs, rp = d.cs, d.params.regions
+    descriptions = with_edits(descriptions, d.params.region_descriptions, source="params")
+    try:
+        result = build_regions(
+            cs,
+            descriptions=descriptions,
+            source=rp.source,
+            threshold=rp.threshold,
+            order=rp.order,
+            grow=rp.grow,
+            splits=split_plan,
+        )
+    except SceneImportError as exc:
+        d.warn(f"camera {cs.camera}: no regions ({exc.problem})")
+        return
+    d.warnings.extend(result.warnings)
+    if not result.regions:
+        return
+    small = resize_nearest(result.mask, d.width, d.height)
+    present = mask_colors(small)
+    by_number = {r.number: r for r in result.regions}
+    for n in present:
+        if n not in by_number:
+            raise PlanError(f"region mask colour {region_color(n)} (region {n}) has no region entry")
+    for r in result.regions:
+        if r.number in present:
+            d.kept.append(r)
+        else:
+            d.warn(
+                f"region {r.number} ({r.description}) vanished at {d.width}x{d.height}; left out of the prompt"
+            )
+    d.mask, d.colors = _ro(small), present
+
+
+def _edited_prompt(d: _Draft, prompt: str, regional: bool) -> tuple[str, bool]:
+    """The artist's whole prompt, verbatim; with regions its sections must fit them."""
+    use_base = d.params.regional.use_base
+    if not regional:
+        return prompt, False
+    ok, message = check_sections(prompt, len(d.kept), use_base)
+    if not ok:
+        raise PlanError(f"camera {d.cs.camera}: the edited prompt does not fit the regions: {message}")
+    return prompt, (not use_base) and "ADDCOMM" in prompt
+
+
+def _prompt(d: _Draft, regional_prompter: bool) -> tuple[str, str, RegionalSpec | None, tuple[str, ...]]:
+    """(prompt, negative prompt, Regional Prompter spec, region sections)."""
+    params, cs = d.params, d.cs
+    base = sanitize(params.base_prompt, d.warnings, "base prompt")
+    negative = sanitize(params.negative_prompt, d.warnings, "negative prompt")
+    sections = tuple(r.description for r in d.kept)
+    wanted = params.regional.enabled and bool(d.kept) and d.mask is not None
+    if wanted and not regional_prompter:
+        d.warn(NO_REGIONAL_PROMPTER)
+    elif params.regional.enabled and not d.kept:
+        d.warn(f"camera {cs.camera}: no regions found; Regional Prompter is left off")
+    regional = wanted and regional_prompter
+    if params.prompt is not None:
+        prompt, use_common = _edited_prompt(d, params.prompt, regional)
+    elif regional:
+        prompt, use_common = compose(base, sections, params.regional.use_base)
+    else:
+        prompt, use_common = flat(base, sections), False
+    if not regional or d.mask is None:
+        return prompt, negative, None, sections
+    spec = RegionalSpec(
+        mask=d.mask,
+        colors=d.colors,
+        base_ratio=params.regional.base_ratio,
+        use_base=params.regional.use_base,
+        use_common=use_common,
+        calc=params.regional.calc,
+        mode=params.regional.mode,
+    )
+    return prompt, negative, spec, sections
+
+
+def _init_image(d: _Draft) -> U8Image | None:
+    cs = d.cs
+    if d.params.mode != "img2img":
+        return None
+    if cs.beauty is None:
+        raise PlanError(f"camera {cs.camera}: img2img needs a beauty (Combined) canvas", cs.primary_path)
+    return _ro(resize_smooth(tonemap_srgb(cs.beauty, d.params.tonemap), d.width, d.height))
 
 
 def build_plan(
     cs: CanvasSet,
     params: PlanParams | None = None,
     preset: SplitPlan | None = None,
-    descriptions=None,
+    descriptions: Descriptions | None = None,
     *,
     available_models: list[str] | None = None,
+    controlnet: bool = True,
+    regional_prompter: bool = True,
 ) -> GenerationPlan:
     """Build one camera's plan. Pure and deterministic; never mutates ``cs``.
 
     ``preset``: the split plan for the depth map (default: ``params.splits`` if it is an inline
     preset, else ``lib_scene.depth.auto_plan``). ``descriptions``: a ``lib_scene.regions.Descriptions``
     (default: the camera's sidecar). ``available_models``: the host's ControlNet models as
-    ``"name [hash8]"`` strings (None: the default names).
+    ``"name [hash8]"`` strings (None: the default names). ``controlnet`` / ``regional_prompter``:
+    whether the host has them (without ControlNet no units; without RP a flat prompt).
     """
     params = params or PlanParams()
-    warnings: list[str] = []
     width, height = generation_size(cs.width, cs.height, params.long_side)
-
-    # -- depth unit
+    d = _Draft(cs, params, width, height)
     split_plan = resolve_splits(cs, params, preset)
-    units: list[UnitSpec] = []
-
-    def unit(kind: str, up: UnitParams, image: np.ndarray) -> None:
-        model, warn = resolve_model(kind, up.model, available_models, params.normal_convention)
-        if warn:
-            warnings.append(warn)
-        if model is None:
-            return
-        units.append(
-            UnitSpec(
-                kind=kind,
-                model=model,
-                image=_ro(to_rgb8(resize_smooth(image, width, height))),
-                module=up.module,
-                weight=up.weight,
-                guidance_start=up.guidance_start,
-                guidance_end=up.guidance_end,
-                control_mode=up.control_mode,
-                resize_mode=up.resize_mode,
-                pixel_perfect=up.pixel_perfect,
-            )
-        )
-
-    if params.depth.enabled:
-        if cs.depth is None:
-            warnings.append(f"camera {cs.camera}: no depth canvas; the depth unit is off")
-        elif split_plan is None:
-            warnings.append(f"camera {cs.camera}: the depth canvas has no hit pixels; the depth unit is off")
-        else:
-            unit("depth", params.depth, quantize(cs.depth, cs.hit, split_plan))
-
-    if params.normal.enabled:
-        if cs.normal is None:
-            warnings.append(f"camera {cs.camera}: no normal canvas; the normal unit is off")
-        else:
-            try:
-                from .normals import normal_map
-            except ImportError:
-                warnings.append("normal maps need lib_scene.normals (not installed); the normal unit is off")
-            else:
-                try:
-                    nmap = normal_map(cs, convention=params.normal_convention)
-                except SceneImportError as exc:
-                    warnings.append(f"camera {cs.camera}: normal map failed ({exc}); the normal unit is off")
-                else:
-                    unit("normal", params.normal, np.asarray(nmap, dtype=np.uint8))
-
-    # -- regions
-    regions = []
-    mask = None
-    try:
-        from .regions import build_regions
-    except ImportError:
-        build_regions = None
-        warnings.append("regions need lib_scene.regions (not installed); no Regional Prompter regions")
-    if build_regions is not None and params.region_descriptions:
-        from .regions import with_edits
-
-        descriptions = with_edits(descriptions, params.region_descriptions, source="params")
-    if build_regions is not None:
-        rp = params.regions
-        try:
-            result = build_regions(
-                cs,
-                descriptions=descriptions,
-                source=rp.source,
-                threshold=rp.threshold,
-                order=rp.order,
-                grow=rp.grow,
-                splits=split_plan,
-            )
-        except SceneImportError as exc:
-            warnings.append(f"camera {cs.camera}: no regions ({exc.problem})")
-        else:
-            warnings.extend(str(w) for w in result.warnings)
-            regions = list(result.regions)
-            mask = np.asarray(result.mask, dtype=np.uint8) if regions else None
-
-    base, found = neutralise_keywords(params.base_prompt)
-    if found:
-        warnings.append(f"base prompt held {', '.join(found)}; neutralised (they would shift the regions)")
-    negative, found = neutralise_keywords(params.negative_prompt)
-    if found:
-        warnings.append(f"negative prompt held {', '.join(found)}; neutralised")
-
-    regional = None
-    sections: list[str] = []
-    kept = []
-    if regions and mask is not None:
-        small = resize_nearest(mask, width, height)
-        present = mask_colors(small)
-        by_number = {int(r.number): r for r in regions}
-        for n in present:
-            if n not in by_number:
-                raise PlanError(f"region mask colour {region_color(n)} (region {n}) has no region entry")
-        for r in sorted(regions, key=lambda r: int(r.number)):
-            if int(r.number) in present:
-                kept.append(r)
-            else:
-                warnings.append(
-                    f"region {r.number} ({r.description or ', '.join(getattr(r, 'objects', ()) or ())}) "
-                    f"vanished at {width}x{height}; left out of the prompt"
-                )
-        if params.regional.enabled and kept:
-            sections = [_section_text(r, warnings) for r in kept]
-            prompt, use_common = compose_prompt(base, sections, params.regional.use_base)
-            regional = RegionalSpec(
-                mask=_ro(small),
-                colors=present,
-                base_ratio=params.regional.base_ratio,
-                use_base=params.regional.use_base,
-                use_common=use_common,
-                calc=params.regional.calc,
-                mode=params.regional.mode,
-            )
-        else:
-            flat = [_section_text(r, warnings) for r in kept]
-            prompt = ", ".join(s for s in [base, *flat] if s)
-    else:
-        prompt = base
-        if params.regional.enabled and build_regions is not None:
-            warnings.append(f"camera {cs.camera}: no regions found; Regional Prompter is left off")
-
-    # -- init image
-    init = None
-    if params.mode == "img2img":
-        if cs.beauty is None:
-            raise PlanError(f"camera {cs.camera}: img2img needs a beauty (Combined) canvas", cs.primary_path)
-        init = _ro(resize_smooth(tonemap_srgb(cs.beauty, params.tonemap), width, height))
-
-    infotext = {
-        "Scene Import": __version__,
-        "Scene Import camera": cs.camera,
-        "Scene Import params": params.to_json(),
-    }
+    if controlnet:
+        _units(d, split_plan, available_models)
+    elif params.depth.enabled or params.normal.enabled:
+        d.warn(NO_CONTROLNET)
+    _regions(d, descriptions, split_plan)
+    prompt, negative, regional, sections = _prompt(d, regional_prompter)
     plan = GenerationPlan(
         camera=cs.camera,
         mode=params.mode,
@@ -718,13 +589,17 @@ def build_plan(
         cfg_scale=params.cfg_scale,
         sampler_name=params.sampler_name,
         denoising_strength=params.denoise if params.mode == "img2img" else None,
-        init_image=init,
-        units=tuple(units),
+        init_image=_init_image(d),
+        units=tuple(d.units),
         regional=regional,
-        sections=tuple(sections),
-        regions=tuple(_region_row(r) for r in kept),
-        infotext=infotext,
-        warnings=tuple(warnings),
+        sections=sections if regional is not None else (),
+        regions=tuple(_region_row(r) for r in d.kept),
+        infotext={
+            "Scene Import": __version__,
+            "Scene Import camera": cs.camera,
+            "Scene Import params": params.to_json(),
+        },
+        warnings=tuple(dict.fromkeys(d.warnings)),
         params=params.to_dict(),
         source={
             "width": cs.width,
@@ -741,157 +616,3 @@ def build_plan(
 def with_seed(plan: GenerationPlan, seed: int) -> GenerationPlan:
     """The same plan with another seed (e.g. one random seed resolved for every camera)."""
     return replace(plan, seed=int(seed))
-
-
-# --------------------------------------------------------------------------- host payloads
-
-
-def endpoint(plan: GenerationPlan) -> str:
-    return f"/sdapi/v1/{plan.mode}"
-
-
-def generation_fields(plan: GenerationPlan) -> dict:
-    """The generation settings a plan hands the host, as A1111's request/processing field names:
-    prompt, negative prompt, seed, size, one image; steps, CFG and sampler only when set (null
-    leaves the host's own defaults)."""
-    fields: dict = {
-        "prompt": plan.prompt,
-        "negative_prompt": plan.negative_prompt,
-        "seed": plan.seed,
-        "width": plan.width,
-        "height": plan.height,
-        "batch_size": 1,
-        "n_iter": 1,
-    }
-    for key in ("steps", "cfg_scale", "sampler_name"):
-        if getattr(plan, key) is not None:
-            fields[key] = getattr(plan, key)
-    return fields
-
-
-def cn_units(plan: GenerationPlan, host: str = "a1111", slots: int | None = None) -> list[dict]:
-    """ControlNet unit dicts for the host, padded with ``{"enabled": false}`` to ``slots``."""
-    if host not in HOSTS:
-        raise ValueError(f"host must be one of {HOSTS}, got {host!r}")
-    units = []
-    for u in plan.units:
-        module = u.module
-        if module.lower() == "none":
-            module = "None" if host == "forge" else "none"
-        units.append(
-            {
-                "enabled": True,
-                "module": module,
-                "model": u.model,
-                "weight": u.weight,
-                "image": png_b64(u.image),
-                "resize_mode": u.resize_mode,
-                "guidance_start": u.guidance_start,
-                "guidance_end": u.guidance_end,
-                "control_mode": u.control_mode,
-                "pixel_perfect": u.pixel_perfect,
-            }
-        )
-    if slots is not None:
-        if len(units) > slots:
-            raise PlanError(
-                f"the plan has {len(units)} ControlNet units but the host has {slots} slots; "
-                "raise ControlNet's unit count (Settings > ControlNet > Multi-ControlNet)"
-            )
-        units += [{"enabled": False} for _ in range(slots - len(units))]
-    return units
-
-
-def rp_args(plan: GenerationPlan) -> list | None:
-    """Regional Prompter's 20 positional args (``RP_ARG_NAMES`` order), or None when it is off."""
-    rp = plan.regional
-    if rp is None:
-        return None
-    values = {
-        "active": True,
-        "debug": False,
-        "mode": rp.mode,
-        "matrix_submode": "Columns",
-        "mask_submode": "Mask",
-        "prompt_submode": "Prompt",
-        "divide_ratios": "1,1",
-        "base_ratios": f"{rp.base_ratio:g}",
-        "use_base": rp.use_base,
-        "use_common": rp.use_common,
-        "use_ncommon": False,
-        "calc_mode": rp.calc,
-        "options": False,
-        "lora_neg_te": "0",
-        "lora_neg_u": "0",
-        "threshold": "0.4",
-        "mask": png_b64(rp.mask),
-        "lora_stop": "0",
-        "lora_hires_stop": "0",
-        "flip": False,
-    }
-    return [values[k] for k in RP_ARG_NAMES]
-
-
-def to_payload(plan: GenerationPlan, host: str = "a1111", unit_count: int = 3) -> dict:
-    """The exact JSON body for ``/sdapi/v1/txt2img`` or ``/img2img`` (see ``endpoint(plan)``).
-
-    ControlNet goes in ``alwayson_scripts["ControlNet"]["args"]`` (dict units, padded to
-    ``unit_count``), Regional Prompter in ``alwayson_scripts["Regional Prompter"]["args"]`` (20 args).
-    Parameters left null (steps, CFG, sampler) are omitted so the host's defaults apply.
-    """
-    if host not in HOSTS:
-        raise ValueError(f"host must be one of {HOSTS}, got {host!r}")
-    body = generation_fields(plan)
-    if plan.mode == "img2img":
-        body["init_images"] = [png_b64(plan.init_image)]
-        body["denoising_strength"] = plan.denoising_strength
-        body["resize_mode"] = 0  # "Just resize": the init image is already at the generation size
-    scripts: dict = {}
-    if plan.units:
-        scripts["ControlNet"] = {"args": cn_units(plan, host, unit_count)}
-    args = rp_args(plan)
-    if args is not None:
-        scripts["Regional Prompter"] = {"args": args}
-    if scripts:
-        body["alwayson_scripts"] = scripts
-    return body
-
-
-# --------------------------------------------------------------------------- several cameras
-
-
-def select_cameras(sources: list, camera: str | None) -> list:
-    """Keep the camera named ``camera`` (None/"": all; "a,b": several). Unknown names are an error."""
-    if not camera:
-        return list(sources)
-    wanted = [c.strip() for c in camera.split(",") if c.strip()]
-    names = [s.camera for s in sources]
-    missing = [c for c in wanted if c not in names]
-    if missing:
-        raise PlanError(
-            f"no camera {', '.join(map(repr, missing))}; the scene has {', '.join(names) or 'none'}"
-        )
-    return [s for s in sources if s.camera in wanted]
-
-
-def plan_scene(
-    paths: list[str],
-    params: PlanParams,
-    preset: SplitPlan | None = None,
-    descriptions=None,
-    *,
-    available_models: list[str] | None = None,
-    layer: str | None = None,
-) -> list[GenerationPlan]:
-    """Load every camera under ``paths`` (files or folders; ``params.camera`` filters) and plan each.
-
-    Reads files (unlike ``build_plan``): callers check the paths first. A string ``params.splits``
-    must already be loaded into ``preset``.
-    """
-    from .canvas import discover, load_camera
-
-    plans = []
-    for src in select_cameras(discover(paths), params.camera):
-        cs = load_camera(src, layer=layer)
-        plans.append(build_plan(cs, params, preset, descriptions, available_models=available_models))
-    return plans

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
-from PIL import Image, ImageDraw, ImageFont  # type: ignore[import-untyped]  # Pillow 9.5: no py.typed
+from PIL import Image, ImageDraw, ImageFont
 
 from .canvas import CanvasSet
 from .depth import LevelUsage, Quantized, level_index

@@ -3,8 +3,8 @@
 :class:`EditorState` holds what the artist decides (a split plan per camera, the selection, the
 undo history, region and prompt settings); every step returns a new state and never touches the
 old one. The heavy data (canvases, previews) lives elsewhere and is looked up by camera name, so a
-state is cheap to copy and easy to test. The UI (``scene_import_a1111/tab.py``) only wires widgets to
-these functions.
+state is cheap to copy and easy to test. The UI (the ``scene_import_a1111/tab`` package) only wires
+widgets to these functions.
 """
 
 from __future__ import annotations
@@ -12,14 +12,13 @@ from __future__ import annotations
 import math
 import os
 import re
-import shutil
 from dataclasses import dataclass, field, replace
+from typing import Any
 
-import numpy as np
+from numpy.typing import NDArray
 
 from .canvas import CanvasSet
 from .errors import PresetError, SceneImportError, SplitError
-from .palette import region_color
 from .splits import Split, SplitPlan, load_preset, save_preset
 
 UNDO_DEPTH = 64
@@ -80,7 +79,7 @@ class EditorState:
             sel = None
         return replace(self, plans=plans, history=(*self.history, old)[-UNDO_DEPTH:], selected=sel)
 
-    def edit(self, op: str, *args, **kw) -> EditorState:
+    def edit(self, op: str, *args: Any, **kw: Any) -> EditorState:
         """Apply a :class:`SplitPlan` operation by name (``add_cut``, ``move_boundary``, ``remove``,
         ``merge``, ``allocate``, ``set_flag``, ``set_cutoff``, ``set_curve``, ``auto_allocate``)."""
         allowed = {
@@ -133,7 +132,7 @@ class EditorState:
             new = replace(new, history=(*self.history, self.plans[self.current])[-UNDO_DEPTH:])
         return new
 
-    def with_settings(self, **kw) -> EditorState:
+    def with_settings(self, **kw: Any) -> EditorState:
         known = {"region_source", "threshold", "base_prompt", "convention"}
         bad = set(kw) - known
         if bad:
@@ -152,10 +151,10 @@ def _num(x: float) -> float:
 
 
 def split_rows(
-    plan: SplitPlan, counts: np.ndarray | None = None, usage=None, hits: int | None = None
-) -> list[list]:
+    plan: SplitPlan, counts: NDArray[Any] | None = None, usage: Any = None, hits: int | None = None
+) -> list[list[Any]]:
     """Rows of the split table (see :data:`SPLIT_COLUMNS`). ``counts``/``usage`` are whole-canvas."""
-    rows = []
+    rows: list[list[Any]] = []
     for i, s in enumerate(plan.splits):
         used = "" if usage is None else f"{usage.per_split[i][1]}/{usage.per_split[i][0]}"
         share = "" if counts is None or not hits else round(100.0 * float(counts[i]) / hits, 2)
@@ -175,7 +174,7 @@ def split_rows(
     return rows
 
 
-def _cell(v) -> str:
+def _cell(v: object) -> str:
     if v is None:
         return ""
     if isinstance(v, float) and math.isnan(v):
@@ -183,7 +182,7 @@ def _cell(v) -> str:
     return str(v).strip()
 
 
-def _float_cell(v, what: str) -> float:
+def _float_cell(v: object, what: str) -> float:
     t = _cell(v)
     try:
         x = float(t)
@@ -194,7 +193,7 @@ def _float_cell(v, what: str) -> float:
     return x
 
 
-def _int_cell(v, what: str, blank=None):
+def _int_cell(v: object, what: str, blank: int | None = None) -> int | None:
     t = _cell(v)
     if t == "":
         return blank
@@ -207,7 +206,7 @@ def _int_cell(v, what: str, blank=None):
     return int(x)
 
 
-def plan_from_rows(plan: SplitPlan, rows: list[list]) -> SplitPlan:
+def plan_from_rows(plan: SplitPlan, rows: list[list[Any]]) -> SplitPlan:
     """The plan after the artist edited the split table.
 
     Editable: start (boundary 0) and each end (the next split's start moves with it), a changed
@@ -219,8 +218,9 @@ def plan_from_rows(plan: SplitPlan, rows: list[list]) -> SplitPlan:
     rows = [list(r) for r in (rows or []) if any(_cell(c) for c in r)]
     n = len(plan.splits)
     order = [_int_cell(r[0], "split number") if r else None for r in rows]
-    if sorted(o for o in order if o is not None) == list(range(len(rows))) and None not in order:
-        rows = [r for _, r in sorted(zip(order, rows, strict=True), key=lambda t: t[0])]  # table was sorted
+    numbers = [o for o in order if o is not None]
+    if len(numbers) == len(rows) and sorted(numbers) == list(range(len(rows))):
+        rows = [r for _, r in sorted(zip(numbers, rows, strict=True), key=lambda t: t[0])]  # table was sorted
     if len(rows) != n:
         raise SplitError(
             f"the split table has {len(rows)} rows but the plan has {n} splits; "
@@ -246,7 +246,7 @@ def plan_from_rows(plan: SplitPlan, rows: list[list]) -> SplitPlan:
         bounds[-1] = old[-1]
     splits = []
     for i, r in enumerate(rows):
-        levels = _int_cell(r[3], f"row {i} levels", blank=0)
+        levels = _int_cell(r[3], f"row {i} levels", blank=0) or 0
         region = _int_cell(r[8], f"row {i} region") if len(r) > 8 else None
         label = _cell(r[6]) if len(r) > 6 else ""
         test = _cell(r[7]) if len(r) > 7 else ""
@@ -297,28 +297,7 @@ def load_named(folder: str, name: str) -> SplitPlan:
 # --------------------------------------------------------------------------- scene files
 
 
-_UPLOAD_NAME = re.compile(r"^[^/\\\x00]{1,255}$")
-
-
-def stage_uploads(paths: list[str], dest: str) -> list[str]:
-    """Copy uploaded files (each may sit in its own temp folder) into one folder under their own
-    names, so sidecars sit next to their EXRs and Daz canvases group by stem."""
-    os.makedirs(dest, exist_ok=True)
-    out, seen = [], {}
-    for p in paths:
-        name = os.path.basename(p)
-        if not _UPLOAD_NAME.match(name) or name in (".", ".."):
-            raise SceneImportError("unusable upload file name", p)
-        if name in seen:
-            raise SceneImportError(f"two uploads are both named {name!r}", p)
-        seen[name] = p
-        target = os.path.join(dest, name)
-        shutil.copyfile(p, target)
-        out.append(target)
-    return out
-
-
-def camera_summary(cs: CanvasSet) -> dict:
+def camera_summary(cs: CanvasSet) -> dict[str, str]:
     """What one camera holds: passes, size, depth range, no-hit share (JSON-able)."""
     passes = cs.passes()
     passes += sorted(cs.aovs)
@@ -336,55 +315,3 @@ def camera_summary(cs: CanvasSet) -> dict:
         "no-hit": "" if cs.hit is None else f"{100.0 * cs.no_hit_count / total:.1f}%",
         "sidecar": os.path.basename(cs.sidecar_path) if cs.sidecar_path else "",
     }
-
-
-# --------------------------------------------------------------------------- prompts
-
-
-_KEYWORDS = ("AND", "ADDBASE", "ADDCOMM", "ADDCOL", "ADDROW")
-
-
-def prompt_check(prompt: str, regions: int, use_base: bool = True) -> tuple[bool, str]:
-    """Does the prompt's BREAK count fit the region count? Regional Prompter binds the k-th colour
-    to the k-th section after the base; more colours than sections fails, fewer wastes them."""
-    text = prompt or ""
-    sections = len(re.findall(r"\bBREAK\b", text)) + 1
-    expected = regions + (1 if use_base else 0)
-    other = [k for k in _KEYWORDS if re.search(rf"\b{k}\b", text)]
-    extra = (
-        f"; it also holds {', '.join(other)}, which Regional Prompter treats as separators" if other else ""
-    )
-    if regions == 0:
-        ok = sections == 1 and not other
-        return ok, (
-            "no regions: a plain prompt"
-            if ok
-            else f"no regions, but the prompt has {sections} sections{extra}"
-        )
-    if sections == expected and not other:
-        return True, f"{sections} sections = base + {regions} regions"
-    return False, f"{sections} sections, but {regions} regions need {expected} (base + one per region){extra}"
-
-
-def split_region_rows(plan: SplitPlan, counts: np.ndarray, total: int) -> list[dict]:
-    """Regions from split ``region`` flags: number, colour, splits, coverage, description (the
-    splits' labels). Coverage is over the whole frame."""
-    by: dict[int, list[int]] = {}
-    for i, s in enumerate(plan.splits):
-        if s.region is not None:
-            by.setdefault(int(s.region), []).append(i)
-    rows = []
-    for r in sorted(by):
-        idx = by[r]
-        px = int(sum(int(counts[i]) for i in idx))
-        labels = [plan.splits[i].label for i in idx if plan.splits[i].label]
-        rows.append(
-            {
-                "number": r,
-                "color": region_color(r),
-                "objects": [f"split {i}" for i in idx],
-                "description": ", ".join(labels) if labels else f"region {r}",
-                "coverage": px / total if total else 0.0,
-            }
-        )
-    return rows

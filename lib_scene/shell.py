@@ -10,9 +10,12 @@ from __future__ import annotations
 import cmd
 import os
 import shlex
+from typing import Any
+
+from numpy.typing import NDArray
 
 from .canvas import CanvasSet
-from .cli import plan_for
+from .cli_base import depth_and_hit
 from .depth import (
     Quantized,
     histogram,
@@ -24,19 +27,22 @@ from .depth import (
 )
 from .errors import SceneImportError
 from .files import OutputBatch
+from .plan import depth_splits
 from .splits import FLAGS, SplitPlan, load_preset, save_preset
 
 
 class SplitShell(cmd.Cmd):
     intro = "Scene Import split shell. Type help or ? to list commands."
 
-    def __init__(self, cameras: list[CanvasSet], plan: SplitPlan | None = None, out: str = ".", **kw):
+    def __init__(
+        self, cameras: list[CanvasSet], plan: SplitPlan | None = None, out: str = ".", **kw: Any
+    ) -> None:
         super().__init__(**kw)
         if not cameras:
             raise SceneImportError("no cameras to edit")
         self.cameras = cameras
         self.cam = cameras[0]
-        self.plan = plan_for(self.cam, plan)
+        self.plan = depth_splits(self.cam, plan)
         self.out = out
         self.use_rawinput = kw.get("stdin") is None
         self._set_prompt()
@@ -71,8 +77,12 @@ class SplitShell(cmd.Cmd):
         return parts
 
     @property
-    def depth(self):
-        return self.cam.require_depth()
+    def depth(self) -> NDArray[Any]:
+        return depth_and_hit(self.cam)[0]
+
+    @property
+    def hit(self) -> NDArray[Any]:
+        return depth_and_hit(self.cam)[1]
 
     def _edit(self, plan: SplitPlan) -> None:
         self.plan = plan
@@ -82,24 +92,24 @@ class SplitShell(cmd.Cmd):
     def do_histogram(self, arg: str) -> None:
         """histogram [BINS]: depth histogram over hit pixels (default 20 bins)."""
         bins = int(arg) if arg.strip() else 20
-        self.say(histogram(self.depth, self.cam.hit, bins=bins, cutoff=self.plan.cutoff).describe())
+        self.say(histogram(self.depth, self.hit, bins=bins, cutoff=self.plan.cutoff).describe())
 
     def do_show_splits(self, arg: str) -> None:
         """show_splits: the split table with pixel shares and levels."""
-        q = Quantized.of(self.depth, self.cam.hit, self.plan)
-        self.say(self.plan.describe(q.counts(), int(self.cam.hit.sum())))
+        q = Quantized.of(self.depth, self.hit, self.plan)
+        self.say(self.plan.describe(q.counts(), int(self.hit.sum())))
         self.say(q.usage().describe())
 
     def do_usage(self, arg: str) -> None:
         """usage: levels used and wasted per split."""
-        u = level_usage(self.depth, self.cam.hit, self.plan)
+        u = level_usage(self.depth, self.hit, self.plan)
         for i, (n, used) in enumerate(u.per_split):
             self.say(f"split {i}: {used}/{n} levels used")
         self.say(u.describe())
 
     def do_suggest(self, arg: str) -> None:
         """suggest: cut points from histogram valleys and object depth ranges."""
-        for s in suggest_cuts(self.depth, self.cam.hit, self.cam.object_index):
+        for s in suggest_cuts(self.depth, self.hit, self.cam.object_index):
             extra = f" (index {s.index})" if s.index is not None else ""
             self.say(f"{s.depth:.6g}  {s.reason}{extra}  score {s.score:.3f}")
 
@@ -129,7 +139,7 @@ class SplitShell(cmd.Cmd):
         parts = self._args(arg, 1, "allocate SPLIT LEVELS | allocate rest [proportional|even]")
         if parts[0] in ("rest", "remaining", "auto"):
             method = parts[1] if len(parts) > 1 else "proportional"
-            counts = split_counts(self.depth, self.cam.hit, self.plan)
+            counts = split_counts(self.depth, self.hit, self.plan)
             self._edit(self.plan.auto_allocate(method, counts))
         else:
             if len(parts) < 2:
@@ -152,7 +162,7 @@ class SplitShell(cmd.Cmd):
         self._edit(self.plan.set_curve(arg.strip()))
 
     # ------------------------------------------------------------------ files
-    def _write(self, suffix: str, arr) -> None:
+    def _write(self, suffix: str, arr: NDArray[Any]) -> None:
         path = os.path.join(self.out, f"{self.cam.camera}.{suffix}.png")
         batch = OutputBatch(protect=list(self.cam.channels))
         batch.add_png(path, arr)
@@ -161,11 +171,11 @@ class SplitShell(cmd.Cmd):
 
     def do_test(self, arg: str) -> None:
         """test: write <camera>.test.png, each split in its test colour."""
-        self._write("test", test_image(self.depth, self.cam.hit, self.plan))
+        self._write("test", test_image(self.depth, self.hit, self.plan))
 
     def do_write(self, arg: str) -> None:
         """write: write <camera>.depth.png with the current splits."""
-        self._write("depth", quantize(self.depth, self.cam.hit, self.plan))
+        self._write("depth", quantize(self.depth, self.hit, self.plan))
 
     def do_save(self, arg: str) -> None:
         """save FILE [force]: save the splits as a preset (refuses to replace a file unless 'force')."""

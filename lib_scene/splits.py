@@ -16,12 +16,16 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
+from typing import SupportsFloat, SupportsIndex, SupportsInt
 
 import numpy as np
+import numpy.typing as npt
 
 from .errors import PresetError, SplitError
 from .files import atomic_write_text
+from .types import I64
 
 TOTAL_LEVELS = 256
 PRESET_VERSION = 1
@@ -46,19 +50,31 @@ class Split:
     test: str | None = None  # CSS colour name or #hex for the test image
     region: int | None = None  # Regional Prompter region number
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         d = asdict(self)
         return {k: v for k, v in d.items() if v is not None or k in ("start", "end", "levels")}
 
 
 def _finite(x: object, what: str) -> float:
     try:
-        v = float(x)  # type: ignore[arg-type]
+        if not isinstance(x, (str, bytes, SupportsFloat, SupportsIndex)):
+            raise TypeError(type(x).__name__)
+        v = float(x)
     except (TypeError, ValueError) as exc:
         raise SplitError(f"{what} must be a number, got {x!r}") from exc
     if not math.isfinite(v):
         raise SplitError(f"{what} must be finite, got {x!r}")
     return v
+
+
+def _whole(x: object, what: str) -> int:
+    """``int(x)`` for a number or numeric text; SplitError otherwise."""
+    try:
+        if not isinstance(x, (str, bytes, SupportsInt, SupportsIndex)):
+            raise TypeError(type(x).__name__)
+        return int(x)
+    except (TypeError, ValueError) as exc:
+        raise SplitError(f"{what} must be a whole number, got {x!r}") from exc
 
 
 @dataclass(frozen=True)
@@ -111,11 +127,20 @@ class SplitPlan:
             _finite(self.cutoff, "cutoff")
 
     @classmethod
-    def single(cls, start: float, end: float, levels: int = TOTAL_LEVELS, **kw) -> SplitPlan:
+    def single(
+        cls,
+        start: float,
+        end: float,
+        levels: int = TOTAL_LEVELS,
+        *,
+        cutoff: float | None = None,
+        curve: str = "linear",
+        name: str | None = None,
+    ) -> SplitPlan:
         """One split over [start, end] with all levels."""
         if not end > start:
             end = start + max(abs(start) * 1e-6, 1e-6)
-        return cls((Split(float(start), float(end), levels),), **kw)
+        return cls((Split(float(start), float(end), levels),), cutoff=cutoff, curve=curve, name=name)
 
     # ----------------------------------------------------------------- read-outs
     @property
@@ -154,7 +179,7 @@ class SplitPlan:
             raise SplitError(f"there is no split {i}; splits are numbered 0..{len(self.splits) - 1}")
         return int(i) % len(self.splits)
 
-    def _with(self, splits) -> SplitPlan:
+    def _with(self, splits: Iterable[Split]) -> SplitPlan:
         return replace(self, splits=tuple(splits))
 
     # ----------------------------------------------------------------- operations
@@ -237,16 +262,15 @@ class SplitPlan:
         i = self._index(i)
         if flag not in FLAGS:
             raise SplitError(f"unknown flag {flag!r}; flags are {', '.join(FLAGS)}")
-        if value == "" or value is None:
-            value = None
-        elif flag == "region":
-            try:
-                value = int(value)  # type: ignore[arg-type]
-            except (TypeError, ValueError) as exc:
-                raise SplitError(f"region must be a whole number, got {value!r}") from exc
+        s = self.splits[i]
+        clear = value == "" or value is None
+        if flag == "region":
+            s = replace(s, region=None if clear else _whole(value, "region"))
+        elif flag == "label":
+            s = replace(s, label=None if clear else str(value))
         else:
-            value = str(value)
-        return self._with([*self.splits[:i], replace(self.splits[i], **{flag: value}), *self.splits[i + 1 :]])
+            s = replace(s, test=None if clear else str(value))
+        return self._with([*self.splits[:i], s, *self.splits[i + 1 :]])
 
     def set_cutoff(self, cutoff: float | None) -> SplitPlan:
         return replace(self, cutoff=None if cutoff is None else _finite(cutoff, "cutoff"))
@@ -255,7 +279,7 @@ class SplitPlan:
         return replace(self, curve=curve)
 
     def auto_allocate(
-        self, method: str = "proportional", counts: np.ndarray | None = None, only: list[int] | None = None
+        self, method: str = "proportional", counts: npt.ArrayLike | None = None, only: list[int] | None = None
     ) -> SplitPlan:
         """Share the remaining levels among splits.
 
@@ -275,10 +299,10 @@ class SplitPlan:
         elif method == "proportional":
             if counts is None:
                 raise SplitError("proportional allocation needs the depth canvas (pixel counts per split)")
-            counts = np.asarray(counts, dtype=np.float64)
-            if counts.shape != (len(self.splits),):
-                raise SplitError(f"need {len(self.splits)} pixel counts, got {counts.shape}")
-            weights = counts[idx]
+            per_split = np.asarray(counts, dtype=np.float64)
+            if per_split.shape != (len(self.splits),):
+                raise SplitError(f"need {len(self.splits)} pixel counts, got {per_split.shape}")
+            weights = per_split[idx]
             if weights.sum() <= 0:
                 raise SplitError("the chosen splits hold no pixels; use even allocation")
         else:
@@ -290,7 +314,7 @@ class SplitPlan:
         return self._with(splits)
 
     # ----------------------------------------------------------------- serialisation
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         return {
             "version": PRESET_VERSION,
             "cutoff": self.cutoff,
@@ -299,7 +323,7 @@ class SplitPlan:
         }
 
     @classmethod
-    def from_dict(cls, data: dict, source: str | None = None) -> SplitPlan:
+    def from_dict(cls, data: object, source: str | None = None) -> SplitPlan:
         if not isinstance(data, dict):
             raise PresetError("a split preset must be a JSON object", source)
         version = data.get("version", PRESET_VERSION)
@@ -346,13 +370,14 @@ class SplitPlan:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
 
-    def describe(self, counts: np.ndarray | None = None, total: int | None = None) -> str:
+    def describe(self, counts: npt.ArrayLike | None = None, total: int | None = None) -> str:
         """A DDP-style table of the splits."""
+        per_split = None if counts is None else np.asarray(counts)
         lines = [f"{'#':>3}  {'start':>10}  {'end':>10}  {'levels':>6}  {'pixels':>7}  flags"]
         for i, s in enumerate(self.splits):
             share = ""
-            if counts is not None and total:
-                share = f"{100.0 * counts[i] / total:6.2f}%"
+            if per_split is not None and total:
+                share = f"{100.0 * float(per_split[i]) / total:6.2f}%"
             flags = " ".join(
                 f"{k}={v}"
                 for k, v in (("label", s.label), ("test", s.test), ("region", s.region))
@@ -366,20 +391,20 @@ class SplitPlan:
         return "\n".join(lines)
 
 
-def largest_remainder(weights: np.ndarray, total: int) -> np.ndarray:
+def largest_remainder(weights: npt.ArrayLike, total: int) -> I64:
     """Integers proportional to ``weights`` summing to ``total`` (ties go to the earlier index)."""
-    w = np.asarray(weights, dtype=np.float64)
+    w: npt.NDArray[np.float64] = np.asarray(weights, dtype=np.float64)
     if total <= 0 or w.size == 0:
         return np.zeros(w.size, dtype=np.int64)
     exact = w / w.sum() * total
-    base = np.floor(exact).astype(np.int64)
+    base: I64 = np.floor(exact).astype(np.int64)
     rest = total - int(base.sum())
     order = np.lexsort((np.arange(w.size), -(exact - base)))
     base[order[:rest]] += 1
     return base
 
 
-def load_preset(path: str | os.PathLike) -> SplitPlan:
+def load_preset(path: str | os.PathLike[str]) -> SplitPlan:
     path = os.fspath(path)
     try:
         with open(path, encoding="utf-8") as fh:
@@ -394,7 +419,7 @@ def load_preset(path: str | os.PathLike) -> SplitPlan:
     return replace(plan, name=os.path.splitext(os.path.basename(path))[0])
 
 
-def save_preset(plan: SplitPlan, path: str | os.PathLike, overwrite: bool = False) -> str:
+def save_preset(plan: SplitPlan, path: str | os.PathLike[str], overwrite: bool = False) -> str:
     """Write a preset atomically. Refuses to replace an existing file unless ``overwrite``."""
     path = os.fspath(path)
     if os.path.exists(path) and not overwrite:

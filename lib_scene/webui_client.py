@@ -5,19 +5,25 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from typing import Any
 
-from .errors import SceneImportError
+from .errors import HostError
 
 
-class WebuiError(SceneImportError):
-    """The webui could not be reached or answered with an error."""
+class WebuiError(HostError):
+    """The webui could not be reached or answered with an error; ``status`` is the HTTP status
+    when it answered with one."""
+
+    def __init__(self, problem: str, path: str | None = None, status: int | None = None) -> None:
+        super().__init__(problem, path)
+        self.status = status
 
 
 def _join(base: str, path: str) -> str:
     return base.rstrip("/") + path
 
 
-def request_json(url: str, body: dict | None = None, timeout: float = 30.0) -> object:
+def request_json(url: str, body: dict[str, Any] | None = None, timeout: float = 30.0) -> object:
     """GET (``body`` None) or POST JSON; the parsed JSON answer, or WebuiError with the server's message."""
     data = None if body is None else json.dumps(body).encode("utf-8")
     req = urllib.request.Request(url, data=data, method="GET" if body is None else "POST")
@@ -34,7 +40,7 @@ def request_json(url: str, body: dict | None = None, timeout: float = 30.0) -> o
             detail = j.get("detail") or j.get("errors") or j.get("error") or detail
         except (json.JSONDecodeError, AttributeError):
             pass
-        raise WebuiError(f"HTTP {exc.code}: {detail}", url) from exc
+        raise WebuiError(f"HTTP {exc.code}: {detail}", url, status=exc.code) from exc
     except urllib.error.URLError as exc:
         raise WebuiError(f"cannot reach the webui ({exc.reason}); is it running with --api?", url) from exc
     except TimeoutError as exc:
@@ -73,6 +79,6 @@ def detect_host(base: str, timeout: float = 30.0) -> str:
         request_json(_join(base, "/controlnet/version"), timeout=timeout)
         return "a1111"
     except WebuiError as exc:
-        if "HTTP 404" in exc.problem:
+        if exc.status == 404:
             return "forge"
         raise

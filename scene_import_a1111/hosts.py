@@ -11,13 +11,13 @@ import importlib.util
 import logging
 import sys
 
-from lib_scene.plan import PlanError
+from lib_scene.errors import HostError
+from lib_scene.wire import RP_ARG_COUNT
 
 log = logging.getLogger("scene_import")
 
 CN_TITLE = "controlnet"
 RP_TITLE = "regional prompter"
-RP_ARG_COUNT = 20
 
 
 def is_forge() -> bool:
@@ -110,7 +110,7 @@ class ControlNetAdapter(_HostScript):
         n = b - a
         kept = [u for u in script_args[a:b] if _enabled(u)]
         if len(units) + len(kept) > n:
-            raise PlanError(
+            raise HostError(
                 f"Scene Import needs {len(units)} ControlNet units and {len(kept)} more are enabled by you, "
                 f"but ControlNet has {n}; disable yours or raise Settings > ControlNet > "
                 "'Multi-ControlNet: ControlNet unit number'"
@@ -119,7 +119,6 @@ class ControlNetAdapter(_HostScript):
             [dict(u) for u in units] + kept + [{"enabled": False} for _ in range(n - len(units) - len(kept))]
         )
         script_args[a:b] = padded
-        assert len(script_args[a:b]) == n
         return (
             [f"kept {len(kept)} ControlNet unit(s) you enabled, after Scene Import's {len(units)}"]
             if kept

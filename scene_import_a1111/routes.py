@@ -7,8 +7,9 @@
   "host": "auto|a1111|forge", "unit_count": N}`` -> ``{"plans": [{"camera", "endpoint", "plan",
   "payload"}], "warnings"}``. The payload is the ready body for ``endpoint``.
 
-Errors are 4xx JSON ``{"error": message, "problems": [...]}``, never a 500 stack trace. The routes
-honour A1111's ``--api-auth`` like its own API.
+Refusals are 4xx JSON ``{"error": message, "problems": [...]}`` with the status of the error's type
+(``errors.status_for``); a server bug is a 500 with a short message and its traceback in the server
+log. The routes honour A1111's ``--api-auth`` like its own API.
 
 (No ``from __future__ import annotations`` here: FastAPI resolves the handlers' annotations at
 runtime, and ``Request`` is imported inside ``register``.)
@@ -16,42 +17,23 @@ runtime, and ``Request`` is imported inside ``register``.)
 
 import json
 import logging
+from dataclasses import replace
 
-from lib_scene.errors import CanvasError, SceneImportError
-from lib_scene.params import ParamsError, PlanParams, params_schema
-from lib_scene.paths import PathNotAllowed, UploadError
-from lib_scene.plan import PlanError, to_payload
+from lib_scene.errors import InputError, ParamsError, SceneImportError
+from lib_scene.params import params_schema
+from lib_scene.request import parse_params
+from lib_scene.wire import endpoint, to_payload
 
 from . import API_NAME, __version__
+from .errors import RequestError, RequestTooLarge, status_for
 from .hosts import ControlNetAdapter, RegionalPrompterAdapter, is_forge
-from .runner import REQUEST_KEYS, ScriptRequest, max_upload_bytes, plans_for_request
-from .settings import settings_defaults
+from .runner import REQUEST_KEYS, ScriptRequest, host_facts, max_upload_bytes, plans_for_request
 
 log = logging.getLogger("scene_import")
 
 PREFIX = "/scene-import/v1"
 API_LEVEL = 1
 PLAN_KEYS = ("files", "scene", "params", "host", "unit_count")
-
-
-class RouteError(Exception):
-    def __init__(self, status: int, message: str, problems: list[str] | None = None):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.problems = problems or []
-
-
-def status_for(exc: BaseException) -> int:
-    if isinstance(exc, RouteError):
-        return exc.status
-    if isinstance(exc, PathNotAllowed):
-        return 403
-    if isinstance(exc, UploadError):
-        return 413 if "exceed" in exc.problem else 400
-    if isinstance(exc, (ParamsError, PlanError, CanvasError, SceneImportError)):
-        return 422
-    return 422
 
 
 def _runners():
@@ -75,16 +57,6 @@ def version_info() -> dict:
         "controlnet": cn.present,
         "controlnet_units": cn.slots if cn.present else None,
         "regional_prompter": RegionalPrompterAdapter(t2i).present,
-        "features": features(),
-    }
-
-
-def features() -> dict:
-    """Which optional lib_scene parts this install has (regions: RP masks; normals: normal unit)."""
-    import importlib.util
-
-    return {
-        name: importlib.util.find_spec(f"lib_scene.{name}") is not None for name in ("regions", "normals")
     }
 
 
@@ -100,47 +72,60 @@ def schema() -> dict:
     return s
 
 
-def plan_response(body: object) -> dict:
-    """The work of ``POST /plan`` (synchronous, raises on bad input)."""
+def plan_response(body: object, rng=None) -> dict:
+    """The work of ``POST /plan`` (synchronous, raises on bad input): ``lib_scene.request.resolve``
+    with this webui's facts; the payloads carry the one resolved seed."""
     if not isinstance(body, dict):
-        raise RouteError(400, "the request body must be a JSON object")
+        raise RequestError("the request body must be a JSON object")
     unknown = sorted(set(body) - set(PLAN_KEYS))
     if unknown:
-        raise RouteError(422, f"unknown request keys {unknown}; the body takes {list(PLAN_KEYS)}")
+        raise InputError(f"unknown request keys {unknown}; the body takes {list(PLAN_KEYS)}")
     raw = body.get("params") or {}
     if not isinstance(raw, dict):
-        raise RouteError(422, "'params' must be an object")
+        raise InputError("'params' must be an object")
     bad = [k for k in raw if k in REQUEST_KEYS]
     if bad:
-        raise RouteError(422, f"put {bad} at the top level of the body, not inside 'params'")
-    params = PlanParams.from_dict(raw, base=settings_defaults())
-    if body.get("scene") is not None:
-        params = params.replace(scene=body["scene"])
+        raise InputError(f"put {bad} at the top level of the body, not inside 'params'")
     host = body.get("host", "auto")
     if host not in ("auto", "a1111", "forge"):
-        raise RouteError(422, f"'host' must be auto, a1111 or forge, got {host!r}")
-    t2i, _ = _runners()
-    cn = ControlNetAdapter(t2i)
-    if host == "auto":
-        host = cn.host if cn.present else ("forge" if is_forge() else "a1111")
-    units = body.get("unit_count", cn.slots if cn.present else 3)
+        raise InputError(f"'host' must be auto, a1111 or forge, got {host!r}")
+    facts = host_facts(_runners()[0])
+    if host != "auto":
+        facts = replace(facts, dialect=host)
+    units = body.get("unit_count", facts.unit_count)
     if isinstance(units, bool) or not isinstance(units, int) or not 1 <= units <= 16:
-        raise RouteError(422, f"'unit_count' must be an integer in [1, 16], got {units!r}")
+        raise InputError(f"'unit_count' must be an integer in [1, 16], got {units!r}")
+    params = parse_params(raw, facts)
+    if body.get("scene") is not None:
+        params = params.replace(scene=body["scene"])
     req = ScriptRequest(params=params, files=body.get("files"))
-    plans = plans_for_request(req, cn.models() if cn.present else None)
     out = []
     warnings = []
-    for plan in plans:
+    for plan in plans_for_request(req, facts, rng=rng):
         out.append(
             {
                 "camera": plan.camera,
-                "endpoint": plan.endpoint,
+                "endpoint": endpoint(plan),
                 "plan": plan.to_dict(),
-                "payload": to_payload(plan, host, units),
+                "payload": to_payload(plan, facts.dialect, units),
             }
         )
         warnings += [f"{plan.camera}: {w}" for w in plan.warnings]
-    return {"version": __version__, "host": host, "plans": out, "warnings": warnings}
+    return {"version": __version__, "host": facts.dialect, "plans": out, "warnings": warnings}
+
+
+def error_body(exc: BaseException) -> tuple[int, dict]:
+    """(status, JSON body) for a failed request. Server bugs are logged with their traceback."""
+    status = status_for(exc)
+    if isinstance(exc, ParamsError):
+        return status, {"error": str(exc), "problems": exc.problems}
+    if isinstance(exc, SceneImportError):
+        return status, {"error": str(exc), "problems": []}
+    log.error("Scene Import: unexpected error in a route", exc_info=exc)
+    return status, {
+        "error": f"internal error in Scene Import ({type(exc).__name__}); see the server log",
+        "problems": [],
+    }
 
 
 def _auth_dependencies() -> list:
@@ -176,17 +161,8 @@ def register(app) -> None:
     from starlette.concurrency import run_in_threadpool
 
     def error(exc: BaseException) -> JSONResponse:
-        status = status_for(exc)
-        if isinstance(exc, RouteError):
-            msg, problems = exc.message, exc.problems
-        elif isinstance(exc, ParamsError):
-            msg, problems = str(exc), exc.problems
-        elif isinstance(exc, SceneImportError):
-            msg, problems = str(exc), []
-        else:
-            log.exception("Scene Import: unexpected error in a route")
-            msg, problems = f"could not build the plan ({type(exc).__name__}: {exc})", []
-        return JSONResponse(status_code=status, content={"error": msg, "problems": problems})
+        status, content = error_body(exc)
+        return JSONResponse(status_code=status, content=content)
 
     async def get_version():
         return version_info()
@@ -204,20 +180,20 @@ def register(app) -> None:
         cap = limit * 4 // 3 + 2**20
         if length > cap:
             return error(
-                RouteError(413, f"request of {length} bytes exceeds the upload limit ({limit // 2**20} MiB)")
+                RequestTooLarge(f"request of {length} bytes exceeds the upload limit ({limit // 2**20} MiB)")
             )
         try:
             raw = bytearray()
             async for chunk in request.stream():
                 raw += chunk
                 if len(raw) > cap:
-                    raise RouteError(413, f"request exceeds the upload limit ({limit // 2**20} MiB)")
+                    raise RequestTooLarge(f"request exceeds the upload limit ({limit // 2**20} MiB)")
             try:
                 body = json.loads(bytes(raw) or b"null")
             except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                raise RouteError(400, f"the body is not valid JSON ({exc})") from exc
+                raise RequestError(f"the body is not valid JSON ({exc})") from exc
             return await run_in_threadpool(plan_response, body)
-        except Exception as exc:  # every failure is a 4xx with a message, never a 500
+        except Exception as exc:  # refusals are 4xx by type; a bug is a logged 500
             return error(exc)
 
     deps = _auth_dependencies()

@@ -9,6 +9,8 @@
   "Generate all cameras"): it builds ``p`` like A1111's API does and runs ``run_plan`` under the
   webui's queue lock.
 * ``run_script(script, p, args)`` is the dropdown Script's ``run()``.
+* ``host_facts(runner)`` is what the host offers (Settings defaults, ControlNet models/slots/dialect,
+  Regional Prompter presence) for ``lib_scene.request.resolve``, which every entry point calls.
 """
 
 from __future__ import annotations
@@ -26,14 +28,25 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lib_scene.errors import SceneImportError
-from lib_scene.params import ParamsError, PlanParams
-from lib_scene.paths import PathNotAllowed, decode_uploads, is_within, resolve_allowed, write_uploads
-from lib_scene.plan import GenerationPlan, cn_units, generation_fields, plan_scene, rp_args, with_seed
-from lib_scene.splits import load_preset
+from lib_scene.errors import (
+    HostError,
+    InputError,
+    NotFoundError,
+    ParamsError,
+    PathNotAllowed,
+    SceneImportError,
+    UploadError,
+    UploadTooLarge,
+)
+from lib_scene.params import PlanParams
+from lib_scene.paths import decode_uploads, is_within, resolve_allowed, safe_upload_name, write_uploads
+from lib_scene.plan import GenerationPlan
+from lib_scene.request import HostFacts, Scene, parse_params, resolve
+from lib_scene.wire import cn_units, generation_fields, rp_args
 
 from . import API_NAME, TITLE
-from .hosts import ControlNetAdapter, RegionalPrompterAdapter
+from .errors import for_api
+from .hosts import ControlNetAdapter, RegionalPrompterAdapter, is_forge
 from .settings import settings_defaults
 
 log = logging.getLogger("scene_import")
@@ -97,21 +110,19 @@ def new_upload_dir() -> tuple[str, str]:
 
 def upload_dir(upload_id: object) -> str:
     if not isinstance(upload_id, str) or not _UPLOAD_ID.match(upload_id):
-        raise SceneImportError(f"'upload' must be an upload id (32 hex digits), got {upload_id!r}")
+        raise UploadError(f"'upload' must be an upload id (32 hex digits), got {upload_id!r}")
     path = os.path.join(UPLOADS_ROOT, upload_id)
     if not os.path.isdir(path):
-        raise SceneImportError("the uploaded canvases are gone (uploads are kept one day); upload them again")
+        raise NotFoundError("the uploaded canvases are gone (uploads are kept one day); upload them again")
     return path
 
 
 def store_ui_upload(file_paths: list[str]) -> str:
     """Copy files gradio received into a new upload folder; returns its id. Size-limited."""
-    from lib_scene.paths import UploadError, safe_upload_name
-
     limit = max_upload_bytes()
     total = sum(os.path.getsize(p) for p in file_paths)
     if total > limit:
-        raise UploadError(f"uploads exceed the limit of {limit / 2**20:.0f} MiB")
+        raise UploadTooLarge(f"uploads exceed the limit of {limit / 2**20:.0f} MiB")
     uid, dest = new_upload_dir()
     for p in file_paths:
         shutil.copyfile(p, os.path.join(dest, safe_upload_name(os.path.basename(p))))
@@ -131,22 +142,18 @@ class ScriptRequest:
     warnings: list[str] = field(default_factory=list)
 
 
-def parse_request(raw, base: PlanParams | None = None) -> ScriptRequest:
-    """dict (API) or JSON text (UI) -> ScriptRequest; unknown keys are reported (ParamsError)."""
+def parse_request(raw: object, facts: HostFacts | None = None) -> ScriptRequest:
+    """dict (API) or JSON text (UI) -> ScriptRequest, params read over the facts' (Settings) defaults;
+    unknown keys are reported (ParamsError)."""
     if isinstance(raw, str):
-        if not raw.strip():
-            raw = {}
-        else:
-            try:
-                raw = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                raise ParamsError(
-                    [f"the params text is not valid JSON (line {exc.lineno}: {exc.msg})"]
-                ) from exc
+        try:
+            raw = json.loads(raw) if raw.strip() else {}
+        except json.JSONDecodeError as exc:
+            raise ParamsError([f"the params text is not valid JSON (line {exc.lineno}: {exc.msg})"]) from exc
     if not isinstance(raw, dict):
         raise ParamsError([f"the params must be a JSON object, got {type(raw).__name__}"])
     rest = {k: v for k, v in raw.items() if k not in REQUEST_KEYS}
-    params = PlanParams.from_dict(rest, base=base or settings_defaults())
+    params = parse_params(rest, facts or HostFacts(defaults=settings_defaults()))
     return ScriptRequest(params=params, files=raw.get("files"), upload=raw.get("upload"))
 
 
@@ -181,12 +188,12 @@ class Source:
 def open_source(req: ScriptRequest) -> Source:
     given = [k for k, v in (("files", req.files), ("upload", req.upload), ("scene", req.params.scene)) if v]
     if not given:
-        raise SceneImportError(
+        raise InputError(
             "no canvases: upload the camera's EXR files (with their .json sidecars) or name a server folder"
             " ('scene', inside an allowed folder)"
         )
     if len(given) > 1:
-        raise SceneImportError(f"give one canvas source, not {' and '.join(given)}")
+        raise InputError(f"give one canvas source, not {' and '.join(given)}")
     if req.files:
         files = decode_uploads(req.files, max_upload_bytes())
         os.makedirs(UPLOADS_ROOT, exist_ok=True)
@@ -201,28 +208,39 @@ def open_source(req: ScriptRequest) -> Source:
     return Source(resolve_allowed(scene, allowed_roots()), temporary=False, is_upload=False)
 
 
-def _descriptions(params: PlanParams, src: Source):
-    if not params.descriptions:
-        return None
-    path = src.resolve(params.descriptions, "descriptions file")
+def _runner(runner: object = None) -> object:
+    if runner is not None:
+        return runner
     try:
-        from lib_scene.regions import load_descriptions
-    except ImportError as exc:
-        raise SceneImportError("descriptions need lib_scene.regions, which is not installed") from exc
-    return load_descriptions(path)
+        from modules import scripts
+
+        return scripts.scripts_txt2img
+    except (ImportError, AttributeError):
+        return None
 
 
-def plans_for_request(req: ScriptRequest, models: list[str] | None) -> list[GenerationPlan]:
-    """Load the request's canvases and plan every selected camera."""
+def host_facts(runner: object = None) -> HostFacts:
+    """What this webui offers: the Settings defaults, ControlNet's models, slots and dialect, and
+    whether ControlNet and Regional Prompter are installed (``runner``: a ScriptRunner; default
+    txt2img's)."""
+    runner = _runner(runner)
+    cn = ControlNetAdapter(runner)
+    models = cn.models() if cn.present else None
+    return HostFacts(
+        defaults=settings_defaults(),
+        models=None if models is None else tuple(models),
+        controlnet=cn.present,
+        regional_prompter=RegionalPrompterAdapter(runner).present,
+        dialect=cn.host if cn.present else ("forge" if is_forge() else "a1111"),
+        unit_count=cn.slots if cn.present else 3,
+    )
+
+
+def plans_for_request(req: ScriptRequest, facts: HostFacts, rng=None) -> list[GenerationPlan]:
+    """Open the request's canvases and resolve every selected camera (``lib_scene.request.resolve``);
+    paths inside params are relative to the scene folder and confined to the allowed folders."""
     with open_source(req) as src:
-        preset = None
-        if isinstance(req.params.splits, str):
-            preset = load_preset(src.resolve(req.params.splits, "split preset"))
-        descriptions = _descriptions(req.params, src)
-        plans = plan_scene([src.folder], req.params, preset, descriptions, available_models=models)
-    if not plans:
-        raise SceneImportError("no cameras found")
-    return plans
+        return resolve(Scene(src.folder, resolve_path=src.resolve), req.params, facts, rng=rng)
 
 
 # --------------------------------------------------------------------------- applying
@@ -234,17 +252,6 @@ def _warn(p, text: str) -> None:
         p.comment(f"Scene Import: {text}")
 
 
-def without_regional(plan: GenerationPlan) -> GenerationPlan:
-    """The plan with Regional Prompter off: a flat prompt (base, then the regions nearest first)."""
-    from dataclasses import replace
-
-    from lib_scene.plan import neutralise_keywords
-
-    base = neutralise_keywords(str(plan.params.get("base_prompt", "")))[0]
-    flat = ", ".join(s for s in [base, *plan.sections] if s)
-    return replace(plan, regional=None, prompt=flat)
-
-
 def apply_plan(p, plan: GenerationPlan, runner=None) -> list[str]:
     """Apply one plan to ``p`` (see the module doc). Returns the warnings (also logged and added to
     ``p``'s comments, which the UI shows under the images)."""
@@ -253,17 +260,17 @@ def apply_plan(p, plan: GenerationPlan, runner=None) -> list[str]:
     runner = runner if runner is not None else getattr(p, "scripts", None)
     cn = ControlNetAdapter(runner)
     rp = RegionalPrompterAdapter(runner)
-    if plan.regional is not None and not rp.present:
-        warnings.append("Regional Prompter is not installed: regions are skipped and the prompt is flattened")
-        plan = without_regional(plan)
-    if plan.units and not cn.present:
-        warnings.append("ControlNet is not installed: the depth and normal units are skipped")
+    if (plan.regional is not None and not rp.present) or (plan.units and not cn.present):
+        raise HostError(
+            f"camera {plan.camera}: the plan needs "
+            f"{'Regional Prompter' if plan.regional is not None and not rp.present else 'ControlNet'}, which "
+            "this webui lacks; plan with the host's facts (scene_import_a1111.runner.host_facts)"
+        )
 
     p.prompt = plan.prompt
     p.negative_prompt = plan.negative_prompt
     p.width, p.height = plan.width, plan.height
-    if plan.seed != -1:
-        p.seed = plan.seed
+    p.seed = plan.seed
     for key in ("steps", "cfg_scale", "sampler_name"):
         if getattr(plan, key) is not None:
             setattr(p, key, getattr(plan, key))
@@ -283,10 +290,11 @@ def apply_plan(p, plan: GenerationPlan, runner=None) -> list[str]:
         warnings.append("a txt2img plan in img2img: the tab's own init image is used")
 
     args = list(p.script_args or [])
-    if cn.present and plan.units:
+    if plan.units:
         warnings += cn.write(args, cn_units(plan, cn.host))
-    if rp.present and plan.regional is not None:
-        warnings += rp.write(args, rp_args(plan))
+    rp_values = rp_args(plan)
+    if rp_values is not None:
+        warnings += rp.write(args, rp_values)
     p.script_args = args
     if getattr(p, "extra_generation_params", None) is None:
         p.extra_generation_params = {}
@@ -327,23 +335,20 @@ def run_plan(p, plans: list[GenerationPlan] | GenerationPlan, process_images=Non
     """Generate ``plans`` on ``p`` and return A1111's ``Processed``.
 
     One plan: applied to ``p`` itself, then ``process_images(p)``. Several (cameras): each on a
-    shallow copy of ``p`` (own ``script_args`` list, infotext dict and comments) with the same seed
-    (``p.seed`` resolved once when -1), one after the other; the results are merged in camera order.
+    shallow copy of ``p`` (own ``script_args`` list, infotext dict and comments), one after the
+    other; the results are merged in camera order. The plans carry their (one, resolved) seed.
     """
     from modules import processing, shared
 
     if isinstance(plans, GenerationPlan):
         plans = [plans]
     if not plans:
-        raise SceneImportError("nothing to generate: no cameras")
+        raise NotFoundError("nothing to generate: no cameras")
     process_images = process_images or processing.process_images
     if len(plans) == 1:
         apply_plan(p, plans[0])
         return process_images(p)
-    seed = next((pl.seed for pl in plans if pl.seed != -1), None)
-    if seed is None:
-        processing.fix_seed(p)
-        seed = int(p.seed)
+    seed = plans[0].seed
     state = getattr(shared, "state", None)
     if state is not None:
         state.job_count = len(plans) * int(getattr(p, "n_iter", 1) or 1)
@@ -354,7 +359,7 @@ def run_plan(p, plans: list[GenerationPlan] | GenerationPlan, process_images=Non
         pc.extra_generation_params = dict(p.extra_generation_params or {})
         pc.comments = dict(getattr(p, "comments", {}) or {})
         log.info("Scene Import: camera %d/%d: %s", i, len(plans), plan.camera)
-        apply_plan(pc, with_seed(plan, seed))
+        apply_plan(pc, plan)
         results.append(process_images(pc))
         if state is not None and getattr(state, "interrupted", False):
             break
@@ -410,7 +415,7 @@ def generate(plans: list[GenerationPlan], img2img: bool | None = None):
     from modules.call_queue import queue_lock
 
     if not plans:
-        raise SceneImportError("nothing to generate: no cameras")
+        raise NotFoundError("nothing to generate: no cameras")
     if img2img is None:
         img2img = plans[0].mode == "img2img"
     with queue_lock:
@@ -442,27 +447,27 @@ def check_script_args(script, p, args: tuple):
     """
     usage = f'send script_args: [{{...params...}}] (exactly one object) with script_name "{API_NAME}"'
     if len(args) != 1:
-        raise SceneImportError(f"{TITLE} received {len(args)} script args; {usage}")
+        raise InputError(f"{TITLE} received {len(args)} script args; {usage}")
     runner = getattr(p, "scripts", None)
     expected = expected_arg_count(runner)
     have = len(p.script_args or [])
     if expected is not None and have != expected:
-        raise SceneImportError(
+        raise InputError(
             f"{TITLE}: script_args hold {have - expected:+d} slot(s) against this webui's scripts "
             f"(the request's script_args shifted the others); {usage}"
         )
     raw = args[0]
     if raw is None:
-        raise SceneImportError(f"{TITLE} received no params (null); {usage}")
+        raise InputError(f"{TITLE} received no params (null); {usage}")
     if not isinstance(raw, (dict, str)):
-        raise SceneImportError(
+        raise InputError(
             f"{TITLE} received a {type(raw).__name__} ({str(raw)[:60]!r}) instead of its params object; "
             f"the script args are shifted or wrong; {usage}"
         )
     for adapter in (ControlNetAdapter(runner), RegionalPrompterAdapter(runner)):
         problem = adapter.slice_problem(p.script_args or [])
         if problem:
-            raise SceneImportError(f"{TITLE}: {problem}; {usage}")
+            raise InputError(f"{TITLE}: {problem}; {usage}")
     return raw
 
 
@@ -484,9 +489,23 @@ def _styled_prompts(p) -> tuple[str, str]:
 
 
 def run_script(script, p, args: tuple):
-    """The dropdown Script's ``run(p, *args)``: validate, plan every camera, apply, generate."""
+    """The dropdown Script's ``run(p, *args)``: validate, resolve every camera, apply, generate.
+
+    On the API path (``p.is_api``) a refusal is raised as an HTTPException with its status, so
+    A1111 answers 4xx without a traceback; in the UI it shows in the gallery's error box."""
+    try:
+        return _run_script(script, p, args)
+    except SceneImportError as exc:
+        if getattr(p, "is_api", False):
+            raise for_api(exc) from exc
+        raise
+
+
+def _run_script(script, p, args: tuple):
     raw = check_script_args(script, p, args)
-    req = parse_request(raw)
+    runner = getattr(p, "scripts", None)
+    facts = host_facts(runner)
+    req = parse_request(raw, facts)
     is_img2img = bool(getattr(script, "is_img2img", hasattr(p, "init_images")))
     changes: dict = {"mode": "img2img" if is_img2img else "txt2img"}
     if not req.params.base_prompt or not req.params.negative_prompt:
@@ -498,6 +517,4 @@ def run_script(script, p, args: tuple):
     if req.params.seed == -1 and getattr(p, "seed", -1) not in (-1, None, ""):
         changes["seed"] = int(p.seed)
     req.params = req.params.replace(**changes)
-    cn = ControlNetAdapter(getattr(p, "scripts", None))
-    plans = plans_for_request(req, cn.models() if cn.present else None)
-    return run_plan(p, plans)
+    return run_plan(p, plans_for_request(req, facts))

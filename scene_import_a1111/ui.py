@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 
+from lib_scene.errors import SceneImportError
 from lib_scene.params import REGION_SOURCES, PlanParams
 
 from .runner import store_ui_upload
@@ -21,7 +22,7 @@ from .settings import settings_defaults
 log = logging.getLogger("scene_import")
 
 # (dotted params key, control kind, label, extra kwargs), one row per tuple; bound one to one
-ROWS = (
+ROWS: tuple[tuple[tuple[str, str, str, dict[str, object]], ...], ...] = (
     (
         ("scene", "text", "…or a server folder (inside an allowed folder)", {}),
         ("camera", "text", "Camera (empty: every camera, one seed)", {}),
@@ -97,13 +98,68 @@ def control_values(text: str, defaults: PlanParams) -> list:
     return out
 
 
+def _control(gr, kind: str, label: str, value, eid: str, kw: dict):
+    """One gradio control of the Script's UI."""
+    if kind == "text":
+        return gr.Textbox(label=label, value=value or "", elem_id=eid, **kw)
+    if kind == "slider":
+        return gr.Slider(label=label, value=value, elem_id=eid, **kw)
+    if kind == "checkbox":
+        return gr.Checkbox(label=label, value=bool(value), elem_id=eid, **kw)
+    return gr.Dropdown(label=label, value=value, allow_custom_value=True, elem_id=eid, **kw)
+
+
+def _controls(gr, tab: str, is_img2img: bool) -> list:
+    """The rows of controls, one per CONTROLS entry (None where a control does not apply)."""
+    controls: list = []
+    values = iter(control_values("", settings_defaults()))
+    for row in ROWS:
+        with gr.Row():
+            for key, kind, label, kw in row:
+                value = next(values)
+                if key == "denoise" and not is_img2img:
+                    controls.append(None)
+                    continue
+                eid = f"scene-import-{key.replace('.', '-').replace('_', '-')}-{tab}"
+                controls.append(_control(gr, kind, label, value, eid, kw))
+    return controls
+
+
+def _update_key(key: str):
+    """The handler that writes one control's value into the params JSON."""
+
+    def update(text, value):
+        if key == "splits" and isinstance(value, str) and value.strip().startswith("{"):
+            with contextlib.suppress(json.JSONDecodeError):
+                value = json.loads(value)
+        if key == "scene" and isinstance(value, str) and value.strip():
+            text = set_key(text, "upload", None)  # one canvas source at a time
+        return set_key(text, key, value)
+
+    return update
+
+
+def on_script_upload(text, uploaded):
+    """The Script's file box: store the upload (name checks, size cap) and name it in the params."""
+    paths = [getattr(f, "name", f) for f in (uploaded or [])]
+    if not paths:
+        return set_key(text, "upload", None), ""
+    try:
+        uid = store_ui_upload(paths)
+    except SceneImportError as exc:
+        return text, f"**Scene Import:** {exc}"
+    except Exception as exc:
+        log.exception("Scene Import: storing the Script's upload failed")
+        return text, f"**Scene Import:** the upload failed ({type(exc).__name__}); see the server log"
+    names = ", ".join(sorted(p.replace("\\", "/").rsplit("/", 1)[-1] for p in paths))
+    return set_key(set_key(text, "upload", uid), "scene", None), f"Uploaded: {names}"
+
+
 def build_script_ui(is_img2img: bool):
     """Build the Script's UI; returns the params Textbox (the Script's only arg component)."""
     import gradio as gr
 
     tab = "img2img" if is_img2img else "txt2img"
-    defaults = settings_defaults()
-    initial = control_values("", defaults)
     with gr.Group(elem_id=f"scene-import-script-{tab}"):
         params_box = gr.Textbox(
             value="",
@@ -117,70 +173,31 @@ def build_script_ui(is_img2img: bool):
             file_types=[".exr", ".json", ".properties", ".txt"],
             elem_id=f"scene-import-files-{tab}",
         )
-        controls = []
-        values = iter(initial)
-        for row in ROWS:
-            with gr.Row():
-                for key, kind, label, kw in row:
-                    value = next(values)
-                    if key == "denoise" and not is_img2img:
-                        controls.append(None)
-                        continue
-                    eid = f"scene-import-{key.replace('.', '-').replace('_', '-')}-{tab}"
-                    if kind == "text":
-                        comp = gr.Textbox(label=label, value=value or "", elem_id=eid, **kw)
-                    elif kind == "slider":
-                        comp = gr.Slider(label=label, value=value, elem_id=eid, **kw)
-                    elif kind == "checkbox":
-                        comp = gr.Checkbox(label=label, value=bool(value), elem_id=eid, **kw)
-                    else:
-                        comp = gr.Dropdown(
-                            label=label, value=value, allow_custom_value=True, elem_id=eid, **kw
-                        )
-                    controls.append(comp)
+        controls = _controls(gr, tab, is_img2img)
         status = gr.Markdown("", elem_id=f"scene-import-status-{tab}")
-
-    def bind(comp, key):
-        def update(text, value):
-            if key == "splits" and isinstance(value, str) and value.strip().startswith("{"):
-                with contextlib.suppress(json.JSONDecodeError):
-                    value = json.loads(value)
-            if key == "scene" and isinstance(value, str) and value.strip():
-                text = set_key(text, "upload", None)  # one canvas source at a time
-            return set_key(text, key, value)
-
-        comp.input(fn=update, inputs=[params_box, comp], outputs=[params_box], show_progress=False)
 
     for (key, _, _, _), comp in zip(CONTROLS, controls, strict=True):
         if comp is not None:
-            bind(comp, key)
+            comp.input(
+                fn=_update_key(key), inputs=[params_box, comp], outputs=[params_box], show_progress=False
+            )
 
-    def on_upload(text, uploaded):
-        paths = [getattr(f, "name", f) for f in (uploaded or [])]
-        if not paths:
-            return set_key(text, "upload", None), ""
-        try:
-            uid = store_ui_upload(paths)
-        except Exception as exc:
-            return text, f"**Scene Import:** {exc}"
-        names = ", ".join(sorted(p.replace("\\", "/").rsplit("/", 1)[-1] for p in paths))
-        new = set_key(set_key(text, "upload", uid), "scene", None)
-        return new, f"Uploaded: {names}"
-
-    files.upload(fn=on_upload, inputs=[params_box, files], outputs=[params_box, status], show_progress=False)
+    files.upload(
+        fn=on_script_upload, inputs=[params_box, files], outputs=[params_box, status], show_progress=False
+    )
     files.clear(
         fn=lambda text: (set_key(text, "upload", None), ""), inputs=[params_box], outputs=[params_box, status]
     )
 
-    live = [c for c in controls if c is not None]
-
     def follow(text):
         values = control_values(text, settings_defaults())
-        out = []
-        for (_, _, _, _), comp, v in zip(CONTROLS, controls, values, strict=True):
-            if comp is not None:
-                out.append(gr.update() if v is None else gr.update(value=v))
-        return out
+        return [
+            gr.update() if v is None else gr.update(value=v)
+            for comp, v in zip(controls, values, strict=True)
+            if comp is not None
+        ]
 
-    params_box.change(fn=follow, inputs=[params_box], outputs=live, show_progress=False)
+    params_box.change(
+        fn=follow, inputs=[params_box], outputs=[c for c in controls if c is not None], show_progress=False
+    )
     return params_box

@@ -1,5 +1,5 @@
 """The A1111 glue against a FAKE of the A1111 module surfaces it touches (tests/fake_a1111/, see its
-README). Regions and normals come from the FAKE tests/fake_scene.py. gradio / fastapi tests run
+README); the core (regions, normals, plan) is the real one on real EXRs. gradio / fastapi tests run
 only where those packages are installed (e.g. the A1111-pinned venv)."""
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import os
 import sys
 import types
 
-import fake_scene
 import numpy as np
 import pytest
 from PIL import Image
@@ -119,8 +118,7 @@ class Env:
 
 
 @pytest.fixture
-def scene(tmp_path, monkeypatch):
-    fake_scene.install(monkeypatch)
+def scene(tmp_path):
     folder = tmp_path / "scene"
     folder.mkdir()
     for name in ("Cam0", "Cam1"):
@@ -330,6 +328,78 @@ def test_params_errors_and_sources(a1111, entry, scene):
         env.run(env.p({"files": _files(scene), "camera": "Cam9"}))
 
 
+def test_script_refusals_under_the_api_are_http_errors_with_their_status(a1111, entry, scene):
+    fastapi = pytest.importorskip("fastapi")
+    from lib_scene.errors import PathNotAllowed
+
+    env = Env(a1111, entry)
+    for params, status in (
+        ({"scene": str(scene)}, 403),
+        ({"depth_weight": 1}, 422),
+        ({"files": _files(scene), "camera": "Cam9"}, 404),
+    ):
+        p = env.p(params)
+        p.is_api = True
+        with pytest.raises(fastapi.HTTPException) as err:
+            env.run(p)
+        assert err.value.status_code == status and "Scene Import" not in type(err.value).__module__
+        assert err.value.detail == str(err.value.__cause__)
+    p = env.p({"scene": str(scene)})  # in the UI the typed error itself reaches the gallery's error box
+    with pytest.raises(PathNotAllowed):
+        env.run(p)
+
+
+def test_status_for_walks_the_type_table():
+    from lib_scene import errors as E
+    from scene_import_a1111.errors import RequestError, RequestTooLarge, status_for
+
+    cases = {
+        E.ParamsError(["x"]): 422,
+        E.CanvasError("x"): 422,
+        E.PlanError("x"): 422,
+        E.RegionError("x"): 422,
+        E.NotFoundError("x"): 404,
+        E.PathNotAllowed("x"): 403,
+        E.UploadError("x"): 400,
+        E.UploadTooLarge("x"): 413,
+        E.HostError("x"): 409,
+        RequestError("x"): 400,
+        RequestTooLarge("x"): 413,
+        E.SceneImportError("x"): 422,
+        RuntimeError("bug"): 500,
+        AssertionError("bug"): 500,
+    }
+    assert {type(k).__name__: status_for(k) for k in cases} == {type(k).__name__: v for k, v in cases.items()}
+
+
+def test_a_plan_made_for_another_host_is_refused_not_rebuilt(a1111, entry, scene):
+    """The RP/CN-missing fallback is decided in the plan (host facts); apply_plan never rebuilds it."""
+    from lib_scene.errors import HostError
+    from scene_import_a1111 import runner
+
+    full = Env(a1111, entry)
+    req = runner.ScriptRequest(
+        params=runner.PlanParams.from_dict({"long_side": 64, "seed": 1}), files=_files(scene)
+    )
+    (plan,) = runner.plans_for_request(req, runner.host_facts(full.runner))
+    bare = Env(a1111, entry, cn=False, rp=False)
+    p = bare.p("")
+    with pytest.raises(HostError, match="the plan needs Regional Prompter, which this webui lacks"):
+        runner.apply_plan(p, plan)
+
+
+def test_host_facts_from_the_runner_and_settings(a1111, entry, monkeypatch):
+    from scene_import_a1111.runner import host_facts
+
+    env = Env(a1111, entry)
+    a1111.shared.opts.data["scene_import_depth_weight"] = 0.45
+    facts = host_facts(env.runner)
+    assert facts.defaults.depth.weight == 0.45 and facts.controlnet and facts.regional_prompter
+    assert (facts.dialect, facts.unit_count) == ("a1111", 3)
+    bare = host_facts(Env(a1111, entry, cn=False, rp=False).runner)
+    assert not bare.controlnet and not bare.regional_prompter and bare.models is None
+
+
 def test_settings_defaults_flow_into_plans(a1111, entry, scene):
     from scene_import_a1111.settings import params_from_options, settings_defaults
 
@@ -358,7 +428,7 @@ def test_generate_for_the_tab(a1111, entry, scene, monkeypatch):
         params=runner.PlanParams.from_dict({"long_side": 64, "seed": 5}),
         files=_files(scene, ("Cam0.exr", "Cam0.json", "Cam1.exr", "Cam1.json")),
     )
-    plans = plans_for_request(req, None)
+    plans = plans_for_request(req, runner.host_facts())
     processed = generate(plans)
     assert len(processed.images) == 2 and processed.all_seeds == [5, 5]
     assert len(env.cn.calls) == 2 and "scene_import" in a1111.shared.state.jobs
@@ -433,7 +503,9 @@ def test_routes_version_and_schema(client):
     assert s["properties"]["depth"]["properties"]["weight"]["default"] == 0.3 and "files" in s["properties"]
 
 
-def test_route_plan_returns_plans_and_payloads(client, scene):
+def test_route_plan_returns_plans_and_payloads(client, scene, a1111, entry, monkeypatch):
+    env = Env(a1111, entry)
+    monkeypatch.setattr(a1111.scripts, "scripts_txt2img", env.runner, raising=False)
     r = client.post(
         "/scene-import/v1/plan", json={"files": _files(scene), "params": {"long_side": 64, "mode": "img2img"}}
     )
@@ -473,6 +545,32 @@ def test_route_errors_are_4xx_with_a_message(client, body, status, needle):
     r = client.post("/scene-import/v1/plan", content=body, headers={"content-type": "application/json"})
     assert r.status_code == status, r.text
     assert needle in r.json()["error"]
+
+
+def test_route_server_bugs_are_500_with_a_short_message_and_a_logged_traceback(
+    client, scene, monkeypatch, caplog
+):
+    from scene_import_a1111 import routes
+
+    def broken(*a, **k):
+        raise ZeroDivisionError("secret internals")
+
+    monkeypatch.setattr(routes, "plans_for_request", broken)
+    r = client.post("/scene-import/v1/plan", json={"files": _files(scene)})
+    assert r.status_code == 500
+    assert r.json()["error"] == "internal error in Scene Import (ZeroDivisionError); see the server log"
+    assert any(rec.exc_info and rec.exc_info[0] is ZeroDivisionError for rec in caplog.records)
+
+
+def test_route_payloads_carry_one_resolved_seed(client, scene, a1111, entry, monkeypatch):
+    env = Env(a1111, entry)
+    monkeypatch.setattr(a1111.scripts, "scripts_txt2img", env.runner, raising=False)
+    files = _files(scene, ("Cam0.exr", "Cam0.json", "Cam1.exr", "Cam1.json"))
+    out = client.post("/scene-import/v1/plan", json={"files": files, "params": {"long_side": 64}}).json()
+    seeds = {item["payload"]["seed"] for item in out["plans"]} | {
+        item["plan"]["seed"] for item in out["plans"]
+    }
+    assert len(out["plans"]) == 2 and len(seeds) == 1 and -1 not in seeds
 
 
 def test_route_upload_limit(client, scene, a1111):
@@ -522,19 +620,6 @@ def test_preload_flags():
     assert ns.scene_import_allowed_dir == ["/a", "/b"] and ns.scene_import_max_upload_mb == 512
 
 
-def test_callbacks_tab_is_guarded(a1111, monkeypatch):
-    from scene_import_a1111 import callbacks
-
-    monkeypatch.setitem(sys.modules, "scene_import_a1111.tab", None)  # import fails -> no tab
-    assert callbacks.on_ui_tabs() == []
-    tab = types.ModuleType("scene_import_a1111.tab")
-    tab.build_tab = lambda: "BLOCKS"
-    monkeypatch.setitem(sys.modules, "scene_import_a1111.tab", tab)
-    assert callbacks.on_ui_tabs() == [("BLOCKS", "Scene Import", "scene_import")]
-    tab.build_tab = lambda: ("B", "Scene Import", "scene_import")
-    assert callbacks.on_ui_tabs() == [("B", "Scene Import", "scene_import")]
-
-
 def test_glue_never_gives_np_arrays_to_hosts(a1111, entry, scene):
     env = Env(a1111, entry)
     env.run(env.p({"files": _files(scene), "long_side": 64}))
@@ -579,7 +664,7 @@ def test_script_ui_events_edit_the_params_json(a1111, scene, tmp_path):
     by_id = {demo.blocks[dep["targets"][0]].elem_id: fn.fn for fn, dep in updates}
     text = by_id["scene-import-depth-weight-img2img"]("", 0.4)
     assert json.loads(text) == {"depth": {"weight": 0.4}}
-    ((upload, _),) = fns[("on_upload", "upload")]
+    ((upload, _),) = fns[("on_script_upload", "upload")]
     files = [types.SimpleNamespace(name=str(scene / n)) for n in ("Cam0.exr", "Cam0.json")]
     text, status = upload.fn(text, files)
     uid = json.loads(text)["upload"]
@@ -594,11 +679,11 @@ def test_script_ui_events_edit_the_params_json(a1111, scene, tmp_path):
     values = [u.get("value") for u in shown]
     assert 0.7 in values and 0.4 in values
     req = runner.parse_request(json.dumps({"upload": uid, "long_side": 64}))
-    assert len(runner.plans_for_request(req, None)) == 1
+    assert len(runner.plans_for_request(req, runner.host_facts())) == 1
 
 
 def test_a_unit_the_user_enabled_is_kept_after_ours(a1111, entry, scene):
-    from lib_scene.plan import PlanError
+    from lib_scene.errors import HostError
 
     env = Env(a1111, entry)
     p = env.p({"files": _files(scene), "long_side": 64})
@@ -611,7 +696,7 @@ def test_a_unit_the_user_enabled_is_kept_after_ours(a1111, entry, scene):
     p = env.p({"files": _files(scene), "long_side": 64})
     p.script_args[env.cn.args_from] = pose
     p.script_args[env.cn.args_from + 1] = types.SimpleNamespace(enabled=True, module="canny")
-    with pytest.raises(PlanError, match="needs 2 ControlNet units and 2 more are enabled by you"):
+    with pytest.raises(HostError, match="needs 2 ControlNet units and 2 more are enabled by you"):
         env.run(p)
 
 
@@ -637,7 +722,7 @@ def test_the_tab_gets_a_generation_host_and_its_upload_folder(a1111, entry, scen
     env = Env(a1111, entry)
     monkeypatch.setattr(a1111.scripts, "scripts_txt2img", env.runner, raising=False)
     req = runner.ScriptRequest(params=runner.PlanParams.from_dict({"long_side": 64}), files=_files(scene))
-    (plan,) = runner.plans_for_request(req, None)
+    (plan,) = runner.plans_for_request(req, runner.host_facts())
     assert len(got["host"].run_plan(plan).images) == 1 and env.cn.calls
     # a prompt replaced so it no longer matches the mask is refused before generating
     with pytest.raises(PlanError, match="BREAK sections do not match"):

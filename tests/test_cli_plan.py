@@ -1,5 +1,5 @@
 """CLI ``plan`` and ``run`` (lib_scene/cli_plan.py), with a small local HTTP stand-in for the webui.
-Regions and normals are the FAKES of tests/fake_scene.py."""
+The real core plans real EXRs (tests/scenes.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import fake_scene
 import numpy as np
 import pytest
 from PIL import Image
@@ -18,17 +17,15 @@ from scenes import sidecar, write_blender5
 from lib_scene.canvas import load_cameras
 from lib_scene.cli import main
 from lib_scene.params import PlanParams
-from lib_scene.plan import build_plan, to_payload
+from lib_scene.plan import build_plan
+from lib_scene.splits import SplitPlan, save_preset
+from lib_scene.wire import to_payload
 
 MODELS = ["None", "control_v11f1p_sd15_depth [cfd03158]", "control_v11p_sd15_normalbae [316696f1]"]
 
 
 @pytest.fixture
-def scene(tmp_path, monkeypatch):
-    from lib_scene.cli import _load_plugins
-
-    _load_plugins()  # the other commands import the real modules first; the plan then uses the fakes
-    fake_scene.install(monkeypatch)
+def scene(tmp_path):
     folder = tmp_path / "scene"
     folder.mkdir()
     for name in ("Cam0", "Cam1"):
@@ -197,3 +194,31 @@ def test_run_reports_webui_errors(scene, tmp_path, webui, capsys):
                "--params", '{"long_side": 64, "steps": 150}'])  # fmt: skip
     assert rc == 2
     assert "HTTP 422: too big" in capsys.readouterr().err
+
+
+def test_relative_paths_in_params_are_relative_to_the_scene_and_flags_to_the_cwd(
+    scene, tmp_path, monkeypatch
+):
+    preset = SplitPlan.from_dict(
+        {"version": 1, "curve": "linear", "splits": [{"start": 2.0, "end": 9.0, "levels": 256}]}
+    )
+    save_preset(preset, str(scene / "mine.json"))
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    out = tmp_path / "o"
+    # inside --params: relative to the scene folder (not the working directory)
+    assert (
+        main(["plan", str(scene), "--out", str(out), "--params", '{"splits": "mine.json", "long_side": 64}'])
+        == 0
+    )
+    body = json.loads((out / "Cam0.payload.json").read_text())
+    cs = load_cameras([str(scene / "Cam0.exr")])[0]
+    want = to_payload(build_plan(cs, PlanParams.from_dict({"long_side": 64, "seed": body["seed"]}), preset))
+    assert body == want
+    # the --splits flag is a shell path: relative to the working directory
+    (elsewhere / "flag.json").write_text((scene / "mine.json").read_text())
+    assert (
+        main(["plan", str(scene), "--out", str(tmp_path / "o2"), "--splits", "flag.json", "--seed", "5"]) == 0
+    )
+    assert main(["plan", str(scene), "--out", str(tmp_path / "o3"), "--splits", "mine.json"]) == 2

@@ -3,8 +3,9 @@
 from fractions import Fraction
 
 import numpy as np
+import pytest
 
-from lib_scene.palette import color_to_region, region_color, region_palette
+from lib_scene.palette import MAX_REGIONS, color_to_region, region_color, region_hue, region_palette
 
 
 def independent_hues(n):
@@ -44,3 +45,26 @@ def test_color_to_region_inverts_the_palette():
     pal = region_palette(40)
     img = np.concatenate([pal, [[0, 0, 0], [1, 2, 3]]]).reshape(1, -1, 3).astype(np.uint8)
     assert color_to_region(img).tolist() == [list(range(40)) + [-1, -1]]
+
+
+def test_hues_are_the_cycles_of_dyadic_fractions():
+    # the colours alone cannot tell hue h from h + 1 (HSV wraps), the hues can
+    assert [Fraction(region_hue(i)) for i in range(256)] == independent_hues(256)
+
+
+def test_negative_region_and_out_of_range_counts_are_refused():
+    with pytest.raises(ValueError, match="region number must be >= 0, got -1"):
+        region_hue(-1)
+    for n in (-1, MAX_REGIONS + 1):
+        with pytest.raises(ValueError, match=rf"region count must be in \[0, {MAX_REGIONS}\], got {n}"):
+            region_palette(n)
+    assert region_palette(0).shape == (0, 3)
+    assert region_palette(MAX_REGIONS).shape == (MAX_REGIONS, 3)
+
+
+def test_color_to_region_over_the_whole_palette_and_outside_it():
+    pal = region_palette(256)
+    # every colour, plus colours that sort below and above every palette colour
+    img = np.concatenate([pal, [[0, 0, 0], [255, 255, 255]]]).reshape(1, -1, 3).astype(np.uint8)
+    assert color_to_region(img, 256).tolist() == [list(range(256)) + [-1, -1]]
+    assert color_to_region(img, 0).tolist() == [[-1] * 258]  # an empty palette matches nothing

@@ -1,8 +1,7 @@
-"""PlanParams, GenerationPlan, host payloads (lib_scene.plan / lib_scene.params).
+"""PlanParams, GenerationPlan, host payloads (lib_scene.plan / lib_scene.params / lib_scene.wire).
 
-Most tests use the FAKE regions/normals of tests/fake_scene.py so the plan logic is tested before
-issues 3 and 4 are merged; ``test_full_plan_with_real_regions_and_normals`` uses the real modules
-(skipped until they exist).
+Every plan here is built by the real core (regions, normals) from real EXRs written with OpenEXR
+(tests/scenes.py) or the sample renders.
 """
 
 from __future__ import annotations
@@ -12,35 +11,32 @@ import io
 import json
 import os
 
-import fake_scene
 import numpy as np
 import pytest
 from PIL import Image
 from scenes import sidecar, write_blender5
 
 from lib_scene.canvas import load_cameras
+from lib_scene.errors import HostError
 from lib_scene.exr import write_exr
 from lib_scene.imaging import decode_png_b64, resize_nearest, resize_smooth, tonemap_srgb
 from lib_scene.palette import region_color
 from lib_scene.params import ParamsError, PlanParams, field_specs, params_schema
 from lib_scene.plan import (
     DEFAULT_MODELS,
-    RP_ARG_NAMES,
     GenerationPlan,
     PlanError,
     build_plan,
     choose_model,
-    cn_units,
-    compose_prompt,
     generation_size,
     mask_colors,
-    neutralise_keywords,
-    prompt_sections,
     resolve_model,
-    rp_args,
-    to_payload,
     with_seed,
 )
+from lib_scene.prompt import compose as compose_prompt
+from lib_scene.prompt import count_sections as prompt_sections
+from lib_scene.prompt import sanitize
+from lib_scene.wire import RP_ARG_NAMES, cn_units, endpoint, rp_args, to_payload
 
 MODELS = [
     "None",
@@ -53,12 +49,7 @@ MODELS = [
 
 
 @pytest.fixture
-def fakes(monkeypatch):
-    fake_scene.install(monkeypatch)
-
-
-@pytest.fixture
-def cam(tmp_path, fakes):
+def cam(tmp_path):
     path = write_blender5(str(tmp_path / "Cam0.exr"))
     with open(tmp_path / "Cam0.json", "w") as fh:
         json.dump(sidecar(), fh)
@@ -249,8 +240,10 @@ def test_compose_prompt_layouts():
 
 
 def test_neutralise_keywords():
-    text, found = neutralise_keywords("a BREAK b\nAND c ADDCOMM STANDARD")
-    assert text == "a break b and c addcomm STandARD" and found == ["ADDCOMM", "BREAK", "AND"]
+    warnings: list[str] = []
+    text = sanitize("a BREAK b\nAND c ADDCOMM STANDARD", warnings, "base prompt")
+    assert text == "a break b and c addcomm STandARD"
+    assert warnings and warnings[0].startswith("base prompt held ADDCOMM, BREAK, AND; neutralised")
     assert "BREAK" not in text and "AND" not in text
 
 
@@ -280,7 +273,7 @@ def test_resizers():
     assert (resize_smooth(const, 16, 16) == 77).all()
 
 
-# --------------------------------------------------------------------------- plans (fake regions/normals)
+# --------------------------------------------------------------------------- plans
 
 
 def test_build_plan_txt2img(cam):
@@ -340,7 +333,7 @@ def test_img2img_plan_tone_maps_the_beauty(cam):
     assert np.array_equal(plan.init_image, expect)
 
 
-def test_img2img_without_beauty_is_a_clear_error(tmp_path, fakes):
+def test_img2img_without_beauty_is_a_clear_error(tmp_path):
     from scenes import scene
 
     depth, _, _, _ = scene()
@@ -353,7 +346,7 @@ def test_img2img_without_beauty_is_a_clear_error(tmp_path, fakes):
     assert any("no normal canvas" in w for w in plan.warnings)
 
 
-def test_region_lost_in_downscale_leaves_the_prompt(tmp_path, fakes):
+def test_region_lost_in_downscale_leaves_the_prompt(tmp_path):
     # a thin object (one even pixel column, 1.04 % of the frame) that nearest-neighbour sampling
     # at half size skips: it must leave the prompt too, or RP would bind the sections off by one
     from scenes import scene
@@ -370,9 +363,10 @@ def test_region_lost_in_downscale_leaves_the_prompt(tmp_path, fakes):
     with open(tmp_path / "Cam0.json", "w") as fh:
         json.dump(side, fh)
     cs = load_cameras([str(tmp_path / "Cam0.exr")])[0]
-    full = build_plan(cs, PlanParams.from_dict({"long_side": 128, "normal": {"enabled": False}}))
+    no_growth = {"normal": {"enabled": False}, "regions": {"grow": 0}}
+    full = build_plan(cs, PlanParams.from_dict({"long_side": 128, **no_growth}))
     assert "a thin pole" in full.prompt and len(full.regional.colors) == 4
-    half = build_plan(cs, PlanParams.from_dict({"long_side": 64, "normal": {"enabled": False}}))
+    half = build_plan(cs, PlanParams.from_dict({"long_side": 64, **no_growth}))
     assert "a thin pole" not in half.prompt
     assert any("vanished at 64x48" in w for w in half.warnings)
     assert len(half.regional.colors) == 3 == prompt_sections(half.prompt) - 1
@@ -443,7 +437,7 @@ def test_payload_shape_for_both_hosts(cam, host, module):
         PlanParams.from_dict({"base_prompt": "room", "long_side": 64, "seed": 3}),
         available_models=MODELS,
     )
-    body = to_payload(plan, host=host)
+    body = to_payload(plan, dialect=host)
     json.dumps(body)
     assert (body["width"], body["height"], body["seed"], body["prompt"]) == (64, 48, 3, plan.prompt)
     assert "steps" not in body and "init_images" not in body and "denoising_strength" not in body
@@ -483,25 +477,21 @@ def test_img2img_payload(cam):
         cam, PlanParams.from_dict({"mode": "img2img", "long_side": 64, "steps": 2, "cfg_scale": 5})
     )
     body = to_payload(plan, unit_count=2)
-    assert plan.endpoint == "/sdapi/v1/img2img"
+    assert endpoint(plan) == "/sdapi/v1/img2img"
     assert body["denoising_strength"] == 0.52 and body["steps"] == 2 and body["cfg_scale"] == 5.0
     init = _png(body["init_images"][0])
     assert init.mode == "RGB" and init.size == (64, 48)
     assert len(body["alwayson_scripts"]["ControlNet"]["args"]) == 2
-    with pytest.raises(PlanError, match="host has 1 slots"):
+    with pytest.raises(HostError, match="host has 1 slots"):
         cn_units(plan, "a1111", slots=1)
     with pytest.raises(ValueError):
-        to_payload(plan, host="comfy")
+        to_payload(plan, dialect="comfy")
 
 
 # --------------------------------------------------------------------------- with the real modules
 
 
 def test_full_plan_with_real_regions_and_normals(tmp_path):
-    regions = pytest.importorskip("lib_scene.regions")
-    pytest.importorskip("lib_scene.normals")
-    if "FAKE" in (regions.__doc__ or ""):
-        pytest.skip("fake regions module installed")
     root = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "samples", "room")
     if os.path.isdir(root):
         paths = [root]
@@ -565,9 +555,6 @@ def test_region_descriptions_param():
 
 
 def test_region_descriptions_override_the_sidecar_with_real_regions(tmp_path):
-    regions = pytest.importorskip("lib_scene.regions")
-    if "FAKE" in (regions.__doc__ or ""):
-        pytest.skip("fake regions module installed")
     write_blender5(str(tmp_path / "Cam0.exr"))
     with open(tmp_path / "Cam0.json", "w") as fh:
         json.dump(sidecar(), fh)
@@ -578,3 +565,126 @@ def test_region_descriptions_override_the_sidecar_with_real_regions(tmp_path):
     plan = build_plan(cs, params)
     assert "a steel crate" in plan.sections and "a wooden box" not in plan.prompt
     assert "a red ball" in plan.sections  # the others still come from the sidecar
+
+
+# --------------------------------------------------------------------------- the settings reach the core
+
+
+def test_build_plan_honours_the_regions_threshold_order_and_grow(cam):
+    """build_plan passes params.regions to the real build_regions: each setting changes the plan."""
+    from lib_scene.regions import build_regions
+
+    def plan_for(**regions):
+        return build_plan(cam, PlanParams.from_dict({"long_side": 64, "regions": regions}))
+
+    def expected(**kw):
+        res = build_regions(cam, **kw)
+        return resize_nearest(res.mask, 64, 48), [r.description for r in res.regions]
+
+    default = plan_for()
+    # order: by sidecar distance the ball (5.7) comes before the box (5.9); by depth the box (3) first
+    by_distance = plan_for(order="distance")
+    assert [r["description"] for r in default.regions] == ["a wooden box", "a red ball", "a green wall"]
+    assert [r["description"] for r in by_distance.regions] == ["a red ball", "a wooden box", "a green wall"]
+    mask, descs = expected(order="distance")
+    assert np.array_equal(by_distance.regional.mask, mask) and list(by_distance.sections) == descs
+    # threshold: the box covers 8.8 % of the frame, the ball 22 %: 10 % drops the box only
+    high = plan_for(threshold=0.1)
+    assert [r["description"] for r in high.regions] == ["a red ball", "a green wall"]
+    assert np.array_equal(high.regional.mask, expected(threshold=0.1)[0])
+    # grow: seams grow into the unassigned sky rows
+    grown = plan_for(grow=6)
+    assert (grown.regional.mask.any(-1)).sum() > (default.regional.mask.any(-1)).sum()
+    assert np.array_equal(grown.regional.mask, expected(grow=6)[0])
+    assert np.array_equal(plan_for(grow=0).regional.mask, expected(grow=0)[0])
+
+
+def test_build_plan_honours_the_normal_convention(cam):
+    from lib_scene.normals import normal_map
+
+    def normal_unit(convention):
+        plan = build_plan(
+            cam,
+            PlanParams.from_dict({"long_side": 64, "normal_convention": convention}),
+            available_models=MODELS,
+        )
+        (unit,) = [u for u in plan.units if u.kind == "normal"]
+        return unit
+
+    bae, midas = normal_unit("bae"), normal_unit("midas")
+    assert (
+        bae.model == "control_v11p_sd15_normalbae [316696f1]"
+        and midas.model == "control_sd15_normal [fef5e48e]"
+    )
+    for unit, convention in ((bae, "bae"), (midas, "midas")):
+        want = resize_smooth(normal_map(cam, convention=convention), 64, 48)
+        assert np.array_equal(unit.image, want)
+    assert not np.array_equal(bae.image, midas.image)
+
+
+def test_build_plan_sanitises_the_descriptions(tmp_path):
+    """Keywords and brackets in the artist's descriptions never reach Regional Prompter raw."""
+    path = write_blender5(str(tmp_path / "Cam0.exr"))
+    side = sidecar()
+    side["objects"]["Box"]["Description"] = "a BREAK box (glowing"
+    side["objects"]["Ball"]["Description"] = "a STANDARD\nball"
+    with open(tmp_path / "Cam0.json", "w") as fh:
+        json.dump(side, fh)
+    (cs,) = load_cameras([path])
+    plan = build_plan(cs, PlanParams.from_dict({"base_prompt": "room", "long_side": 64}))
+    assert plan.sections == ("a break box \\(glowing", "a STandARD ball", "a green wall")
+    assert plan.prompt == "room BREAK a break box \\(glowing BREAK a STandARD ball BREAK a green wall"
+    assert prompt_sections(plan.prompt) == len(plan.regional.colors) + 1 == 4
+    assert sum("neutralised" in w for w in plan.warnings) == 2
+    assert any("unbalanced brackets escaped" in w for w in plan.warnings)
+    # region_descriptions edits go through the same sanitiser
+    edited = build_plan(
+        cs, PlanParams.from_dict({"long_side": 64, "region_descriptions": {"3": "a wall AND a door"}})
+    )
+    assert edited.sections[-1] == "a wall and a door"
+
+
+# --------------------------------------------------------------------------- the edited prompt, host facts
+
+
+def test_the_edited_prompt_is_used_verbatim_and_checked(cam):
+    text = "(masterpiece:1.2), Room BREAK Box BREAK Ball BREAK Wall"
+    plan = build_plan(cam, PlanParams.from_dict({"long_side": 64, "prompt": text, "base_prompt": "ignored"}))
+    assert plan.prompt == text and to_payload(plan)["prompt"] == text
+    with pytest.raises(
+        PlanError, match=r"edited prompt does not fit the regions: .*3 sections, but 3 regions need 4"
+    ):
+        build_plan(cam, PlanParams.from_dict({"long_side": 64, "prompt": "room BREAK box BREAK ball"}))
+    with pytest.raises(PlanError, match="also holds AND"):
+        build_plan(cam, PlanParams.from_dict({"long_side": 64, "prompt": "a BREAK b BREAK c AND d BREAK e"}))
+    common = build_plan(
+        cam,
+        PlanParams.from_dict(
+            {
+                "long_side": 64,
+                "prompt": "room ADDCOMM box BREAK ball BREAK wall",
+                "regional": {"use_base": False},
+            }
+        ),
+    )
+    assert common.regional.use_common is True
+    # without regions (RP off) the text is not checked: what the artist typed is what is sent
+    flat_plan = build_plan(
+        cam, PlanParams.from_dict({"long_side": 64, "prompt": "a BREAK b", "regional": {"enabled": False}})
+    )
+    assert flat_plan.prompt == "a BREAK b" and flat_plan.regional is None
+    assert PlanParams.from_dict({"prompt": "  "}).prompt is None  # empty box: assembled
+
+
+def test_host_without_controlnet_or_regional_prompter(cam):
+    plan = build_plan(
+        cam,
+        PlanParams.from_dict({"base_prompt": "room", "long_side": 64}),
+        controlnet=False,
+        regional_prompter=False,
+    )
+    assert plan.units == () and plan.regional is None and plan.sections == ()
+    assert plan.prompt == "room, a wooden box, a red ball, a green wall"
+    assert any(w.startswith("ControlNet is not installed") for w in plan.warnings)
+    assert any(w.startswith("Regional Prompter is not installed") for w in plan.warnings)
+    assert "alwayson_scripts" not in to_payload(plan)

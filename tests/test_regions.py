@@ -15,6 +15,7 @@ from conftest import SAMPLES
 from PIL import Image
 from scenes import sidecar, write_blender4, write_blender5
 
+from lib_scene import region_labels
 from lib_scene import regions as R
 from lib_scene.canvas import discover, load_camera, load_multilayer
 from lib_scene.cli import main
@@ -171,7 +172,7 @@ def test_growth_is_identical_with_and_without_opencv(monkeypatch):
     lab = rng.integers(0, 6, (57, 83)).astype(np.uint16)
     lab[rng.random(lab.shape) < 0.7] = 65535
     with_cv = R.grow_regions(lab, 3)
-    monkeypatch.setattr(R, "_cv2", lambda: None)
+    monkeypatch.setattr(region_labels, "cv2_or_none", lambda: None)
     without = R.grow_regions(lab, 3)
     assert np.array_equal(with_cv, without)
     assert (with_cv[lab != 65535] == lab[lab != 65535]).all()
@@ -379,7 +380,7 @@ def _aov_scene():
 @pytest.mark.parametrize("opencv", [True, False])
 def test_aov_edge_case(tmp_path, monkeypatch, opencv):
     if not opencv:
-        monkeypatch.setattr(R, "_cv2", lambda: None)
+        monkeypatch.setattr(region_labels, "cv2_or_none", lambda: None)
     v, truth = _aov_scene()
     depth = np.where(truth == 1, 3.0, np.where(truth == 3, 5.0, np.where(truth == 2, 4.0, 9.0))).astype(
         np.float32
@@ -418,9 +419,9 @@ def test_aov_fill_takes_the_nearest_trusted_value(monkeypatch):
     noisy = np.where(bad, vals + 0.37, vals).astype(np.float32)
     for use_cv in (True, False):
         if not use_cv:
-            monkeypatch.setattr(R, "_cv2", lambda: None)
+            monkeypatch.setattr(region_labels, "cv2_or_none", lambda: None)
         ids, _ = R.clean_index_aov(noisy)
-        ok = ~bad & ~R._between_neighbours(noisy, 0.01)
+        ok = ~bad & ~region_labels._between_neighbours(noisy, 0.01)
         ty, tx = np.nonzero(ok)
         for y, x in zip(*np.nonzero(~ok), strict=True):
             d = np.hypot(ty - y, tx - x)
@@ -546,7 +547,7 @@ def test_keyword_injection_is_neutralised(tmp_path):
     res = R.build_regions(cs)
     descs = [r.description for r in res.regions]
     assert descs[0] == "a chair break a table and addbase addcomm addcol addrow"
-    assert descs[1] == "a sandwich on a breakfast plate, ADD-PLANT add-p"
+    assert descs[1] == "a SandWICH on a breakFAST plate, ADD-PLANT add-p"  # keyword substrings only
     assert descs[2] == "a lamp \\(glowing"
     assert sum("neutralised" in w for w in res.warnings) == 2
     assert any("unbalanced brackets" in w for w in res.warnings)
@@ -564,7 +565,7 @@ def test_sanitize_description():
     w: list[str] = []
     assert R.sanitize_description("  a\tb\n\nc  ", w) == "a b c" and w == []
     assert R.sanitize_description("(a:1.2) [b]", w) == "(a:1.2) [b]" and w == []
-    assert R.sanitize_description("ANDROID BREAKS ANDAND", w) == "android breaks andand"
+    assert R.sanitize_description("ANDROID BREAKS ANDAND", w) == "andROID breakS andand"
     assert len(w) == 1
     assert R.sanitize_description("band and brand") == "band and brand"  # lower case is harmless
 

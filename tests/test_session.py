@@ -1,6 +1,5 @@
 """The editor state model: immutable steps, the split table round trip, presets by name, paths."""
 
-import json
 import os
 
 import numpy as np
@@ -15,11 +14,8 @@ from lib_scene.session import (
     load_named,
     plan_from_rows,
     preset_path,
-    prompt_check,
     save_named,
-    split_region_rows,
     split_rows,
-    stage_uploads,
     zero_levels,
 )
 from lib_scene.splits import Split, SplitPlan
@@ -131,38 +127,9 @@ def test_presets_by_name_never_overwrite_silently(tmp_path):
         load_named(folder, "broken")
 
 
-def test_stage_uploads_gathers_files_under_their_names(tmp_path, blender5):
-    a = tmp_path / "u1"
-    a.mkdir()
-    side = a / "Cam0.json"
-    side.write_text(json.dumps({"camera": "Cam0"}))
-    out = stage_uploads([blender5, str(side)], str(tmp_path / "staged"))
-    assert sorted(os.path.basename(p) for p in out) == ["Cam0.exr", "Cam0.json"]
-    with pytest.raises(SceneImportError, match="two uploads are both named"):
-        stage_uploads([blender5, blender5], str(tmp_path / "staged2"))
-
-
 def test_camera_summary(blender5):
     cs = load_multilayer(blender5)
     s = camera_summary(cs)
     assert s["camera"] == "Cam0" and s["size"] == "64x48" and s["layout"] == "blender5"
     assert "depth" in s["passes"] and "object index" in s["passes"]
     assert s["depth"].startswith("3 .. 8") and s["no-hit"] == "8.3%"
-
-
-def test_prompt_check_counts_sections():
-    assert prompt_check("style BREAK a BREAK b", 2) == (True, "3 sections = base + 2 regions")
-    ok, msg = prompt_check("style BREAK a", 2)
-    assert not ok and "2 sections, but 2 regions need 3" in msg
-    ok, msg = prompt_check("style BREAK a AND b BREAK c", 2)
-    assert not ok and "AND" in msg
-    assert prompt_check("just a room", 0)[0]
-    assert not prompt_check("a BREAK b", 0)[0]
-
-
-def test_split_region_rows():
-    plan = PLAN.add_cut(2.0).set_flag(0, "region", 0).set_flag(0, "label", "face").set_flag(2, "region", 1)
-    rows = split_region_rows(plan, np.array([10, 30, 60]), 200)
-    assert [r["number"] for r in rows] == [0, 1]
-    assert rows[0]["color"] == (128, 64, 64) and rows[0]["description"] == "face"
-    assert rows[1]["coverage"] == pytest.approx(0.3) and rows[1]["objects"] == ["split 2"]

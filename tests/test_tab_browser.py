@@ -28,6 +28,7 @@ pytestmark = pytest.mark.browser
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAMPLE = os.path.join(ROOT, "samples", "room")
 MIRROR_LEVELS = [90, 4, 60, 90, 12]
+MODELS = ("control_v11f1p_sd15_depth [cfd03158]", "control_v11p_sd15_normalbae [316696f1]")
 MIRROR_NAMES = ["a woman's face", "her raised hand", "the mirror frame", "her reflection", "the far wall"]
 
 if not os.path.exists(CHROMIUM):
@@ -82,9 +83,14 @@ def _host_page(tab):
                         with gr.Group(visible=False) as grp:
                             params = gr.Textbox(visible=False, elem_id=f"scene-import-params-{name}")
                         dd.change(lambda v: gr.update(visible=v == "Scene Import"), dd, grp)
+                    seed = gr.Number(label="Seed", value=-1, precision=0, elem_id=f"{name}_seed")
                     echo_btn = gr.Button("echo", elem_id=f"echo-{name}")
                     echo = gr.Textbox(label="what the script would receive", elem_id=f"echo-out-{name}")
-                    echo_btn.click(lambda p, v: json.dumps({"script": v, "params": p}), [params, dd], echo)
+                    echo_btn.click(
+                        lambda p, v, sd: json.dumps({"script": v, "params": p, "seed": sd}),
+                        [params, dd, seed],
+                        echo,
+                    )
             with gr.Tab("Scene Import", elem_id="tab_scene_import"):
                 tab.render()
         load_js_on_start(host)
@@ -110,28 +116,33 @@ class RecordingHost:
 def app(tmp_path_factory):
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     sys.path.insert(0, ROOT)
+    from scene_import_a1111 import runner
     from scene_import_a1111.tab import build_tab
+    from scene_import_a1111.tab.plans import Facts
 
     tmp = str(tmp_path_factory.mktemp("tab"))
     scene = _scene(tmp)
     presets = os.path.join(tmp, "presets")
     recorder = RecordingHost()
     tab = build_tab(
-        host=recorder, allowed_dirs=[tmp], presets_dir=presets, upload_dir=os.path.join(tmp, "uploads")
+        host=recorder, allowed_dirs=[tmp], presets_dir=presets, facts=lambda: Facts(models=MODELS)
     )
     host = _host_page(tab)
     port = _free_port()
-    host.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    try:
-        yield {
-            "url": f"http://127.0.0.1:{port}/",
-            "scene": scene,
-            "presets": presets,
-            "tmp": tmp,
-            "recorder": recorder,
-        }
-    finally:
-        host.close()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(runner, "UPLOADS_ROOT", os.path.join(tmp, "uploads"))  # the Script's upload store
+        host.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+        try:
+            yield {
+                "url": f"http://127.0.0.1:{port}/",
+                "scene": scene,
+                "presets": presets,
+                "tmp": tmp,
+                "uploads": os.path.join(tmp, "uploads"),
+                "recorder": recorder,
+            }
+        finally:
+            host.close()
 
 
 @pytest.fixture(scope="module")
@@ -193,6 +204,16 @@ def table_rows(pg, elem_id: str = "scene-import-splits") -> list[list[str]]:
     return pg.eval_on_selector_all(
         f"#{elem_id} tbody tr",
         "rows => rows.map(r => Array.from(r.querySelectorAll('td')).map(td => td.innerText.trim()))",
+    )
+
+
+def headers(pg, elem_id: str) -> list[str]:
+    return pg.eval_on_selector_all(f"#{elem_id} thead th", "hs => hs.map(h => h.innerText.trim())")
+
+
+def toasts(pg, text: str) -> int:
+    return pg.eval_on_selector_all(
+        ".toast-body", "(ts, t) => ts.filter(b => b.innerText.includes(t)).length", text
     )
 
 
@@ -281,6 +302,14 @@ def test_1_bad_upload_is_reported_and_tab_keeps_working(page, app, tmp_path):
     assert "Broken.exr" in info and "Cam1" in info
     assert "sidecar Cam1.json" in info
     assert len(table_rows(page)) >= 1
+    # staged in the Script's upload store (one folder, named by an upload id)
+    (staged,) = os.listdir(app["uploads"])
+    assert len(staged) == 32 and "Cam1.exr" in os.listdir(os.path.join(app["uploads"], staged))
+    app["staged"] = os.path.join(app["uploads"], staged)
+    # no regions yet: the empty region table still has its headers (not "0 1 2 3 4")
+    from lib_scene.session import REGION_COLUMNS
+
+    assert headers(page, "scene-import-region-table") == REGION_COLUMNS
 
 
 def test_2_load_sample_scene_folder(page, app):
@@ -292,6 +321,7 @@ def test_2_load_sample_scene_folder(page, app):
     page.fill("#scene-import-folder textarea, #scene-import-folder input", app["scene"])
     page.click("#scene-import-open")
     wait_status(page, "Loaded 3 camera(s)")
+    assert not os.path.exists(app["staged"])  # the upload was replaced: its staged folder is gone
     info = page.inner_text("#scene-import-cameras")
     for cam in ("Cam0", "Cam1", "Cam2"):
         assert cam in info
@@ -448,6 +478,8 @@ def test_5_mirror_example_step_by_step(page, app):
     got = json.loads(page.input_value("#echo-out-txt2img textarea"))
     assert got["script"] == "Scene Import"
     params = json.loads(got["params"])
+    assert params["prompt"] == prompt  # the prompt box is what the Script generates
+    assert params["seed"] == -1 and got["seed"] == -1  # -1: the UI's seed, random
     assert [s["levels"] for s in params["splits"]["splits"]] == MIRROR_LEVELS
     assert [s.get("region") for s in params["splits"]["splits"]] == [0, 1, 2, 3, 4]
     assert params["regions"]["source"] == "auto"  # auto: the flagged splits make the regions (status above)
@@ -464,15 +496,23 @@ def test_6_presets_apply_to_every_camera_and_screenshot(page, app):
     page.locator("#scene-import-camera input").click()
     page.locator("#scene-import-camera li", has_text="Cam2").first.dispatch_event("mousedown")
     wait_status(page, "Camera Cam2")
+    # the regions built on Cam0 follow the camera: Cam2's own regions are on the Regions panel
+    wait_status(page, "region(s) from splits")
+    import re
+
+    n = int(re.search(r"(\d+) region\(s\) from splits", status(page)).group(1))
+    assert n >= 2
+    wait_rows(page, n, "scene-import-region-table")
+    assert img_src(page, "scene-import-region-overlay")
+    assert page.input_value("#scene-import-prompt textarea").startswith("photo of a woman at a mirror")
     rows = table_rows(page)
     assert [r[1:4] for r in rows] == [r[1:4] for r in mirror]  # same depths and levels, other pixel shares
     page.locator("#scene-import-camera input").click()
     page.locator("#scene-import-camera li", has_text="Cam0").first.dispatch_event("mousedown")
     wait_status(page, "Camera Cam0")
     page.evaluate("window.scrollTo(0, 0)")
-    # the README's picture: SCENE_IMPORT_SCREENSHOT=docs/tab.png refreshes it; by default it goes to a temp folder
-    shot = os.environ.get("SCENE_IMPORT_SCREENSHOT") or os.path.join(app["tmp"], "tab.png")
-    os.makedirs(os.path.dirname(os.path.abspath(shot)), exist_ok=True)
+    # the tab renders whole (the README's pictures are shot on the sample by tools/shoot_tab.py)
+    shot = os.path.join(app["tmp"], "tab.png")
     page.locator("#tab_scene_import").screenshot(path=shot)
     assert os.path.getsize(shot) > 20000
 
@@ -501,3 +541,99 @@ def test_7_generate_all_cameras_with_one_seed(page, app):
     cam0 = rec.plans[0]
     assert "a woman's face, detailed" in cam0.sections  # the description edited in the region table
     assert page.locator("#scene-import-gallery img").count() >= 3
+
+
+def _send(page, tab: str = "txt2img") -> tuple[dict, dict]:
+    """Send to txt2img and read back what the Script would receive: (echo, params)."""
+    page.evaluate("document.querySelector('#scene-import-status').dataset.sendResult = ''")
+    page.click(f"#scene-import-send-{tab}")
+    page.wait_for_function(
+        "t => document.querySelector('#scene-import-status').dataset.sendResult === 'sent to ' + t", arg=tab
+    )
+    page.evaluate(f"document.querySelector('#echo-out-{tab} textarea').value = ''")  # each send differs
+    page.click(f"#echo-{tab}")
+    page.wait_for_function(
+        f"() => document.querySelector('#echo-out-{tab} textarea').value.includes('params')"
+    )
+    got = json.loads(page.input_value(f"#echo-out-{tab} textarea"))
+    page.locator("#tabs button", has_text="Scene Import").first.click()
+    return got, json.loads(got["params"])
+
+
+def open_regions(page):
+    """Open the Regions panel and wait until it has rebuilt the regions (opening it does)."""
+    assert "region(s) from" not in status(page)  # so the wait below sees this rebuild
+    page.locator("#scene-import-panels button", has_text="Regions").first.click()
+    wait_status(page, "region(s) from")
+
+
+def test_8_the_typed_prompt_is_what_is_generated(page, app):
+    """Type into the prompt box: Generate all cameras and Send to txt2img carry exactly that text."""
+    rec = app["recorder"]
+    open_regions(page)
+    typed = "(oil painting:1.2), Soft Light BREAK " + " BREAK ".join(
+        f"my region {k}, [hand written]" for k in range(5)
+    )
+    box = page.locator("#scene-import-prompt textarea")
+    box.fill("x")
+    box.dispatch_event("input")
+    page.wait_for_function("document.querySelector('#scene-import-prompt-check').innerText.includes('⚠')")
+    box.fill(typed[:-20])  # (one input event per key: the last words are typed key by key)
+    box.press_sequentially(typed[-20:])
+    page.wait_for_function("document.querySelector('#scene-import-prompt-check').innerText.includes('✔')")
+    rec.plans.clear()
+    page.locator("#scene-import-panels button", has_text="Generate").first.click()
+    page.click("#scene-import-generate")
+    wait_status(page, "Generated.")
+    assert [p.camera for p in rec.plans] == ["Cam0", "Cam1", "Cam2"]
+    assert rec.plans[0].prompt == typed  # exactly what was typed, weights and case kept
+    assert rec.plans[1].prompt != typed and rec.plans[1].prompt.startswith("photo of a woman")
+    _, params = _send(page)
+    assert params["prompt"] == typed
+    # a typed prompt whose BREAK count does not fit the regions is refused with the counts named
+    open_regions(page)
+    box.fill("just one")
+    box.press_sequentially(" section")
+    page.wait_for_function("document.querySelector('#scene-import-prompt-check').innerText.includes('⚠')")
+    assert "regions need 6" in page.inner_text("#scene-import-prompt-check")
+    page.locator("#scene-import-panels button", has_text="Generate").first.click()
+    rec.plans.clear()
+    page.click("#scene-import-generate")
+    wait_status(page, "does not fit the regions")
+    assert rec.plans == []
+
+
+def test_9_the_seed_sent_is_the_seed_shown_and_used(page, app):
+    rec = app["recorder"]
+    open_regions(page)  # the typed prompt is replaced by the assembled one
+    page.locator("#scene-import-panels button", has_text="Generate").first.click()
+    set_number(page, "scene-import-seed", 4242)
+    got, params = _send(page)
+    # the txt2img seed box shows the tab's seed, and the params take the UI's seed (-1)
+    assert got["seed"] == 4242 and params["seed"] == -1
+    rec.plans.clear()
+    page.click("#scene-import-generate")
+    wait_status(page, "Generated.")
+    assert [p.seed for p in rec.plans] == [4242, 4242, 4242]
+    assert "seed 4242" in page.inner_text("#scene-import-generate-msg")
+    set_number(page, "scene-import-seed", -1)
+
+
+def test_10_splits_source_without_flags_warns_once_and_clears(page, app):
+    page.locator("#scene-import-panels button", has_text="Depth").first.click()
+    page.click("#scene-import-one-split")  # no split carries a region flag now
+    wait_status(page, "One split over the hit depth range")
+    open_regions(page)  # auto: the object index now
+    assert len(table_rows(page, "scene-import-region-table")) >= 2
+    page.evaluate("document.querySelectorAll('.toast-close').forEach(b => b.click())")
+    page.locator("#scene-import-region-source input").click()
+    page.locator("#scene-import-region-source li", has_text="splits").first.dispatch_event("mousedown")
+    wait_status(page, "no region flags")
+    page.wait_for_timeout(1500)  # any second warning would have arrived by now
+    assert toasts(page, "no region flags") == 1
+    rows = [r for r in table_rows(page, "scene-import-region-table") if any(r)]
+    assert rows == []  # the old regions are gone
+    from lib_scene.session import REGION_COLUMNS
+
+    assert headers(page, "scene-import-region-table") == REGION_COLUMNS
+    assert page.input_value("#scene-import-prompt textarea") == ""

@@ -2,7 +2,8 @@
 # Everything the tests need on a fresh machine, then lint and the whole suite:
 #   1. current numpy/Pillow/OpenEXR/opencv (Python 3.11+): the command-line tool's world;
 #   2. A1111 1.10.1's pins (Python 3.10, numpy 1.26.2, Pillow 9.5.0, opencv 4.11, OpenEXR 3.5.2): the
-#      extension's world. This run is last and runs every test, lint included.
+#      extension's world. This run is last and runs every test, lint (ruff) and the type check (mypy)
+#      included.
 # A Blender venv (bpy 5.0.1, Python 3.11) renders a real scene with the exporter unless
 # SCENE_IMPORT_SKIP_BPY=1. Fails when any test fails or when a suite collects no test.
 set -euo pipefail
@@ -56,6 +57,9 @@ venv .venv-test-a1111 "$PY_PINNED" tests/requirements-a1111.txt
 echo "== lint"
 .venv-test-a1111/bin/ruff check .
 .venv-test-a1111/bin/ruff format --check .
+
+echo "== types: $(.venv-test-a1111/bin/mypy --version) (pyproject.toml [tool.mypy]: strict on lib_scene)"
+.venv-test-a1111/bin/mypy
 
 suite "current packages" .venv-test-current/bin/python -q -m "not browser and not integration" -p no:cacheprovider
 suite "A1111 1.10.1 pins" .venv-test-a1111/bin/python -p no:cacheprovider

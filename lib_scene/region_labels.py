@@ -1,0 +1,247 @@
+"""Per-pixel region labels from an index source: the object or material index pass, a Value AOV
+holding the pass index (``aov:NAME``; EEVEE's workaround, cleaned), or the ``region`` flags of a
+depth split plan. See :mod:`lib_scene.regions` for the pipeline."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .canvas import CanvasSet
+from .errors import RegionError
+from .splits import SplitPlan
+
+#: An AOV value is trusted when it lies this close to an integer.
+AOV_TOLERANCE = 0.01
+#: Larger index values are treated as garbage (Blender's pass index is a 16-bit short).
+_MAX_ID = float(1 << 30)
+SOURCES = ("auto", "index", "material", "splits")  # plus "aov:NAME"
+
+__all__ = [
+    "AOV_TOLERANCE",
+    "SOURCES",
+    "clean_index_aov",
+    "count_codes",
+    "cv2_or_none",
+    "pick_source",
+    "source_labels",
+]
+
+
+def cv2_or_none() -> Any:
+    """opencv when importable (it speeds up nearest fills and dilation), else None."""
+    try:
+        import cv2
+    except ImportError:  # pragma: no cover - depends on the environment
+        return None
+    return cv2
+
+
+def _fill_nearest_numpy(ids: NDArray[Any], valid: NDArray[Any], values: NDArray[Any]) -> NDArray[Any]:
+    """Frontier passes: each pass, every unfilled pixel with a filled 8-neighbour (filled before
+    the pass) takes that neighbour's id; among several, the id closest to the pixel's own value
+    (the majority of a two-object blend), then the first in a fixed neighbour order. Work per
+    pass is proportional to the unfilled pixels."""
+    h, w = ids.shape
+    flat = ids.ravel().copy()
+    filled = valid.ravel().copy()
+    vals = values.ravel()
+    todo = np.flatnonzero(~filled)
+    offsets = ((-1, 0), (1, 0), (0, -1), (0, 1), (-1, -1), (-1, 1), (1, -1), (1, 1))
+    while todo.size:
+        y, x = np.divmod(todo, w)
+        cand = np.empty((len(offsets), todo.size), dtype=flat.dtype)
+        diff = np.full((len(offsets), todo.size), np.inf)
+        for k, (dy, dx) in enumerate(offsets):
+            ny, nx = y + dy, x + dx
+            inb = (ny >= 0) & (ny < h) & (nx >= 0) & (nx < w)
+            nidx = np.where(inb, ny * w + nx, 0)
+            ok = inb & filled[nidx]
+            cand[k] = flat[nidx]
+            with np.errstate(invalid="ignore"):
+                d = np.abs(cand[k] - vals[todo])
+            diff[k] = np.where(ok, np.nan_to_num(d, nan=1e30, posinf=1e30), np.inf)
+        best = np.argmin(diff, axis=0)
+        got = np.isfinite(diff[best, np.arange(todo.size)])
+        if not got.any():
+            break
+        flat[todo[got]] = cand[best[got], np.flatnonzero(got)]
+        filled[todo[got]] = True
+        todo = todo[~got]
+    out = flat.reshape(h, w)
+    if todo.size:
+        out.ravel()[todo] = -1
+    return out
+
+
+def _between_neighbours(v: NDArray[Any], tolerance: float) -> NDArray[Any]:
+    """True where a pixel's value lies strictly between its two opposite neighbours along some
+    axis (horizontal, vertical, either diagonal): the signature of an antialiased blend, e.g. 2.0
+    on a one-pixel edge between objects 1 and 3, which is a whole number yet no object's id."""
+    h, w = v.shape
+    p = np.full((h + 2, w + 2), np.nan, dtype=np.float32)
+    p[1:-1, 1:-1] = v
+    out = np.zeros(v.shape, dtype=bool)
+    with np.errstate(invalid="ignore"):
+        for (ay, ax), (by, bx) in (((1, 0), (1, 2)), ((0, 1), (2, 1)), ((0, 0), (2, 2)), ((0, 2), (2, 0))):
+            a = p[ay : ay + h, ax : ax + w]
+            b = p[by : by + h, bx : bx + w]
+            lo, hi = np.fmin(a, b), np.fmax(a, b)
+            out |= (lo < v - tolerance) & (v + tolerance < hi)
+    return out
+
+
+def clean_index_aov(values: NDArray[Any], tolerance: float = AOV_TOLERANCE) -> tuple[NDArray[Any], int]:
+    """Integer ids from a pixel-filtered Value AOV.
+
+    A pixel is trusted when its value is within ``tolerance`` of a whole number and does not lie
+    strictly between its opposite neighbours along any axis (an antialiased edge between objects
+    1 and 3 can read exactly 2.0). Every other pixel takes the id of its nearest trusted pixel
+    (opencv's labelled distance transform when available, else :func:`_fill_nearest_numpy`).
+    Returns (ids int32, number of pixels filled). With no trusted pixel at all every id is -1.
+    """
+    v = np.asarray(values, dtype=np.float32)
+    with np.errstate(invalid="ignore"):
+        r = np.rint(v)
+        valid = np.isfinite(v) & (np.abs(v - r) <= tolerance) & (np.abs(r) < _MAX_ID)
+    valid &= ~_between_neighbours(v, tolerance)
+    ids = np.where(valid, r, 0).astype(np.int32)
+    n_bad = int(valid.size - np.count_nonzero(valid))
+    if n_bad == 0:
+        return ids, 0
+    if not valid.any():
+        return np.full(v.shape, -1, dtype=np.int32), 0
+    cv2 = cv2_or_none()
+    if cv2 is not None:
+        src = (~valid).astype(np.uint8)  # zero pixels are the trusted ones
+        _, lab = cv2.distanceTransformWithLabels(src, cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL)
+        # DIST_LABEL_PIXEL numbers the zero pixels 1.. in raster order
+        trusted = ids[valid]
+        return trusted[lab - 1], n_bad
+    return _fill_nearest_numpy(ids, valid, v), n_bad
+
+
+def _find_aov(cs: CanvasSet, name: str) -> tuple[str, NDArray[Any]]:
+    if name in cs.aovs:
+        return name, cs.aovs[name]
+
+    def norm(s: str) -> str:
+        return re.sub(r"[\s_\-.]", "", s).lower()
+
+    for k, v in cs.aovs.items():
+        if norm(k) == norm(name):
+            return k, v
+    have = ", ".join(sorted(cs.aovs)) or "none"
+    raise RegionError(f"camera {cs.camera!r} has no AOV {name!r} (AOVs in the file: {have})", cs.primary_path)
+
+
+_INDEX_AOV = re.compile(r"(?i)index")
+
+
+def pick_source(cs: CanvasSet, source: str = "auto", splits: SplitPlan | None = None) -> str:
+    """Resolve ``auto``: a split plan whose splits carry region flags (the artist asked for
+    regions from depth), else object index, else material index, else an AOV named like
+    ``*index*``. Raises :class:`RegionError` when nothing fits."""
+    src = (source or "auto").strip()
+    if src.lower() in ("object", "objectindex", "indexob"):
+        src = "index"
+    if src != "auto":
+        if src not in SOURCES and not src.startswith("aov:"):
+            raise RegionError(f"unknown index source {source!r}; use index, material, aov:NAME or splits")
+        return src
+    if splits is not None and any(s.region is not None for s in splits.splits):
+        return "splits"
+    if cs.object_index is not None:
+        return "index"
+    if cs.material_index is not None:
+        return "material"
+    scalar = [k for k, v in cs.aovs.items() if _INDEX_AOV.search(k) and np.ndim(v) == 2]
+    if scalar:
+        return f"aov:{sorted(scalar)[0]}"
+    raise RegionError(
+        f"camera {cs.camera!r} has no object or material index pass, no index AOV"
+        + (
+            " and the split plan has no region flags"
+            if splits is not None
+            else " and no split plan was given"
+        )
+        + "; render an Object Index pass or flag depth splits as regions",
+        cs.primary_path,
+    )
+
+
+def _index_labels(values: NDArray[Any]) -> tuple[NDArray[Any], int]:
+    """Exact index pass -> codes (int32, 0 unassigned) and the count of non-integer pixels."""
+    v = np.asarray(values, dtype=np.float32)
+    with np.errstate(invalid="ignore"):
+        r = np.rint(v)
+        ok = np.isfinite(v) & (np.abs(v - r) <= AOV_TOLERANCE) & (np.abs(r) < _MAX_ID)
+    bad = int(v.size - np.count_nonzero(ok))
+    lab = np.where(ok & (r > 0), r, 0).astype(np.int32)
+    return lab, bad
+
+
+def source_labels(
+    cs: CanvasSet, source: str, splits: SplitPlan | None = None
+) -> tuple[NDArray[Any], int, list[str]]:
+    """Per-pixel codes for a resolved source: (codes int32 >= 0 with 0 = unassigned, offset,
+    warnings); the label of code c > 0 is ``c - offset`` (offset 1 for split region flags, which
+    may be 0; 0 for pass indices, where 0 is the background)."""
+    warnings: list[str] = []
+    if source in ("index", "material"):
+        arr = cs.object_index if source == "index" else cs.material_index
+        if arr is None:
+            kind = "Object Index (IndexOB)" if source == "index" else "Material Index (IndexMA)"
+            raise RegionError(f"camera {cs.camera!r} has no {kind} pass", cs.primary_path)
+        lab, bad = _index_labels(arr)
+        if bad:
+            warnings.append(
+                f"{bad} pixels of the {source} pass are not whole numbers and count as unassigned "
+                "(an antialiased pass? use aov:NAME for pixel-filtered index AOVs)"
+            )
+        return lab, 0, warnings
+    if source.startswith("aov:"):
+        name, arr = _find_aov(cs, source[4:])
+        if np.ndim(arr) == 3:
+            warnings.append(f"AOV {name!r} is a colour AOV; its first channel is read as the index")
+            arr = arr[..., 0]
+        ids, filled = clean_index_aov(arr)
+        if filled:
+            warnings.append(
+                f"AOV {name!r}: {filled} antialiased pixels (not within {AOV_TOLERANCE} of a whole number, "
+                "or between their neighbours' values) took the index of their nearest clean neighbour"
+            )
+        np.maximum(ids, 0, out=ids)
+        return ids, 0, warnings
+    if source == "splits":
+        if splits is None:
+            raise RegionError("source 'splits' needs a split plan with region flags (--splits PRESET)")
+        if not any(s.region is not None for s in splits.splits):
+            raise RegionError("the split plan has no region flags; flag splits with region=N first")
+        from .depth import split_region_labels
+
+        depth = cs.require_depth()
+        return split_region_labels(depth, cs.hit, splits).astype(np.int32) + 1, 1, warnings
+    raise RegionError(f"unknown index source {source!r}")
+
+
+def count_codes(codes: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any], NDArray[Any]]:
+    """(keys, values, counts, codes) of the codes > 0 present: ``keys`` are their values in the
+    returned ``codes`` array, ``values`` the original codes. Codes too large for a bincount are
+    compacted to 1..K with np.unique (then keys != values)."""
+    top = int(codes.max()) if codes.size else 0
+    if top < (1 << 22):
+        counts = np.bincount(codes.ravel(), minlength=top + 1)
+        present = np.flatnonzero(counts[1:]) + 1
+        return present, present, counts[present], codes
+    uniq, inv, counts = np.unique(codes.ravel(), return_inverse=True, return_counts=True)
+    compact = inv.reshape(codes.shape).astype(np.int32)
+    if uniq[0] != 0:  # no unassigned pixel: shift so that code 0 stays "unassigned"
+        compact += 1
+        uniq = np.concatenate(([0], uniq))
+        counts = np.concatenate(([0], counts))
+    keys = np.arange(1, uniq.size)
+    return keys, uniq[keys], counts[keys], compact

@@ -1,0 +1,218 @@
+"""The ONE request resolver: (scene, params, host facts) -> every camera's ``GenerationPlan``.
+
+Every entry point calls :func:`resolve` and nothing else: the dropdown Script, ``POST
+/scene-import/v1/plan``, the tab's previews and its Generate, and the CLI's ``plan`` and ``run``.
+
+* **One loop over cameras**: the scene's cameras (``params.camera`` filters; an unknown camera is a
+  :class:`~lib_scene.errors.NotFoundError`), each planned by :func:`lib_scene.plan.build_plan`.
+* **One seed rule**: ``params.seed == -1`` draws ONE seed (``rng`` or ``random.SystemRandom()``,
+  ``randrange(2**32)``) written into every camera's plan; plans always carry a concrete seed.
+* **Host facts decide the plan**: the Settings defaults params are read over, the host's ControlNet
+  models, whether ControlNet and Regional Prompter are there (without ControlNet no units, without
+  Regional Prompter a flat prompt; each with a warning).
+* **One path rule**: a file named *inside* params (``splits`` preset, ``descriptions``) is relative to
+  the scene folder, everywhere; the host passes a ``resolve_path`` that also confines it to the
+  allowed folders. (The CLI makes its ``--splits``/``--descriptions`` flags absolute first.)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .canvas import CameraSource, CanvasSet, discover, load_camera
+from .descriptions import Descriptions, load_descriptions
+from .errors import NotFoundError, ParamsError
+from .params import PlanParams
+from .plan import GenerationPlan, build_plan
+from .splits import SplitPlan, load_preset
+
+__all__ = [
+    "HostFacts",
+    "Planned",
+    "Scene",
+    "draw_seed",
+    "parse_params",
+    "relative_to",
+    "resolve",
+    "resolve_planned",
+    "select_cameras",
+]
+
+#: How a path named inside params becomes a file: (name, what it is for) -> path.
+PathResolver = Callable[[str, str], str]
+
+
+@dataclass(frozen=True)
+class HostFacts:
+    """What the host offers; the CLI without a webui uses the built-ins."""
+
+    defaults: PlanParams = field(default_factory=PlanParams)  # Settings > Scene Import, or built-ins
+    models: tuple[str, ...] | None = None  # host ControlNet models "name [hash8]"; None = unknown
+    controlnet: bool = True  # ControlNet present
+    regional_prompter: bool = True  # Regional Prompter present
+    dialect: str = "a1111"  # "a1111" | "forge"
+    unit_count: int = 3  # ControlNet slots
+
+
+def relative_to(folder: str) -> PathResolver:
+    """The default path rule: a relative name is relative to ``folder``; an absolute one is kept."""
+
+    def resolve_path(name: str, what: str) -> str:
+        return name if os.path.isabs(name) else os.path.join(folder, name)
+
+    return resolve_path
+
+
+@dataclass(frozen=True)
+class Scene:
+    """Where the canvases are."""
+
+    folder: str  # the scene folder (absolute, already allowed); params' relative paths start here
+    cameras: tuple[CanvasSet, ...] | None = None  # already-loaded canvases (the tab), else read paths
+    resolve_path: PathResolver | None = None  # default: relative_to(folder)
+    paths: tuple[str, ...] = ()  # files or folders to read (default: the folder)
+    layer: str | None = None  # the EXR view layer to read (default: the first with a depth pass)
+    descriptions: Descriptions | None = None  # already loaded (the tab's); used when params name no file
+
+    def path(self, name: str, what: str) -> str:
+        return (self.resolve_path or relative_to(self.folder))(name, what)
+
+
+def parse_params(raw: Mapping[str, Any] | str | None, facts: HostFacts, **overrides: object) -> PlanParams:
+    """Params from a dict or JSON text (empty: the defaults), read over ``facts.defaults``, then
+    ``overrides`` (top-level or dotted keys) on top. Every problem is reported (ParamsError)."""
+    data: object = raw
+    if isinstance(raw, str):
+        if not raw.strip():
+            data = {}
+        else:
+            try:
+                data = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise ParamsError(
+                    [f"the params text is not valid JSON (line {exc.lineno}: {exc.msg})"]
+                ) from exc
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise ParamsError([f"the params must be a JSON object, got {type(data).__name__}"])
+    params = PlanParams.from_dict(dict(data), base=facts.defaults)
+    return params.replace(**overrides) if overrides else params
+
+
+def draw_seed(rng: random.Random | None = None) -> int:
+    """One random seed in A1111's range."""
+    return (rng or random.SystemRandom()).randrange(2**32)
+
+
+def select_cameras(names: Sequence[str], camera: str | None) -> list[str]:
+    """The camera names ``camera`` selects (None/"": all; "a,b": several). Unknown names: NotFoundError."""
+    if not camera:
+        return list(names)
+    wanted = [c.strip() for c in camera.split(",") if c.strip()]
+    missing = [c for c in wanted if c not in names]
+    if missing:
+        raise NotFoundError(
+            f"no camera {', '.join(map(repr, missing))}; the scene has {', '.join(names) or 'none'}"
+        )
+    return [n for n in names if n in wanted]
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One camera's canvases and its plan (the CLI also writes the split test image from them)."""
+
+    canvases: CanvasSet
+    plan: GenerationPlan
+    splits: SplitPlan | None
+
+
+def _load(scene: Scene, camera: str | None) -> tuple[list[str], list[CanvasSet]]:
+    """(every camera name of the scene, the selected cameras' canvases)."""
+    if scene.cameras is not None:
+        by_name = {cs.camera: cs for cs in scene.cameras}
+        return list(by_name), [by_name[n] for n in select_cameras(list(by_name), camera)]
+    sources: list[CameraSource] = discover(list(scene.paths or (scene.folder,)))
+    by_src = {s.camera: s for s in sources}
+    names = [s.camera for s in sources]
+    return names, [load_camera(by_src[n], layer=scene.layer) for n in select_cameras(names, camera)]
+
+
+def _inputs(scene: Scene, params: PlanParams) -> tuple[SplitPlan | None, Descriptions | None]:
+    """The split preset and descriptions files params name, read through the scene's path rule."""
+    preset = (
+        load_preset(scene.path(params.splits, "split preset")) if isinstance(params.splits, str) else None
+    )
+    descriptions = (
+        load_descriptions(scene.path(params.descriptions, "descriptions file"))
+        if params.descriptions
+        else scene.descriptions
+    )
+    return preset, descriptions
+
+
+def _camera_params(
+    params: PlanParams, camera_params: Mapping[str, Mapping[str, object]] | None, names: Sequence[str]
+) -> dict[str, PlanParams]:
+    out: dict[str, PlanParams] = {}
+    for cam, overrides in (camera_params or {}).items():
+        if cam not in names:
+            raise NotFoundError(f"per-camera params for {cam!r}; the scene has {', '.join(names) or 'none'}")
+        if not isinstance(overrides, Mapping):
+            raise ParamsError([f"per-camera params for {cam!r} must be an object"])
+        try:
+            out[cam] = PlanParams.from_dict(dict(overrides), base=params)
+        except ParamsError as exc:
+            raise ParamsError([f"camera {cam}: {p}" for p in exc.problems]) from exc
+    return out
+
+
+def resolve_planned(
+    scene: Scene,
+    params: PlanParams,
+    facts: HostFacts,
+    *,
+    camera_params: Mapping[str, Mapping[str, object]] | None = None,
+    rng: random.Random | None = None,
+) -> list[Planned]:
+    """:func:`resolve`, keeping each camera's canvases and split plan."""
+    names, cameras = _load(scene, params.camera)
+    if not cameras:
+        raise NotFoundError("no cameras found (no EXR canvases)", scene.folder)
+    if params.seed == -1:
+        params = params.replace(seed=draw_seed(rng))
+    per_camera = _camera_params(params, camera_params, names)
+    models = list(facts.models) if facts.models is not None else None
+    out = []
+    for cs in cameras:
+        p = per_camera.get(cs.camera, params)
+        preset, descriptions = _inputs(scene, p)
+        plan = build_plan(
+            cs,
+            p,
+            preset,
+            descriptions,
+            available_models=models,
+            controlnet=facts.controlnet,
+            regional_prompter=facts.regional_prompter,
+        )
+        splits = None if plan.source.get("splits") is None else SplitPlan.from_dict(plan.source["splits"])
+        out.append(Planned(cs, plan, splits))
+    return out
+
+
+def resolve(
+    scene: Scene,
+    params: PlanParams,
+    facts: HostFacts,
+    *,
+    camera_params: Mapping[str, Mapping[str, object]] | None = None,
+    rng: random.Random | None = None,
+) -> list[GenerationPlan]:
+    """Every selected camera's plan, all with one concrete seed. See the module doc."""
+    return [p.plan for p in resolve_planned(scene, params, facts, camera_params=camera_params, rng=rng)]

@@ -1,0 +1,181 @@
+"""The host wire format: how a :class:`~lib_scene.plan.GenerationPlan` is spelled for the webui.
+
+Host facts (see ../shared/host-contracts.md; sources: Mikubill/sd-webui-controlnet @ 56cec5b =
+v1.1.455, hako-mikan/sd-webui-regional-prompter @ be62345):
+
+* ControlNet units are dicts with ``enabled: true``, string ``resize_mode``/``control_mode``,
+  ``module`` "none" (A1111 extension) or "None" (Forge builtin), an 8-bit RGB PNG at exactly the
+  generation size, and never a ``mask`` key. Padded with ``{"enabled": false}`` to the slot count.
+* Regional Prompter takes 20 positional args (:data:`RP_ARG_NAMES`).
+
+The same functions feed the API payload (:func:`to_payload`, CLI and ``/plan``) and the in-process
+run (``scene_import_a1111.runner.apply_plan``), so both carry the same values.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import HostError
+from .imaging import png_b64
+from .plan import GenerationPlan
+
+#: The payload dialects: A1111 with Mikubill's ControlNet, Forge with its builtin ControlNet.
+DIALECTS = ("a1111", "forge")
+
+#: Regional Prompter's 20 positional args, in the order of ``Script.ui()``'s return list,
+#: scripts/rp.py lines 443-444 at hako-mikan/sd-webui-regional-prompter be62345
+#: (``return [active, dummy_false, rp_selected_tab, mmode, xmode, pmode, ratios, baseratios,
+#: usebase, usecom, usencom, calcmode, options, lnter, lnur, threshold, polymask, lstop, lstop_hr,
+#: flipper]``), consumed by ``process()`` at line 446 under the same names.
+RP_ARG_NAMES = (
+    "active",  # 0  bool
+    "debug",  # 1  dummy_false
+    "mode",  # 2  rp_selected_tab: "Matrix" | "Mask" | "Prompt"
+    "matrix_submode",  # 3  mmode, default "Columns"
+    "mask_submode",  # 4  xmode, default "Mask"
+    "prompt_submode",  # 5  pmode, default "Prompt"
+    "divide_ratios",  # 6  ratios, default "1,1"
+    "base_ratios",  # 7  baseratios (string), default "0.2"
+    "use_base",  # 8  usebase
+    "use_common",  # 9  usecom
+    "use_ncommon",  # 10 usencom
+    "calc_mode",  # 11 calcmode: "Attention" | "Latent"
+    "options",  # 12 options; False = none (keeps AND -> BREAK conversion)
+    "lora_neg_te",  # 13 lnter "0"
+    "lora_neg_u",  # 14 lnur "0"
+    "threshold",  # 15 "0.4"
+    "mask",  # 16 polymask: a file path or a base64 PNG string
+    "lora_stop",  # 17 lstop "0"
+    "lora_hires_stop",  # 18 lstop_hr "0"
+    "flip",  # 19 flipper False
+)
+#: The ONE source of Regional Prompter's arg count (the host adapter imports it).
+RP_ARG_COUNT = len(RP_ARG_NAMES)
+
+
+def _check_dialect(dialect: str) -> None:
+    if dialect not in DIALECTS:
+        raise ValueError(f"dialect must be one of {DIALECTS}, got {dialect!r}")
+
+
+def endpoint(plan: GenerationPlan) -> str:
+    """The webui route for the plan: ``/sdapi/v1/txt2img`` or ``/sdapi/v1/img2img``."""
+    return f"/sdapi/v1/{plan.mode}"
+
+
+def generation_fields(plan: GenerationPlan) -> dict[str, Any]:
+    """The generation settings a plan hands the host, as A1111's request/processing field names:
+    prompt, negative prompt, seed, size, one image; steps, CFG and sampler only when set (null
+    leaves the host's own defaults)."""
+    fields: dict[str, Any] = {
+        "prompt": plan.prompt,
+        "negative_prompt": plan.negative_prompt,
+        "seed": plan.seed,
+        "width": plan.width,
+        "height": plan.height,
+        "batch_size": 1,
+        "n_iter": 1,
+    }
+    for key in ("steps", "cfg_scale", "sampler_name"):
+        if getattr(plan, key) is not None:
+            fields[key] = getattr(plan, key)
+    return fields
+
+
+def cn_units(plan: GenerationPlan, dialect: str = "a1111", slots: int | None = None) -> list[dict[str, Any]]:
+    """ControlNet unit dicts for the host, padded with ``{"enabled": false}`` to ``slots``."""
+    _check_dialect(dialect)
+    units: list[dict[str, Any]] = []
+    for u in plan.units:
+        module = u.module
+        if module.lower() == "none":
+            module = "None" if dialect == "forge" else "none"
+        units.append(
+            {
+                "enabled": True,
+                "module": module,
+                "model": u.model,
+                "weight": u.weight,
+                "image": png_b64(u.image),
+                "resize_mode": u.resize_mode,
+                "guidance_start": u.guidance_start,
+                "guidance_end": u.guidance_end,
+                "control_mode": u.control_mode,
+                "pixel_perfect": u.pixel_perfect,
+            }
+        )
+    if slots is not None:
+        if len(units) > slots:
+            raise HostError(
+                f"the plan has {len(units)} ControlNet units but the host has {slots} slots; "
+                "raise ControlNet's unit count (Settings > ControlNet > Multi-ControlNet)"
+            )
+        units += [{"enabled": False} for _ in range(slots - len(units))]
+    return units
+
+
+def rp_args(plan: GenerationPlan) -> list[Any] | None:
+    """Regional Prompter's 20 positional args (``RP_ARG_NAMES`` order), or None when it is off."""
+    rp = plan.regional
+    if rp is None:
+        return None
+    values: dict[str, Any] = {
+        "active": True,
+        "debug": False,
+        "mode": rp.mode,
+        "matrix_submode": "Columns",
+        "mask_submode": "Mask",
+        "prompt_submode": "Prompt",
+        "divide_ratios": "1,1",
+        "base_ratios": f"{rp.base_ratio:g}",
+        "use_base": rp.use_base,
+        "use_common": rp.use_common,
+        "use_ncommon": False,
+        "calc_mode": rp.calc,
+        "options": False,
+        "lora_neg_te": "0",
+        "lora_neg_u": "0",
+        "threshold": "0.4",
+        "mask": png_b64(rp.mask),
+        "lora_stop": "0",
+        "lora_hires_stop": "0",
+        "flip": False,
+    }
+    return [values[k] for k in RP_ARG_NAMES]
+
+
+def to_payload(plan: GenerationPlan, dialect: str = "a1111", unit_count: int = 3) -> dict[str, Any]:
+    """The exact JSON body for ``/sdapi/v1/txt2img`` or ``/img2img`` (see :func:`endpoint`).
+
+    ControlNet goes in ``alwayson_scripts["ControlNet"]["args"]`` (dict units, padded to
+    ``unit_count``), Regional Prompter in ``alwayson_scripts["Regional Prompter"]["args"]`` (20 args).
+    Parameters left null (steps, CFG, sampler) are omitted so the host's defaults apply.
+    """
+    _check_dialect(dialect)
+    body = generation_fields(plan)
+    if plan.mode == "img2img" and plan.init_image is not None:
+        body["init_images"] = [png_b64(plan.init_image)]
+        body["denoising_strength"] = plan.denoising_strength
+        body["resize_mode"] = 0  # "Just resize": the init image is already at the generation size
+    scripts: dict[str, Any] = {}
+    if plan.units:
+        scripts["ControlNet"] = {"args": cn_units(plan, dialect, unit_count)}
+    args = rp_args(plan)
+    if args is not None:
+        scripts["Regional Prompter"] = {"args": args}
+    if scripts:
+        body["alwayson_scripts"] = scripts
+    return body
+
+
+__all__ = [
+    "DIALECTS",
+    "RP_ARG_COUNT",
+    "RP_ARG_NAMES",
+    "cn_units",
+    "endpoint",
+    "generation_fields",
+    "rp_args",
+    "to_payload",
+]
