@@ -7,12 +7,13 @@ Every command takes PATH as a file or a folder; a folder may hold several camera
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 
 import numpy as np
 
-from . import __version__, cli_normal, cli_plan, cli_regions, cli_warp
+from . import __version__
 from .canvas import CanvasSet, discover, load_camera, source_files
 from .cli_base import COMMANDS, command, depth_and_hit, iter_cameras
 from .cli_base import say as _print
@@ -23,8 +24,11 @@ from .plan import depth_splits
 from .progress import Steps, progress
 from .splits import SplitPlan, load_preset
 
-#: The command modules registered with ``cli_base.command`` (imported for that).
-COMMAND_MODULES = (cli_regions, cli_normal, cli_plan, cli_warp)
+#: The command modules registered with ``cli_base.command`` (imported for that, by build_parser).
+COMMAND_MODULES = ("cli_regions", "cli_normal", "cli_plan", "cli_warp")
+#: This module's own commands: running one of them does not import the other command modules
+#: (``depth`` starts faster without the webui client, warp and their imports).
+CORE = ("info", "histogram", "depth", "shell")
 #: The order ``--help`` lists the commands in.
 ORDER = ("info", "histogram", "depth", "regions", "normal", "plan", "run", "warp", "consistency", "shell")
 
@@ -178,7 +182,11 @@ def cmd_shell(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- main
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command; of this module's own only when ``command`` is one of them."""
+    if command not in CORE:
+        for name in COMMAND_MODULES:
+            importlib.import_module(f"{__package__}.{name}")
     parser = argparse.ArgumentParser(
         prog="scene-import",
         description="Blender/Daz EXR render canvases -> ControlNet maps, Regional Prompter masks and prompts.",
@@ -194,7 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv[0] if argv else None)
     args = parser.parse_args(argv)
     try:
         return int(args._run(args) or 0)
