@@ -113,6 +113,8 @@ def write_plan_file(folder: str, n: int) -> str:
 
 #: The checkout whose lib_scene the timed commands run (``--code``; default this one).
 CODE = [ROOT]
+#: A checkout timed beside it in the same rounds (``--before``), e.g. main before a change.
+BEFORE: list[str | None] = [None]
 
 
 def bytecode_env() -> dict[str, str]:
@@ -121,7 +123,9 @@ def bytecode_env() -> dict[str, str]:
     sources again, a cost the floor, whose modules are all compiled, never pays)."""
     import compileall
 
-    compileall.compile_dir(os.path.join(CODE[0], "lib_scene"), quiet=1)
+    for code in (CODE[0], BEFORE[0]):
+        if code:
+            compileall.compile_dir(os.path.join(code, "lib_scene"), quiet=1)
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
@@ -190,6 +194,9 @@ def size_rows(n: int, tmp: str, repeat: int, ddp: str | None) -> dict[str, tuple
         cmds["ddp"] = ([py, script, daz, "--depth_cutoff", "1.5e+38", "--regions"], ddp)
         cmds["depth (daz)"] = (cli("depth", daz, "--out", os.path.join(tmp, "dazout")), CODE[0])
         cmds["floor (daz)"] = ([py, "-c", FLOOR, daz, "grey"], ROOT)
+    if BEFORE[0]:  # the same commands from another checkout, in the same rounds
+        for name in [k for k in cmds if k.startswith("depth") or k == "plan"]:
+            cmds[f"{name} [before]"] = (cmds[name][0], BEFORE[0])
     rows = rounds(cmds, repeat)
     for name in (exr, plan_exr):
         os.unlink(name)
@@ -203,13 +210,19 @@ def print_sizes(all_rows: dict[int, dict[str, tuple[float, float]]]) -> None:
             print(f"{n:>6} {name:<12} {t:>9.3f} {rss:>8.0f}")
     print()
     print("ratios (each from this run):")
+    floor_of = {"depth": "floor", "plan": "plan floor"}
     for n, rows in all_rows.items():
         r = [
             f"depth/floor {rows['depth'][0] / rows['floor'][0]:.2f}",
             f"plan/floor {rows['plan'][0] / rows['plan floor'][0]:.2f}",
         ]
+        for name in ("depth", "plan"):
+            if f"{name} [before]" in rows:
+                r.append(f"before: {name}/floor {rows[f'{name} [before]'][0] / rows[floor_of[name]][0]:.2f}")
         if "ddp" in rows:
             r.append(f"ddp/depth {rows['ddp'][0] / rows['depth (daz)'][0]:.1f}x faster")
+            if "depth (daz) [before]" in rows:
+                r.append(f"before: ddp/depth {rows['ddp'][0] / rows['depth (daz) [before]'][0]:.1f}x")
             r.append(f"ddp/floor {rows['ddp'][0] / rows['floor (daz)'][0]:.1f}x (the most any tool can be)")
         print(f"  {n}: " + ", ".join(r))
     sizes = sorted(all_rows)
@@ -229,7 +242,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--ddp", default=os.environ.get("DDP_CHECKOUT"), help="daz_depthmap_processor checkout")
     ap.add_argument("--no-preview", action="store_true")
-    ap.add_argument("--code", default=ROOT, help="checkout whose lib_scene to time (e.g. main, for a before)")
+    ap.add_argument("--code", default=ROOT, help="checkout whose lib_scene to time (default: this one)")
+    ap.add_argument("--before", help="another checkout to time beside it in the same rounds (e.g. main)")
     ap.add_argument("--write-inputs", nargs=2, metavar=("N", "DIR"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.write_inputs:
@@ -237,6 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     sizes = [int(s) for s in args.sizes.split(",")] + ([8192] if args.big else [])
     CODE[0] = os.path.abspath(args.code)
+    BEFORE[0] = os.path.abspath(args.before) if args.before else None
     ddp = args.ddp if args.ddp and os.path.isfile(os.path.join(args.ddp, "format_depthmap.py")) else None
     print(
         f"python {sys.version.split()[0]}, numpy {np.__version__}; median of {args.repeat}, whole processes"
