@@ -17,10 +17,9 @@ from . import __version__
 from .canvas import CanvasSet, discover, load_camera, source_files
 from .cli_base import COMMANDS, command, depth_and_hit, iter_cameras
 from .cli_base import say as _print
-from .depth import Quantized, histogram, suggest_cuts
+from .depth import Quantized, depth_splits, histogram, suggest_cuts
 from .errors import SceneImportError
 from .files import OutputBatch
-from .plan import depth_splits
 from .progress import Steps, progress
 from .splits import SplitPlan, load_preset
 

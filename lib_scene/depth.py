@@ -16,16 +16,20 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
-from .errors import SplitError
+from .errors import CanvasError, PlanError, SplitError
 from .palette import region_color
+from .params import PlanParams
 from .splits import TOTAL_LEVELS, Split, SplitPlan, largest_remainder, parse_colour
 
 _T = TypeVar("_T", bound=np.generic)
+
+if TYPE_CHECKING:
+    from .canvas import CanvasSet
 
 
 FloatArray = NDArray[np.floating[Any]]
@@ -533,3 +537,41 @@ def auto_plan(
         ),
         curve="inverse",
     )
+
+
+# --------------------------------------------------------------------------- the plan of a camera
+# (here, not in lib_scene.plan, so the depth command does not import the whole planner)
+
+
+def resolve_splits(cs: CanvasSet, params: PlanParams, preset: SplitPlan | None) -> SplitPlan | None:
+    """The split plan a camera's depth map uses: the preset, ``params.splits``, else the automatic one
+    (None without a depth canvas or without hit pixels)."""
+    if cs.depth is None:
+        return None
+    if preset is not None:
+        return preset
+    if isinstance(params.splits, dict):
+        return SplitPlan.from_dict(params.splits, source="params.splits")
+    if isinstance(params.splits, str):
+        raise PlanError(
+            "params.splits names a preset file; load it first (lib_scene.request.resolve does) and pass it as "
+            "build_plan(..., preset=...)",
+            params.splits,
+        )
+    if cs.hit is None or not cs.hit.any():
+        return None
+    return auto_plan(cs.depth, cs.hit)
+
+
+def depth_splits(cs: CanvasSet, preset: SplitPlan | None, cutoff: float | None = None) -> SplitPlan:
+    """The split plan the depth commands (CLI ``depth``, the split shell) edit: :func:`resolve_splits`,
+    with a clear error when the camera has no depth canvas or no hit pixel; ``cutoff`` overrides."""
+    cs.require_depth()
+    plan = resolve_splits(cs, PlanParams(), preset)
+    if plan is None:
+        raise CanvasError(
+            f"camera {cs.camera!r}: no pixel of the depth canvas hit anything, so there is no depth range "
+            "for an automatic split plan; check the render, or give --splits",
+            cs.primary_path,
+        )
+    return plan.set_cutoff(cutoff) if cutoff is not None else plan
