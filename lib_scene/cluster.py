@@ -25,7 +25,6 @@ import importlib.util
 import json
 import math
 import os
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -38,6 +37,7 @@ from .cli_base import say
 from .errors import HostError, InputError, SceneImportError
 from .files import atomic_write_text
 from .jobs import JOB_FILE, Task, TaskResult, build_tasks, existing_hashes, task_files, write_result
+from .progress import Steps
 from .request import HostFacts, draw_seed, parse_params
 from .webui_client import controlnet_models, controlnet_unit_count, detect_host
 
@@ -143,35 +143,6 @@ def _client(opts: ClusterOptions) -> Iterator[Any]:
         yield client
 
 
-class _Progress:
-    """One bar over the whole job on a terminal (tqdm when installed); nothing when piped."""
-
-    def __init__(self, total: int) -> None:
-        self.bar: Any = None
-        if sys.stderr.isatty():
-            try:
-                from tqdm import tqdm
-
-                self.bar = tqdm(total=total, unit="image", file=sys.stderr)
-            except ImportError:
-                self.bar = None
-
-    def step(self, text: str) -> None:
-        if self.bar is not None:
-            self.bar.set_postfix_str(text, refresh=False)
-            self.bar.update(1)
-
-    def warn(self, text: str) -> None:
-        if self.bar is not None:
-            self.bar.write(text, file=sys.stderr)
-        else:
-            say(text)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
 def _submit(client: Any, tasks: list[Task], ctx: Any) -> dict[Any, Task]:
     """One Dask task per image; a task with ``depends_on`` gets those tasks' futures as arguments,
     so Dask runs it after them and hands it their results (tasks come in dependency order)."""
@@ -215,7 +186,7 @@ def _write(opts: ClusterOptions, task: Task, r: TaskResult, tally: _Tally) -> No
 def _collect(dd: Any, futures: dict[Any, Task], opts: ClusterOptions) -> _Tally:
     """Write each result as it comes (exactly once per task), count skips and failures."""
     tally = _Tally()
-    bar = _Progress(len(futures))
+    bar = Steps(len(futures), "images", unit="image")  # one bar over the job, on a terminal only
     try:
         for fut in dd.as_completed(list(futures)):
             task = futures.pop(fut)
@@ -226,14 +197,14 @@ def _collect(dd: Any, futures: dict[Any, Task], opts: ClusterOptions) -> _Tally:
             for url, why in r.dropped:
                 if url not in tally.dropped:
                     tally.dropped[url] = why
-                    bar.warn(f"warning: {url} dropped from the pool for the rest of the run: {why}")
+                    bar.print(f"warning: {url} dropped from the pool for the rest of the run: {why}")
             if r.status == "done" and task.key not in tally.written:
                 _write(opts, task, r, tally)
             elif r.status == "skipped":
                 tally.skipped += 1
             elif r.status == "failed":
                 tally.failed[task.key] = r.errors
-            bar.step(f"{task.key} {r.status}")
+            bar.next(f"{task.key} {r.status}")
     finally:
         bar.close()
     return tally
