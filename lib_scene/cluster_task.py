@@ -12,7 +12,6 @@ A 4xx answer is the request's own fault: the task fails at once, the server keep
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
@@ -60,20 +59,18 @@ class ServerPool:
         self.queue = Queue(name)
         self.dropped = Queue(name + "-dropped")
 
-    def acquire(self, avoid: set[str], wait: float) -> tuple[str, int]:
-        """Take a server, preferring one not in ``avoid`` (those this task already failed on); at
-        most ``wait`` seconds (a token held by a Dask worker that died is gone for the run)."""
+    def acquire(self, avoid: set[str]) -> tuple[str, int]:
+        """Take a server, preferring one not in ``avoid`` (those this task already failed on).
+
+        Blocks until one is free (no timeout: a timed-out ``Queue.get`` is logged as an error by
+        the scheduler). When the last server is dropped, the dropping task puts a "none left"
+        token in the queue; whoever takes it puts it back for the others and gives up."""
         passed = 0
-        end = time.monotonic() + wait
         while True:
-            try:
-                url, fails = self.queue.get(timeout=1.0)
-            except (TimeoutError, asyncio.TimeoutError):
-                if self.dropped.qsize() >= self.size:
-                    raise NoServerLeft("every webui was dropped after repeated failures") from None
-                if time.monotonic() > end:
-                    raise NoServerLeft(f"no webui became free within {wait:g} s") from None
-                continue
+            url, fails = self.queue.get()
+            if not url:
+                self.queue.put(["", -1])
+                raise NoServerLeft("every webui was dropped after repeated failures")
             if url in avoid and passed < self.size:
                 self.queue.put([url, fails])
                 passed += 1
@@ -86,6 +83,8 @@ class ServerPool:
 
     def drop(self, url: str, reason: str) -> None:
         self.dropped.put([url, reason])
+        if self.dropped.qsize() >= self.size:
+            self.queue.put(["", -1])
 
 
 def _generate(url: str, path: str, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
@@ -99,7 +98,7 @@ def _attempts(ctx: JobContext, pool: ServerPool, path: str, payload: dict[str, A
     """POST ``payload`` to ``path`` on the pool's servers, filling ``r`` (done or failed)."""
     tried: set[str] = set()
     for attempt in range(ctx.retries + 1):
-        url, fails = pool.acquire(tried, wait=max(60.0, 3 * ctx.timeout))
+        url, fails = pool.acquire(tried)
         r.attempts = attempt + 1
         started, t0 = time.time(), time.monotonic()
         try:
