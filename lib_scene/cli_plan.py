@@ -305,6 +305,7 @@ def _run_cluster(args: argparse.Namespace) -> int:
         backoff=max(0.0, args.backoff),
         chain=args.chain,
         processes=args.local_cluster == "processes",
+        fps=args.fps,
         protect=tuple(os.path.abspath(f) for f in (args.splits, args.descriptions) if f),
     )
     return run_job(opts, _params_data(args))

@@ -35,8 +35,17 @@ from typing import Any
 from .canvas import discover
 from .cli_base import say
 from .errors import HostError, InputError, SceneImportError
-from .files import atomic_write_text
-from .jobs import JOB_FILE, Task, TaskResult, build_tasks, existing_hashes, task_files, write_result
+from .files import OutputBatch, atomic_write_text
+from .jobs import (
+    JOB_FILE,
+    Task,
+    TaskResult,
+    animations,
+    build_tasks,
+    existing_hashes,
+    task_files,
+    write_result,
+)
 from .progress import Steps
 from .request import HostFacts, draw_seed, parse_params
 from .webui_client import controlnet_models, controlnet_unit_count, detect_host
@@ -58,6 +67,7 @@ class ClusterOptions:
     backoff: float = 0.5
     drop_after: int = 3
     chain: bool = False  # each camera's frames in order, each depending on the one before
+    fps: float = 8.0  # frames per second of the animation files
     processes: bool = True  # LocalCluster workers as processes (planning in parallel) or threads
     protect: tuple[str, ...] = ()  # input files never to be overwritten
 
@@ -273,6 +283,12 @@ def run_job(opts: ClusterOptions, data: dict[str, Any]) -> int:
         )
         tally = _collect(dd, _submit(client, tasks, ctx), opts)
     _summary(tally, len(tasks), time.monotonic() - t0)
+    if tally.written:  # the animation files of what changed
+        batch = OutputBatch(protect=list(opts.protect))
+        for path, blob in animations(opts.out, tasks, opts.fps).items():
+            batch.add(path, blob)
+        for path in batch.commit():
+            say(f"wrote {path}")
     if tally.failed:
         say(f"{len(tally.failed)} image(s) failed:")
         for key, errors in tally.failed.items():

@@ -29,12 +29,14 @@ from .animation import camera_frames
 from .canvas import CameraSource
 from .files import OutputBatch
 from .frames import frame_sidecar
+from .movie import animated, mp4
 from .params import PlanParams
 from .request import HostFacts, Planned, Scene, resolve_planned, select_cameras
 from .travel import Variations
 
 __all__ = [
     "JOB_FILE",
+    "animations",
     "Task",
     "TaskResult",
     "build_tasks",
@@ -122,6 +124,32 @@ def task_files(task: Task) -> list[str]:
     path = dict(src.frames)[task.frame]
     side = frame_sidecar(path, src.camera)
     return [path] + ([side] if side else [])
+
+
+def animations(out: str, tasks: Sequence[Task], fps: float) -> dict[str, bytes]:
+    """Each animated camera's (and variation's) WebP/GIF (and MP4 with imageio-ffmpeg) from its
+    frames' images in ``out``, in frame order, as the plain ``run`` writes them; a camera with a
+    frame missing (failed) gets none."""
+    groups: dict[str, list[Task]] = {}
+    for t in tasks:
+        if t.frame is not None:
+            name = t.camera + ("" if t.variation is None else f".v{t.variation:02d}")
+            groups.setdefault(name, []).append(t)
+    files: dict[str, bytes] = {}
+    for name, frames in groups.items():
+        paths = [output_base(out, t) + ".png" for t in sorted(frames, key=lambda t: t.frame or 0)]
+        if len(paths) < 2 or not all(os.path.isfile(p) for p in paths):
+            continue
+        blobs = []
+        for p in paths:
+            with open(p, "rb") as fh:
+                blobs.append(fh.read())
+        ext, data = animated(blobs, fps)
+        files[os.path.join(out, f"{name}.{ext}")] = data
+        video = mp4(blobs, fps)
+        if video is not None:
+            files[os.path.join(out, f"{name}.mp4")] = video
+    return files
 
 
 def plan_hash(payload: dict[str, Any]) -> str:

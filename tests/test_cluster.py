@@ -10,6 +10,7 @@ import json
 from collections import Counter
 
 import pytest
+from PIL import Image
 from pool_webui import FakeWebui
 from scenes import sidecar, write_blender5
 
@@ -136,6 +137,10 @@ def test_24_images_over_three_faulty_servers_exactly_once_then_a_rerun_writes_no
                 assert (out / f"Cam{c}.{f:04d}.png").stat().st_size > 0
         assert "24 image(s) written, 0 already there, 0 failed, of 24" in text
         assert "images/s" in text
+        anim = [p for p in out.iterdir() if p.suffix in (".webp", ".gif")]
+        assert sorted(p.stem for p in anim) == ["Cam0", "Cam1", "Cam2", "Cam3"]
+        with Image.open(anim[0]) as im:  # (the fake's frames are all alike: one frame, 6x as long)
+            assert im.format in ("WEBP", "GIF") and im.size == (64, 48)
 
         writes.clear()
         assert main(run_args(scene, out, servers)) == 0  # the same job again: nothing to do
