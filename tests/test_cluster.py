@@ -228,3 +228,18 @@ def test_variations_go_through_the_webuis_scene_import_script(tmp_path, capsys):
     assert tasks == [("1", 0, 9), ("1", 1, 9), ("2", 0, 9), ("2", 1, 9)]
     names = sorted(p.name for p in (tmp_path / "out").glob("*.png"))
     assert names == ["Cam0.0001.v00.png", "Cam0.0001.v01.png", "Cam0.0002.v00.png", "Cam0.0002.v01.png"]
+
+
+@needs_dask
+def test_a_timed_out_request_is_retried_on_another_webui(tmp_path, writes, capsys):
+    scene = write_scene(tmp_path / "scene", 1, 3)
+    stuck, quick = FakeWebui(1.5), FakeWebui(0.02)
+    try:
+        assert main([*run_args(scene, tmp_path / "out", [stuck, quick]), "--timeout", "0.5"]) == 0
+    finally:
+        stuck.close()
+        quick.close()
+    assert sorted(writes) == ["Cam0.0001", "Cam0.0002", "Cam0.0003"] and set(writes.values()) == {1}
+    metas = [json.loads((tmp_path / "out" / f"Cam0.{f:04d}.info.json").read_text()) for f in (1, 2, 3)]
+    assert {m["scene_import"]["server"] for m in metas} == {quick.url}
+    assert any(m["scene_import"]["attempts"] > 1 for m in metas)  # the first went to `stuck` first
