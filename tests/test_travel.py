@@ -24,7 +24,10 @@ from lib_scene.travel import (
 )
 
 A, B = "a cosy wooden room at dusk", "a cold steel room at night"
-TRAVEL = {"keyframes": [{"frame": 0, "base_prompt": A}, {"frame": 2, "base_prompt": B}], "interpolation": "slerp"}
+TRAVEL = {
+    "keyframes": [{"frame": 0, "base_prompt": A}, {"frame": 2, "base_prompt": B}],
+    "interpolation": "slerp",
+}
 
 
 def test_positions_are_exact_at_keyframes_and_monotone_between():
@@ -46,7 +49,9 @@ def test_weights_exact_at_the_ends_and_monotone_between(cos):
     ts = np.linspace(0, 1, 41)
     wa = [slerp_weights(float(t), cos)[0] for t in ts]
     wb = [slerp_weights(float(t), cos)[1] for t in ts]
-    assert all(x > y for x, y in zip(wa, wa[1:])) and all(x < y for x, y in zip(wb, wb[1:]))
+    assert all(x > y for x, y in zip(wa, wa[1:], strict=False)) and all(
+        x < y for x, y in zip(wb, wb[1:], strict=False)
+    )
 
 
 def test_slerp_keeps_the_norm_of_unit_vectors_and_linear_does_not():
@@ -123,7 +128,9 @@ def test_camera_frames():
 
 def _plans(**params):
     facts = HostFacts()
-    return resolve(Scene("samples/room"), parse_params({"camera": "Cam0", "long_side": 64, **params}, facts), facts)
+    return resolve(
+        Scene("samples/room"), parse_params({"camera": "Cam0", "long_side": 64, **params}, facts), facts
+    )
 
 
 def test_travel_plans_one_seed_keyframe_prompts_and_positions():
@@ -136,7 +143,9 @@ def test_travel_plans_one_seed_keyframe_prompts_and_positions():
     assert plans[0].prompt == plain_a.prompt and "to" not in plans[0].animation["travel"]
     assert plans[2].prompt == plain_b.prompt and "to" not in plans[2].animation["travel"]
     mid = plans[1].animation["travel"]
-    assert plans[1].prompt == plain_a.prompt and mid["position"] == 0.5 and mid["to"]["prompt"] == plain_b.prompt
+    assert (
+        plans[1].prompt == plain_a.prompt and mid["position"] == 0.5 and mid["to"]["prompt"] == plain_b.prompt
+    )
     assert plans[1].infotext["Scene Import travel"].startswith("0.5 from keyframe 0 (frame 0) to keyframe 1")
     assert count_sections(plain_a.prompt) == count_sections(plain_b.prompt) > 1
 
