@@ -556,7 +556,7 @@ def load_camera(
     frame: int | None = None,
 ) -> CanvasSet:
     """Load one camera; ``need`` limits the canvas kinds assembled (of :data:`KINDS`; default all).
-    A sequence: ``frame`` (default its first frame), with that frame's sidecar."""
+    A sequence camera: ``frame`` (default its first frame), with that frame's sidecar."""
     if src.layout == "daz":
         return load_daz(src.camera, src.files, need=need)
     if not src.frames:
@@ -575,21 +575,23 @@ def load_frames(
     need: Collection[str] | None = None,
 ) -> list[CanvasSet]:
     """A sequence camera's selected frames (``frames``: "A-B", default all), or the still camera."""
+    return [load_camera(src, layer=layer, need=need, frame=n) for n in frame_numbers(src, frames)]
+
+
+def frame_numbers(src: CameraSource, frames: str | int | None = None) -> list[int | None]:
+    """The selected frame numbers of a sequence camera; [None] for a still camera."""
     if not src.frames:
-        return [load_camera(src, layer=layer, need=need)]
-    wanted = select_frames(src.frame_numbers, parse_frames(frames), src.camera)
-    return [load_camera(src, layer=layer, need=need, frame=n) for n in wanted]
+        return [None]
+    return list(select_frames(src.frame_numbers, parse_frames(frames), src.camera))
 
 
-def source_files(src: CameraSource) -> list[str]:
-    """The files a camera is read from, its sidecar included (every frame of a sequence with their
-    sidecars), without reading any of them."""
+def source_files(src: CameraSource, frame: int | None = None) -> list[str]:
+    """The files a camera (a sequence: that frame, default all) is read from, its sidecar included,
+    without reading any of them."""
     if src.frames:
-        out: list[str] = []
-        for _, path in src.frames:
-            side = frame_sidecar(path, src.camera)
-            out += [path, *([side] if side else [])]
-        return out
+        paths = [p for n, p in src.frames if frame is None or n == frame]
+        sides = [frame_sidecar(p, src.camera) for p in paths]
+        return [*paths, *dict.fromkeys(s for s in sides if s)]
     first = next(iter(src.files.values()))
     stem = src.camera if src.layout == "daz" else os.path.splitext(os.path.basename(first))[0]
     side = _find_sidecar(first, stem)

@@ -14,7 +14,7 @@ import sys
 import numpy as np
 
 from . import __version__
-from .canvas import CameraSource, CanvasSet, discover, load_camera, load_frames, source_files
+from .canvas import CanvasSet, discover, frame_numbers, load_camera, source_files
 from .cli_base import COMMANDS, add_frames, command, depth_and_hit, iter_cameras
 from .cli_base import say as _print
 from .depth import Quantized, depth_splits, histogram, suggest_cuts
@@ -107,30 +107,20 @@ def _histogram_args(p: argparse.ArgumentParser) -> None:
 
 @command("histogram", "print the depth histogram over hit pixels (bin, percent, range)", _histogram_args)
 def cmd_histogram(args: argparse.Namespace) -> int:
-    for src in progress(discover([args.path]), "reading", unit="camera"):
-        for cs in load_frames(src, layer=args.layer, frames=args.frames, need=("depth", "object")):
-            _histogram_of(cs, args)
+    todo = [(src, n) for src in discover([args.path]) for n in frame_numbers(src, args.frames)]
+    for src, n in progress(todo, "reading", unit="camera"):
+        cs = load_camera(src, layer=args.layer, need=("depth", "object"), frame=n)  # only what it shows
+        depth, hit = depth_and_hit(cs)
+        h = histogram(depth, hit, bins=args.bins, cutoff=args.cutoff)
+        _print(f"camera {cs.camera}{_frame(cs)} ({_unit(cs)})")
+        _print(h.describe())
+        sugg = suggest_cuts(depth, hit, cs.object_index)
+        if sugg:
+            _print("suggested cuts:")
+            for s in sorted(sugg, key=lambda s: s.depth):
+                what = f"{s.reason} of index {s.index}" if s.index is not None else s.reason
+                _print(f"  {s.depth:.6g}  {what}")
     return 0
-
-
-def _frames_of(src: CameraSource, frames: str | None) -> list[int | None]:
-    """The selected frames of a sequence camera; [None] for a still camera."""
-    if not src.frames:
-        return [None]
-    return list(select_frames(src.frame_numbers, parse_frames(frames), src.camera))
-
-
-def _histogram_of(cs: CanvasSet, args: argparse.Namespace) -> None:
-    depth, hit = depth_and_hit(cs)
-    h = histogram(depth, hit, bins=args.bins, cutoff=args.cutoff)
-    _print(f"camera {cs.camera} ({_unit(cs)})")
-    _print(h.describe())
-    sugg = suggest_cuts(depth, hit, cs.object_index)
-    if sugg:
-        _print("suggested cuts:")
-        for s in sorted(sugg, key=lambda s: s.depth):
-            what = f"{s.reason} of index {s.index}" if s.index is not None else s.reason
-            _print(f"  {s.depth:.6g}  {what}")
 
 
 # --------------------------------------------------------------------------- depth
@@ -167,16 +157,15 @@ def _depth_args(p: argparse.ArgumentParser) -> None:
 def cmd_depth(args: argparse.Namespace) -> int:
     preset = load_preset(args.splits) if args.splits else None
     sources = discover([args.path])
-    todo = [(src, n) for src in sources for n in _frames_of(src, args.frames)]
+    todo = [(src, n) for src in sources for n in frame_numbers(src, args.frames)]
     batch = OutputBatch(
         protect=[f for src in sources for f in source_files(src)] + ([args.splits] if args.splits else [])
     )
     with Steps(2 * len(todo) + 1, "depth") as steps:
-        for src, frame in todo:  # one camera (frame) in memory at a time, its depth pass only
-            what = src.camera if frame is None else f"{src.camera} frame {frame}"
-            steps.next(f"{what}: reading")
-            cs = load_camera(src, layer=args.layer, need=("depth",), frame=frame)
-            steps.next(f"{what}: quantising")
+        for src, n in todo:  # one camera (frame) in memory at a time, its depth pass only
+            steps.next(f"{src.camera}{'' if n is None else f' frame {n}'}: reading")
+            cs = load_camera(src, layer=args.layer, need=("depth",), frame=n)
+            steps.next(f"{src.camera}: quantising")
             plan = depth_splits(cs, preset, args.cutoff)
             q = depth_outputs(cs, plan, args.out, batch, sixteen=args.sixteen)
             steps.print(f"{cs.camera}: {q.usage().describe()}")

@@ -87,3 +87,62 @@ def test_real_blender_render_reads_back(tmp_path):
     assert seen == {"Cam0": True, "Cam1": True, "Cam2": False}  # hidden under the table in Cam2
     for cs in cams:
         assert cs.layout == "blender5" and cs.normal_space == "world" and cs.no_hit_count > 0
+
+
+def test_frame_list(exporter):
+    assert exporter.frame_list("1-3") == [1, 2, 3] and exporter.frame_list("7") == [7]
+    for bad in ("3-1", "a-b", ""):
+        with pytest.raises(ValueError):
+            exporter.frame_list(bad)
+    assert exporter.parse_args(["--out", "x", "--frames", "1-24"]).frames == "1-24"
+
+
+ANIMATED = r"""
+import sys, bpy
+sys.path.insert(0, sys.argv[1])
+import scene_import_exporter as ex
+bpy.ops.wm.read_factory_settings(use_empty=True)
+scene = bpy.context.scene
+bpy.ops.mesh.primitive_cube_add(location=(0, 0, 0))
+bpy.context.object["Description"] = "a box"
+for name, moving in (("Moving", True), ("Still", False)):
+    cam = bpy.data.objects.new(name, bpy.data.cameras.new(name))
+    scene.collection.objects.link(cam)
+    cam.location = (0, -6, 0)
+    cam.rotation_euler = (1.5708, 0, 0)
+    if moving:
+        cam.keyframe_insert("location", frame=1)
+        cam.location = (1, -6, 0)
+        cam.keyframe_insert("location", frame=3)
+ex.export_scene(scene, sys.argv[2], samples=1, resolution=(32, 24), frames=[1, 2, 3])
+"""
+
+
+@pytest.mark.blender
+@pytest.mark.skipif(not BPY, reason="set SCENE_IMPORT_BPY_PYTHON to a Python with bpy 5.0.1")
+def test_real_blender_frame_range_with_a_sidecar_per_frame_for_a_moving_camera(tmp_path):
+    from lib_scene.canvas import discover, load_frames
+
+    script = tmp_path / "animated.py"
+    script.write_text(ANIMATED)
+    out = tmp_path / "frames"
+    r = subprocess.run(
+        [BPY, str(script), os.path.join(ROOT, "tools", "blender"), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    names = sorted(os.listdir(out))
+    assert [n for n in names if n.endswith(".exr")] == [
+        f"{c}_{f:04d}.exr" for c in ("Moving", "Still") for f in (1, 2, 3)
+    ]
+    assert [n for n in names if n.endswith(".json")] == [f"Moving_{f:04d}.json" for f in (1, 2, 3)] + [
+        "Still.json"
+    ]
+    cams = {c.camera: c for c in discover(str(out))}
+    assert cams["Moving"].frame_numbers == [1, 2, 3] and cams["Still"].frame_numbers == [1, 2, 3]
+    moving = load_frames(cams["Moving"])
+    xs = [cs.sidecar["matrix_world"][0][3] for cs in moving]
+    assert xs[0] == pytest.approx(0) and xs[-1] == pytest.approx(1) and 0 < xs[1] < 1
+    assert {cs.sidecar_path for cs in load_frames(cams["Still"])} == {str(out / "Still.json")}

@@ -68,7 +68,15 @@ class FakeWebui:
                 if body.get("steps") == 150:
                     return self._json(422, {"detail": "too big"})
                 buf = io.BytesIO()
-                Image.new("RGB", (body["width"], body["height"]), (1, 2, 3)).save(buf, "PNG")
+                if "script_name" in body:  # the Scene Import Script: one task (camera, frame, variation)
+                    task = body["script_args"][0]
+                    shade = 10 * int(task.get("frames") or 0) + int(
+                        (task.get("variations") or {}).get("index", 0)
+                    )
+                    body = {**body, "width": 64, "height": 48, "seed": task["seed"], "prompt": task["camera"]}
+                else:
+                    shade = 1
+                Image.new("RGB", (body["width"], body["height"]), (shade, 2, 3)).save(buf, "PNG")
                 img = base64.b64encode(buf.getvalue()).decode()
                 info = {"seed": body["seed"], "infotexts": [f"{body['prompt']}\nSeed: {body['seed']}"]}
                 return self._json(200, {"images": [img, img], "info": json.dumps(info)})
@@ -222,3 +230,35 @@ def test_relative_paths_in_params_are_relative_to_the_scene_and_flags_to_the_cwd
         main(["plan", str(scene), "--out", str(tmp_path / "o2"), "--splits", "flag.json", "--seed", "5"]) == 0
     )
     assert main(["plan", str(scene), "--out", str(tmp_path / "o3"), "--splits", "mine.json"]) == 2
+
+
+def test_run_travel_and_variations_go_through_the_script_one_task_per_image(scene, tmp_path, webui, capsys):
+    out = tmp_path / "anim"
+    travel = {"keyframes": [{"frame": 0, "base_prompt": "dusk"}, {"frame": 2, "base_prompt": "night"}]}
+    params = json.dumps({"long_side": 64, "seed": 9, "travel": travel, "variations": {"count": 2}})
+    rc = main(
+        ["run", str(scene), "--camera", "Cam1", "--webui", webui.url, "--out", str(out), "--params", params]
+    )
+    assert rc == 0
+    tasks = [b["script_args"][0] for _, b in webui.posts]
+    assert all(b["script_name"] == "scene import" for _, b in webui.posts)
+    assert [(t["frames"], t["variations"]["index"]) for t in tasks] == [
+        (str(f), k) for f in range(3) for k in range(2)
+    ]
+    assert {t["seed"] for t in tasks} == {9} and {t["camera"] for t in tasks} == {"Cam1"}
+    assert [f["name"] for f in tasks[0]["files"]] == ["Cam1.exr", "Cam1.json"]
+    text = capsys.readouterr().out
+    assert "frame 1/6: Cam1.0000.v00" in text and "frame 6/6: Cam1.0002.v01" in text
+    names = {p.name for p in out.iterdir()}
+    for f in range(3):
+        for k in range(2):
+            assert {f"Cam1.{f:04d}.v{k:02d}.png", f"Cam1.{f:04d}.v{k:02d}.infotext.txt"} <= names
+    anims = sorted(n for n in names if n.endswith((".webp", ".gif")))
+    assert [a.rsplit(".", 1)[0] for a in anims] == ["Cam1.v00", "Cam1.v01"]
+    with Image.open(out / anims[1]) as im:
+        assert im.n_frames == 3
+        shades = []
+        for i in range(3):
+            im.seek(i)
+            shades.append(im.convert("RGB").getpixel((0, 0))[0])
+    assert shades == [1, 11, 21]  # frames in order, variation 1's

@@ -244,3 +244,42 @@ def test_params_and_rows_helpers():
     assert _rows({"data": [[1]], "headers": ["a"]}) == [[1]]
     assert _rows(None) == []
     assert compat.file_paths(["/a", None, type("F", (), {"name": "/b"})()]) == ["/a", "/b"]
+
+
+def test_travel_panel_keyframes_and_its_plans(loaded):
+    from scene_import_a1111.tab.travel import _run, keyframes
+
+    rows = [[0, "a room at dusk", ""], [2, "a room at night", "2=a steel box; 1 = a blue ball"], ["", "", ""]]
+    kfs = keyframes(rows)
+    assert kfs == [
+        {"frame": 0, "base_prompt": "a room at dusk"},
+        {
+            "frame": 2,
+            "base_prompt": "a room at night",
+            "descriptions": {"2": "a steel box", "1": "a blue ball"},
+        },
+    ]
+    with pytest.raises(SceneImportError, match="row 1"):
+        keyframes([[0, "x", "steel"]])
+    # the panel's plans: one seed for every frame, keyframe prompts, the middle travels
+    generated = []
+
+    class Host:
+        def __call__(self, plan):
+            generated.append(plan)
+            return [np.zeros((8, 8, 3), np.uint8)]
+
+    cfg = type(
+        "Cfg",
+        (),
+        {"runner": Host(), "facts": lambda self: plans.Facts(PlanParams.from_dict({"long_side": 64}))},
+    )()
+    d = {**plans.tab_params(loaded, "txt2img", 5, "", ""), "travel": {"keyframes": kfs}}
+    strip, text = _run(cfg, loaded, d, lambda *a, **k: None)
+    assert [label for _, label in strip] == ["Cam0.0000", "Cam0.0001", "Cam0.0002"]
+    assert {p.seed for p in generated} == {5} and text.startswith("3 image(s)")
+    assert generated[0].prompt.startswith("a room at dusk") and "a steel box" in generated[2].prompt
+    assert generated[1].animation["travel"]["to"]["prompt"] == generated[2].prompt
+    d = {**plans.tab_params(loaded, "txt2img", 5, "", ""), "variations": {"count": 2, "sigma": 0.02}}
+    strip, _ = _run(cfg, loaded, d, lambda *a, **k: None)
+    assert [label for _, label in strip] == ["Cam0.v00", "Cam0.v01"]

@@ -5,7 +5,7 @@ returns a ``gr.Blocks``. Inside A1111 it is handed to ``script_callbacks.on_ui_t
 (tests, demos) it launches on its own.
 
 The rooms: ``state`` (the per-browser :class:`TabSession`), one builder per section (``load``,
-``presets``, ``depth``, ``regions``, ``normal``, ``generate``: each builds its components into a
+``presets``, ``depth``, ``regions``, ``normal``, ``generate``, ``travel``: each builds its components into a
 small dataclass and wires its handlers), ``handlers`` (the guard every handler runs under: the
 exception is logged with its traceback to the ``scene_import`` logger and the artist sees one
 short message), ``plans`` (the one place plans are asked for) and this module (layout and wiring).
@@ -34,6 +34,7 @@ from .plans import Facts, host_facts
 from .presets import build_presets, wire_presets
 from .regions import build_regions_panel, wire_regions
 from .state import TabSession
+from .travel import build_travel, wire_travel
 from .view import rows_of as _rows
 
 SCRIPT_TITLE = "Scene Import"
@@ -73,7 +74,9 @@ def _layout(cfg: Config) -> Tab:
                 normal.panel = normal_tab
             with gr.Tab("Generate", elem_id="scene-import-generate-panel"):
                 gen = build_generate(cfg.runner is not None)
-    return Tab(sess, status, load, presets, depth, regions, normal, gen)
+            with gr.Tab("Travel", elem_id="scene-import-travel-panel"):
+                travel = build_travel()
+    return Tab(sess, status, load, presets, depth, regions, normal, gen, travel)
 
 
 def build_tab(
@@ -103,6 +106,7 @@ def build_tab(
         wire_regions(t, cfg)
         wire_normal(t)
         wire_generate(t, cfg)
+        wire_travel(t, cfg)
     return demo
 
 

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from .plans import Facts
     from .presets import PresetsUI
     from .regions import RegionsUI
+    from .travel import TravelUI
 
 
 @dataclass(frozen=True)
@@ -37,3 +38,4 @@ class Tab:
     regions: RegionsUI
     normal: NormalUI
     gen: GenerateUI
+    travel: TravelUI

@@ -1,28 +1,22 @@
 """Scene Import exporter: Blender add-on *and* command-line script.
 
-Annotation workflow for the Scene Import A1111 extension:
-
-* every object gets a ``Description`` (``Object.scene_import_description``,
-  shown in Object properties > "Scene Import"); a hand-made custom property
-  ``obj["Description"]`` is honoured when the add-on property is empty;
-* objects sharing one description share one pass index (1, 2, 3 ... ordered
-  by the alphabetically first object name of each description); objects
-  without a description get pass index 0;
-* the view layer gets the passes Combined, Z (Depth), Normal, Object Index and
-  Material Index; output is OpenEXR multilayer, 32-bit float, ZIP, Blender 5's
-  default multi-part layout (one part per pass);
-* every camera (or a chosen list) is rendered to ``<out>/<Camera>.exr`` and a
-  sidecar ``<out>/<Camera>.json`` is written next to it.
+* Every object gets a ``Description`` (``Object.scene_import_description``, Object properties >
+  "Scene Import"; a hand-made ``obj["Description"]`` counts when that is empty); objects sharing one
+  description share one pass index (1, 2, ... by the first object name of each), others get 0.
+* The view layer gets Combined, Z, Normal, Object Index and Material Index; output is multilayer
+  OpenEXR, 32-bit float, ZIP (Blender 5: one part per pass).
+* Every camera (or a chosen list) is rendered to ``<out>/<Camera>.exr`` with a sidecar
+  ``<out>/<Camera>.json``; with ``--frames A-B`` to ``<Camera>_<frame:04d>.exr``, with a sidecar per
+  frame when the camera moves (else one ``<Camera>.json``).
 
 Command line (bpy wheel, or inside Blender)::
 
-    python scene_import_exporter.py --blend FILE.blend --out DIR \
-        [--cameras Cam0,Cam1] [--samples 16] [--resolution 512x384]
+    python scene_import_exporter.py --blend FILE.blend --out DIR [--cameras Cam0,Cam1] [--samples 16]
+        [--resolution 512x384] [--frames 1-24]
     blender -b FILE.blend -P scene_import_exporter.py -- --out DIR
 
-The pure-Python helpers (``assign_pass_indices``, ``build_sidecar``,
-``scaled_resolution``, ``parse_resolution``, ``parse_args``) do not need bpy
-and can be imported and tested anywhere.
+The pure helpers (``assign_pass_indices``, ``build_sidecar``, ``scaled_resolution``,
+``parse_resolution``, ``frame_list``, ``parse_args``) need no bpy.
 """
 
 # No `from __future__ import annotations`: Blender reads the operator's
@@ -161,6 +155,15 @@ def build_sidecar(
     return out
 
 
+def frame_list(text):
+    """'A-B' (or 'A') -> [A, ..., B]; ValueError for anything else."""
+    a, _, b = text.strip().partition("-")
+    first, last = int(a), int(b or a)
+    if last < first:
+        raise ValueError(f"frames {text!r}: the last frame is before the first")
+    return list(range(first, last + 1))
+
+
 def split_argv(argv):
     """Script arguments: after '--' if present (blender -P ... -- args);
     else argv[1:] when run as `python script.py args`; else none (inside
@@ -197,6 +200,7 @@ def parse_args(argv):
         choices=["32", "16"],
         help="EXR float depth (default 32; 16 = half Combined, data passes stay float32)",
     )
+    p.add_argument("--frames", default="", help="A-B: render frames A..B as <Camera>_<frame:04d>.exr")
     p.add_argument("--no-render", action="store_true", help="only assign indices and write sidecars")
     p.add_argument("--save-blend", default="", help="save the prepared .blend here (optional)")
     return p.parse_args(argv)
@@ -401,9 +405,9 @@ def write_json(path, data):
     os.replace(tmp, path)
 
 
-def render_camera(scene, cam, out_dir):
-    """Render `cam` to exactly <out_dir>/<cam.name>.exr."""
-    final = os.path.join(out_dir, cam.name + ".exr")
+def render_camera(scene, cam, out_dir, stem=None):
+    """Render `cam` to exactly <out_dir>/<stem or cam.name>.exr."""
+    final = os.path.join(out_dir, (stem or cam.name) + ".exr")
     tmp_dir = tempfile.mkdtemp(prefix=".si_render_", dir=out_dir)
     try:
         scene.camera = cam
@@ -467,6 +471,29 @@ def _restore(scene, snap):
                 pass
 
 
+def export_frames(scene, cam, out_dir, frames, view_layer, indices, render, log):
+    """Frames f as <cam>_<f:04d>.exr; a sidecar per frame (<cam>_<f:04d>.json) when the camera moves
+    (its world matrix changes over the range: keyed or parented), else one <cam>.json."""
+    scene.camera, start, out, mats = cam, scene.frame_current, [], []
+    for f in frames:
+        scene.frame_set(f)
+        mats.append([list(r) for r in cam.matrix_world])
+    moves = any(m != mats[0] for m in mats)
+    try:
+        for f in frames:
+            scene.frame_set(f)
+            stem = f"{cam.name}_{f:04d}"
+            exr = render_camera(scene, cam, out_dir, stem) if render else None
+            jpath = os.path.join(out_dir, (stem if moves else cam.name) + ".json")
+            if moves or f == frames[0]:
+                write_json(jpath, camera_sidecar(scene, cam, view_layer, indices))
+            out.append((exr, jpath))
+        log(f"{cam.name}: frames {frames[0]}-{frames[-1]}, {'a sidecar per frame' if moves else 'still'}")
+    finally:
+        scene.frame_set(start)
+    return out
+
+
 def export_scene(
     scene,
     out_dir,
@@ -480,6 +507,7 @@ def export_scene(
     restore=False,
     log=print,
     color_depth="32",
+    frames=None,
 ):
     """Assign indices, configure passes, render cameras, write sidecars.
 
@@ -491,21 +519,16 @@ def export_scene(
     try:
         indices = apply_pass_indices(scene)
         view_layer = pick_view_layer(scene, view_layer_name)
-        configure_output(
-            scene,
-            view_layer,
-            samples=samples,
-            resolution=resolution,
-            engine=engine,
-            device=device,
-            color_depth=color_depth,
-        )
+        configure_output(scene, view_layer, samples, resolution, engine, device, color_depth=color_depth)
         if scene.render.engine != "CYCLES":
             log(f"warning: engine {scene.render.engine} has no Object Index pass; use Cycles")
         cams = scene_cameras(scene, cameras)
         if not cams:
             raise ValueError("scene has no camera")
         for cam in cams:
+            if frames:
+                results += export_frames(scene, cam, out_dir, frames, view_layer, indices, render, log)
+                continue
             scene.camera = cam
             exr = None
             if render:
@@ -660,18 +683,9 @@ def main(argv=None):
     scene = bpy.data.scenes[args.scene] if args.scene else bpy.context.scene
     names = [c.strip() for c in args.cameras.split(",") if c.strip()] or None
     res = parse_resolution(args.resolution) if args.resolution else None
-    export_scene(
-        scene,
-        args.out,
-        cameras=names,
-        samples=args.samples,
-        resolution=res,
-        view_layer_name=args.view_layer,
-        engine=args.engine,
-        device=args.device,
-        render=not args.no_render,
-        color_depth=args.color_depth,
-    )
+    kw = {"render": not args.no_render, "color_depth": args.color_depth}
+    kw["frames"] = frame_list(args.frames) if args.frames else None
+    export_scene(scene, args.out, names, args.samples, res, args.view_layer, args.engine, args.device, **kw)
     if args.save_blend:
         bpy.ops.wm.save_as_mainfile(filepath=os.path.abspath(args.save_blend), copy=True)
 
