@@ -779,17 +779,18 @@ def test_samples_cli_and_daz_set_without_index(tmp_path, capsys):
 # --------------------------------------------------------------------------- internals with exact references
 
 
+@pytest.mark.parametrize("n", [6, 12])  # a boolean pick per group / one sort by group
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_group_medians_are_exact(seed):
+def test_group_medians_are_exact(seed, n):
     rng = np.random.default_rng(seed)
-    h, w, n = 70, 90, 6
+    h, w = 70, 90
     groups = rng.integers(0, n + 1, (h, w)).astype(np.uint16)  # n = no group
     depth = rng.choice(np.array([1.0, 2.5, 2.5, 3.0, 7.25, 40.0], np.float32), (h, w))
     depth += rng.normal(0, 1e-3, (h, w)).astype(np.float32) * (rng.random((h, w)) < 0.5)
     hit = rng.random((h, w)) < 0.9
     groups[groups == 4] = n  # group 4 has no pixels at all
     hit[groups == 5] = False  # group 5 has pixels but no hits
-    got = R._group_medians(groups, depth, hit, n, bins=7)
+    got = R._group_medians(groups, depth, hit, n)
     for g in range(n):
         sel = (groups == g) & hit
         if not sel.any():
