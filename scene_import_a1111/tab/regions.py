@@ -14,7 +14,7 @@ import numpy as np
 
 from lib_scene.errors import SceneImportError
 from lib_scene.preview import overlay
-from lib_scene.regions import RegionError, build_regions, pick_source, with_edits
+from lib_scene.regions import RegionError, build_regions, paint_mask, pick_source, with_edits
 from lib_scene.session import REGION_COLUMNS
 from scene_import_a1111 import compat
 
@@ -127,7 +127,10 @@ def compute(s: TabSession, src: str, thr: float) -> tuple[list[dict[str, Any]], 
         }
         for r in res.regions
     ]
-    return rows, s.preview().grid.sample(res.mask), list(res.warnings), res.source
+    # the labels sampled onto the preview grid, then painted: the same pixels as sampling the
+    # RGB mask, a third of the gather
+    mask = paint_mask(s.preview().grid.sample(res.labels).view(np.uint16), len(res.regions))
+    return rows, mask, list(res.warnings), res.source
 
 
 def table_rows(rows: list[dict[str, Any]]) -> list[list[Any]]:
@@ -184,7 +187,7 @@ def show(t: Tab, cfg: Config, s: TabSession) -> dict[Any, Any]:
     r = t.regions
     out = {
         t.sess: s,
-        r.overlay_img: overlay(s.preview().base_image(), mask),
+        r.overlay_img: compat.png_image(overlay(s.preview().base_image(), mask)),
         r.legend: swatch_html(rows),
         r.table: table(REGION_COLUMNS, table_rows(rows)),
         t.status: f"{len(rows)} region(s) from {used}." + ("" if not warns else " " + " ".join(warns)),
