@@ -126,7 +126,9 @@ def _overlay_table(alpha: float) -> NDArray[np.uint8]:
     b, m = v[None, :], v[:, None]
     painted = b * (1.0 - alpha) + m * alpha
     table = np.concatenate([painted, b * 0.6])
-    return np.clip(table + 0.5, 0, 255).astype(np.uint8).ravel()
+    out: NDArray[np.uint8] = np.clip(table + 0.5, 0, 255).astype(np.uint8).ravel()
+    out.flags.writeable = False  # shared by every call (cached)
+    return out
 
 
 def overlay(base: NDArray[Any], mask: NDArray[Any], alpha: float = 0.55) -> NDArray[Any]:
