@@ -61,9 +61,10 @@ from .palette import MAX_REGIONS, region_palette
 from .prompt import RP_KEYWORDS, compose, flat, sanitize
 from .region_labels import (
     AOV_TOLERANCE,
+    RegionStats,
     clean_index_aov,
-    count_codes,
     pick_source,
+    region_stats,
     source_labels,
 )
 from .splits import SplitPlan
@@ -478,23 +479,22 @@ def build_regions(
     order: str = "depth",
     grow: int = 1,
     splits: SplitPlan | None = None,
+    stats: RegionStats | None = None,
 ) -> RegionResult:
     """Regions of one camera (:class:`lib_scene.canvas.CanvasSet`): mask, table and warnings.
 
     ``descriptions`` default to the camera's sidecar (its ``objects`` map; ``materials`` for the
     material source). Names and distances missing from given descriptions are taken from the
     sidecar. An index without a description is described by its object name, else "object N",
-    with a warning. Descriptions are sanitised (:func:`lib_scene.prompt.sanitize`).
+    with a warning. Descriptions are sanitised (:func:`lib_scene.prompt.sanitize`). ``stats``:
+    this camera's :func:`lib_scene.region_labels.region_stats` for ``source`` and ``splits``
+    (kept by a caller that re-thresholds; the result is the same).
     """
     thr, grow = _check_options(threshold, order, grow)
-    src = pick_source(cs, source, splits)
-    codes, offset, warnings = source_labels(cs, src, splits)
-    if codes.shape != (cs.height, cs.width):
-        raise RegionError(
-            f"{src} labels are {codes.shape[::-1]}, the canvas {cs.width}x{cs.height}", cs.primary_path
-        )
+    st = stats if stats is not None else region_stats(cs, source, splits, depths=False)
+    src, warnings, offset = st.source, list(st.warnings), st.offset
     desc, known = _descriptions_for(cs, src, descriptions, order, warnings)
-    keys, values, counts, codes = count_codes(codes)
+    keys, values, counts, codes = st.keys, st.values, st.counts, st.codes
     cover = counts / codes.size
     visible = cover > thr
     b = _Build(cs, src, desc, known, warnings, values - offset, counts, cover, _split_labels(src, splits))
@@ -506,7 +506,10 @@ def build_regions(
     for g, pos_list in enumerate(b.members):
         code_to_group[keys[pos_list]] = g
     groups = np.take(code_to_group, codes)  # n: no group (unassigned or invisible)
-    medians = _group_medians(groups, cs.depth, cs.hit, n)
+    if st.depths is not None:  # counted once per camera: no pass over the canvas
+        medians = st.medians([[int(keys[p]) for p in pos_list] for pos_list in b.members])
+    else:
+        medians = _group_medians(groups, cs.depth, cs.hit, n)
     dists = [_min_distance(b, pos_list) for pos_list in b.members]
     rank, order_used = _rank(b, order, medians, dists)
     numbers = _numbers(b, groups, rank, grow)
