@@ -150,6 +150,7 @@ def edits(n: int, repeat: int = 7, encoders: tuple[str, ...] = ("file", "pillow"
     lo, hi = cs.depth_range() or (0.0, 1.0)
     fracs = [0.31, 0.47, 0.63, 0.79]
     k = [0]
+    from lib_scene.region_labels import region_stats
     from lib_scene.regions import build_regions, paint_mask
 
     def step() -> float:
@@ -165,10 +166,11 @@ def edits(n: int, repeat: int = 7, encoders: tuple[str, ...] = ("file", "pillow"
         return enc(r.depth) + enc(r.test) + enc(r.histogram)
 
     thr = [0.001, 0.01, 0.02]
+    stats = region_stats(cs)  # once per camera, as the tab keeps it
 
     def threshold_edit(enc: Callable[[NDArray[np.uint8]], int]) -> int:
         k[0] += 1
-        res = build_regions(cs, threshold=thr[k[0] % len(thr)])
+        res = build_regions(cs, threshold=thr[k[0] % len(thr)], stats=stats)
         mask = paint_mask(pv.grid.sample(res.labels).view(np.uint16), len(res.regions))  # as the tab does
         return enc(overlay(pv.base_image(), mask))
 
