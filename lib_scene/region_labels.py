@@ -5,6 +5,7 @@ depth split plan. See :mod:`lib_scene.regions` for the pipeline."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -245,3 +246,74 @@ def count_codes(codes: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any], NDArra
         counts = np.concatenate(([0], counts))
     keys = np.arange(1, uniq.size)
     return keys, uniq[keys], counts[keys], compact
+
+
+# --------------------------------------------------------------------------- per-camera statistics
+
+
+@dataclass(frozen=True)
+class RegionStats:
+    """One camera's labels from one resolved source, counted once: what a threshold change (the
+    tab's slider) re-thresholds instead of relabelling the whole canvas. ``keys``/``values``/
+    ``counts``/``codes`` as :func:`count_codes`; ``depths``: each present key's hit depths, sorted
+    (None when not asked for or without a depth canvas)."""
+
+    camera: str
+    source: str
+    codes: NDArray[Any]
+    keys: NDArray[Any]
+    values: NDArray[Any]
+    counts: NDArray[Any]
+    offset: int
+    warnings: tuple[str, ...]
+    depths: dict[int, NDArray[Any]] | None = None
+
+    def medians(self, keys_of_group: list[list[int]]) -> list[float | None]:
+        """Exact median hit depth of each group of keys (the same values as a median over the
+        group's pixels: the same multiset); None for a group without hit pixels."""
+        assert self.depths is not None
+        out: list[float | None] = []
+        for group in keys_of_group:
+            segs = [self.depths[k] for k in group if self.depths[k].size]
+            c = sum(int(s.size) for s in segs)
+            if c == 0:
+                out.append(None)
+                continue
+            a, b = (c - 1) // 2, c // 2
+            part = segs[0] if len(segs) == 1 else np.partition(np.concatenate(segs), (a, b))
+            out.append((float(part[a]) + float(part[b])) / 2.0)
+        return out
+
+
+def _sorted_depths(cs: CanvasSet, codes: NDArray[Any], keys: NDArray[Any]) -> dict[int, NDArray[Any]] | None:
+    if cs.depth is None:
+        return None
+    sel = codes > 0
+    if cs.hit is not None:
+        sel &= cs.hit
+    else:
+        with np.errstate(invalid="ignore"):
+            sel &= np.isfinite(cs.depth) & (cs.depth < 1e9)
+    c, d = codes[sel], np.asarray(cs.depth)[sel]
+    order = np.argsort(c, kind="stable")
+    c, d = c[order], d[order]
+    ends = np.searchsorted(c, keys, side="right")
+    starts = np.searchsorted(c, keys, side="left")
+    return {int(k): np.sort(d[a:e]) for k, a, e in zip(keys, starts, ends, strict=True)}
+
+
+def region_stats(
+    cs: CanvasSet, source: str = "auto", splits: SplitPlan | None = None, depths: bool = True
+) -> RegionStats:
+    """The camera's labels for ``source`` (resolved with :func:`pick_source`), counted, and with
+    ``depths`` each label's sorted hit depths (a one-off sort; every re-threshold then reads its
+    medians without touching the canvas)."""
+    src = pick_source(cs, source, splits)
+    codes, offset, warnings = source_labels(cs, src, splits)
+    if codes.shape != (cs.height, cs.width):
+        raise RegionError(
+            f"{src} labels are {codes.shape[::-1]}, the canvas {cs.width}x{cs.height}", cs.primary_path
+        )
+    keys, values, counts, codes = count_codes(codes)
+    per_key = _sorted_depths(cs, codes, keys) if depths else None
+    return RegionStats(cs.camera, src, codes, keys, values, counts, offset, tuple(warnings), per_key)
