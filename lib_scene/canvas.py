@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .cryptomatte import CryptoLayer, find_layers
 from .errors import CanvasError
 from .exr import ExrImage, read_exr, read_header
 
@@ -73,6 +74,7 @@ class CanvasSet:
     object_index: np.ndarray | None = None  # (H, W) float32 as stored
     material_index: np.ndarray | None = None
     aovs: dict[str, np.ndarray] = field(default_factory=dict)  # other passes by name
+    cryptomatte: dict[str, CryptoLayer] = field(default_factory=dict)  # layer name -> ranks + manifest
     header: dict = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)  # canvas kind -> file path
     channels: dict[str, list[str]] = field(default_factory=dict)  # file path -> channel names
@@ -96,7 +98,7 @@ class CanvasSet:
                 ("material index", self.material_index),
             )
             if v is not None
-        ]
+        ] + [f"cryptomatte {name}" for name in self.cryptomatte]
 
     @property
     def no_hit_count(self) -> int:
@@ -276,7 +278,7 @@ def load_multilayer(path: str, layer: str | None = None, sidecar: str | None = N
     known = _DEPTH_PASSES | _NORMAL_PASSES | _OBJECT_PASSES | _MATERIAL_PASSES | _BEAUTY_PASSES | {""}
     aovs: dict[str, np.ndarray] = {}
     for pname, chans in passes.items():
-        if _norm(pname) in known:
+        if _norm(pname) in known or pname.lower().startswith("crypto"):
             continue
         got = _scalar(chans, img) if len(chans) == 1 else None
         if got is not None:
@@ -316,6 +318,7 @@ def load_multilayer(path: str, layer: str | None = None, sidecar: str | None = N
         object_index=index(_OBJECT_PASSES),
         material_index=index(_MATERIAL_PASSES),
         aovs={k: _ro(v) for k, v in aovs.items()},
+        cryptomatte={c.name: c for c in find_layers(img.header, img.channels, path)},
         header=img.header,
         sources=sources or {"file": path},
         channels={path: list(img.channels)},

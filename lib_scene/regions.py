@@ -49,6 +49,7 @@ from .canvas import CanvasSet
 from .descriptions import (
     Descriptions,
     camera_position,
+    descriptions_by_name,
     descriptions_from_sidecar,
     load_descriptions,
     parse_index_text,
@@ -63,6 +64,8 @@ from .region_labels import (
     AOV_TOLERANCE,
     clean_index_aov,
     count_codes,
+    crypto_labels,
+    is_crypto,
     pick_source,
     source_labels,
 )
@@ -132,7 +135,7 @@ class RegionResult:
     regions: tuple[Region, ...]
     hidden: tuple[Hidden, ...]
     warnings: tuple[str, ...]
-    source: str  # "index" | "material" | "aov:NAME" | "splits"
+    source: str  # "index" | "material" | "aov:NAME" | "splits" | "cryptomatte[:LAYER]"
     order: str
     threshold: float
     grow: int
@@ -371,9 +374,11 @@ def _describe(b: _Build, visible: NDArray[np.bool_], descriptions: Descriptions 
         if not clean:
             clean = _fallback_name(b.src, idx)
             b.warnings.append(f"description of index {idx} is empty; using {clean!r}")
-        g = group_of.get(clean)
+        # Cryptomatte names every object apart: equal descriptions still make separate regions
+        key = f"{idx}\0{clean}" if is_crypto(b.src) else clean
+        g = group_of.get(key)
         if g is None:
-            g = group_of[clean] = len(b.members)
+            g = group_of[key] = len(b.members)
             b.members.append([])
             b.texts.append(clean)
         b.members[g].append(int(pos))
@@ -512,12 +517,22 @@ def build_regions(
     """
     thr, grow = _check_options(threshold, order, grow)
     src = pick_source(cs, source, splits)
-    codes, offset, warnings = source_labels(cs, src, splits)
+    crypto_desc = None
+    if is_crypto(src):
+        codes, names, warnings = crypto_labels(cs, src)
+        crypto_desc, background = descriptions_by_name(names, cs.sidecar, descriptions)
+        codes, offset = _drop_background(codes, background, cs, warnings), 0
+    else:
+        codes, offset, warnings = source_labels(cs, src, splits)
     if codes.shape != (cs.height, cs.width):
         raise RegionError(
             f"{src} labels are {codes.shape[::-1]}, the canvas {cs.width}x{cs.height}", cs.primary_path
         )
-    desc, known = _descriptions_for(cs, src, descriptions, order, warnings)
+    if crypto_desc is not None:
+        desc, known = crypto_desc, set(crypto_desc.names)
+        warnings.extend(crypto_desc.warnings)
+    else:
+        desc, known = _descriptions_for(cs, src, descriptions, order, warnings)
     keys, values, counts, codes = count_codes(codes)
     cover = counts / codes.size
     visible = cover > thr
@@ -554,6 +569,24 @@ def build_regions(
         grow=grow,
         depth_unit=getattr(cs, "depth_unit", "scene"),
     )
+
+
+def _drop_background(
+    codes: NDArray[Any], background: set[int], cs: CanvasSet, warnings: list[str]
+) -> NDArray[Any]:
+    """Cryptomatte objects the sidecar does not describe are background (code 0)."""
+    if not background:
+        return codes
+    lut = np.arange(int(codes.max()) + 1 if codes.size else 1, dtype=np.int32)
+    gone = [c for c in background if c < lut.size]
+    lut[gone] = 0
+    out = np.take(lut, codes)
+    if np.count_nonzero(out != codes):
+        warnings.append(
+            f"camera {cs.camera!r}: {len(gone)} Cryptomatte object(s) have no description in "
+            f"{os.path.basename(cs.sidecar_path or 'the sidecar')}; they are background"
+        )
+    return out
 
 
 def _min_distance(b: _Build, pos_list: list[int]) -> float | None:

@@ -45,7 +45,7 @@ def build_regions_panel() -> RegionsUI:
         source = gr.Dropdown(
             ["auto", "index", "material", "splits"],
             value="auto",
-            label="Region source (or aov:NAME)",
+            label="Region source (or aov:NAME, cryptomatte:LAYER)",
             allow_custom_value=True,
             elem_id="scene-import-region-source",
         )
