@@ -395,7 +395,8 @@ def camera_sidecar(scene, cam, view_layer, indices):
         exr_layout="multipart"
         if not getattr(r.image_settings, "use_exr_interleave", False)
         else "interleaved",
-        passes=["Combined", "Depth", "Normal", "Object Index", "Material Index"],
+        passes=["Combined", "Depth", "Normal", "Object Index", "Material Index"]
+        + (["CryptoObject"] if getattr(view_layer, "use_pass_cryptomatte_object", False) else []),
         depth_units="scene units (planar camera Z); Cycles writes 1e10 where nothing is hit",
         normal_space="world",
     )
