@@ -257,14 +257,12 @@ def name_as_description(name: str) -> str:
     return text or name
 
 
-def _explicit_for(name: str, explicit: Descriptions | None, objects: Mapping[str, Any]) -> str | None:
-    """An explicit description of object ``name``: by name, else by its sidecar pass index."""
+def _explicit_for(code: int, name: str, explicit: Descriptions | None) -> str | None:
+    """An explicit description of object ``name`` (region-table number ``code``): by name, else by
+    its number (the numbers the region table shows for this source, as the tab's edits use them)."""
     if explicit is None:
         return None
-    if name in explicit.by_name:
-        return explicit.by_name[name]
-    idx = objects.get(name, {}).get("pass_index")
-    return explicit.text.get(idx) if idx is not None else None
+    return explicit.by_name.get(name) or explicit.text.get(code)
 
 
 def descriptions_by_name(
@@ -275,9 +273,9 @@ def descriptions_by_name(
     """Descriptions of objects known by name (Cryptomatte), keyed by their codes, and the codes
     that are background.
 
-    Per object, the first that applies: an explicit description (``name = text`` entries, or an
-    entry for the pass index the sidecar gives the name), the sidecar's ``Description``; without
-    a sidecar, the name itself (:func:`name_as_description`). With a sidecar, an object it does
+    Per object, the first that applies: an explicit description (``name = text`` entries, or a
+    number entry for its code: the number the region table shows, as the tab's edits send it),
+    the sidecar's ``Description``; without a sidecar, the name itself (:func:`name_as_description`). With a sidecar, an object it does
     not describe is background, as its pass index 0 would be. Distances come from the sidecar."""
     objects = sidecar_objects(sidecar)
     cam = camera_position(sidecar)
@@ -286,7 +284,7 @@ def descriptions_by_name(
     background: set[int] = set()
     for code, name in names.items():
         obj = objects.get(name, {})
-        desc = _explicit_for(name, explicit, objects) or (obj.get("description") or "").strip()
+        desc = _explicit_for(code, name, explicit) or (obj.get("description") or "").strip()
         if desc:
             text[code] = desc
         elif sidecar:

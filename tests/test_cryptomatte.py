@@ -18,7 +18,7 @@ from conftest import ROOT, SAMPLES
 from lib_scene.canvas import load_cameras
 from lib_scene.cli import main
 from lib_scene.cryptomatte import crypto_id, dominant_ids, object_codes
-from lib_scene.descriptions import load_descriptions, name_as_description
+from lib_scene.descriptions import load_descriptions, name_as_description, with_edits
 from lib_scene.errors import CanvasError, RegionError
 from lib_scene.exr import write_exr
 from lib_scene.params import PlanParams
@@ -111,15 +111,19 @@ def test_without_a_sidecar_auto_uses_cryptomatte_and_the_names(bare):
     assert not any("has no description" in w for w in res.warnings)
 
 
-def test_descriptions_by_name_win_and_numbers_follow_the_sidecar(room, tmp_path):
+def test_descriptions_by_name_and_by_region_number_win(room, tmp_path):
+    plain = build_regions(room, source="cryptomatte", threshold=LOW)
+    floor = next(r for r in plain.regions if r.objects == ("Floor",)).indices[0]
     f = tmp_path / "d.txt"
-    f.write_text("Chair_B = a red lacquered chair\n4 = a dark slate floor\n", encoding="utf-8")
+    f.write_text(f"Chair_B = a red lacquered chair\n{floor} = a dark slate floor\n", encoding="utf-8")
     res = build_regions(room, descriptions=load_descriptions(str(f)), source="cryptomatte", threshold=LOW)
     texts = {r.objects[0]: r.description for r in res.regions}
     assert texts["Chair_B"] == "a red lacquered chair"
     assert texts["Chair_A"] == "a simple wooden chair"  # the sidecar's
-    assert room.sidecar["objects"]["Floor"]["pass_index"] == 4
-    assert texts["Floor"] == "a dark slate floor"  # a pass-index entry reaches the object by the sidecar
+    assert texts["Floor"] == "a dark slate floor"  # the number the region table shows (the tab's edits)
+    edited = with_edits(None, {str(floor): "marble"})
+    res = build_regions(room, descriptions=edited, source="cryptomatte", threshold=LOW)
+    assert next(r.description for r in res.regions if r.objects == ("Floor",)) == "marble"
 
 
 def test_name_as_description():
