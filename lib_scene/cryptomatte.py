@@ -258,18 +258,19 @@ def _match(
 def dominant_ids(layer: CryptoLayer) -> NDArray[np.uint32]:
     """Per pixel, the id of the object with the most coverage; 0 where nothing is covered or
     the uncovered rest (the background) outweighs every object."""
-    best_cov = np.zeros(layer.ids[0].shape, dtype=np.float32)
-    best_id = np.zeros(layer.ids[0].shape, dtype=np.uint32)
-    total = np.zeros(layer.ids[0].shape, dtype=np.float32)
-    for ids, cov in zip(layer.ids, layer.coverage, strict=True):
-        c = np.nan_to_num(cov, nan=0.0, posinf=0.0, neginf=0.0)
-        np.maximum(c, 0, out=c)
-        better = c > best_cov
-        best_cov = np.where(better, c, best_cov)
-        best_id = np.where(better, ids, best_id)
-        total += c
-    rest = 1.0 - total
-    best_id[(best_cov <= 0) | (best_cov < rest)] = 0
+    shape = layer.ids[0].shape
+    best_cov = np.zeros(shape, dtype=np.float32)
+    best_id = np.zeros(shape, dtype=np.uint32)
+    total = np.zeros(shape, dtype=np.float32)
+    better = np.empty(shape, dtype=bool)
+    with np.errstate(invalid="ignore"):
+        for ids, cov in zip(layer.ids, layer.coverage, strict=True):
+            np.greater(cov, best_cov, out=better)  # NaN and negative coverage never win
+            np.copyto(best_cov, cov, where=better)
+            np.copyto(best_id, ids, where=better)
+            np.add(total, cov, out=total, where=cov > 0)
+        rest = np.subtract(1.0, total, dtype=np.float32)
+        best_id[best_cov < rest] = 0
     return best_id
 
 
