@@ -153,6 +153,15 @@ def _manifest(meta: Mapping[str, str], exr_path: str, warnings: list[str]) -> di
     return out
 
 
+def _id_bits(channel: Any) -> NDArray[np.uint32]:
+    """A rank's ids as uint32 bit patterns: the float32 channel reinterpreted (never converted);
+    a channel stored as UINT already holds them."""
+    stored = getattr(channel, "stored", None)
+    if stored is not None and stored.dtype == np.uint32 and getattr(channel, "windows", None) is None:
+        return np.asarray(stored)
+    return np.asarray(channel.pixels, dtype=np.float32).view(np.uint32)
+
+
 def _rank_channels(
     channels: Mapping[str, Any], base: str, path: str
 ) -> tuple[tuple[NDArray[np.uint32], ...], tuple[NDArray[np.float32], ...]]:
@@ -174,7 +183,7 @@ def _rank_channels(
                     path,
                 )
         for id_c, cov_c in (("r", "g"), ("b", "a")):
-            ids.append(np.asarray(channels[names[id_c]].pixels, dtype=np.float32).view(np.uint32))
+            ids.append(_id_bits(channels[names[id_c]]))
             cov.append(np.asarray(channels[names[cov_c]].pixels, dtype=np.float32))
         k += 1
     return tuple(ids), tuple(cov)

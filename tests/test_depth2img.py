@@ -1,5 +1,5 @@
 """SD 2 depth models: the conditioning array made from the scene's depth (pure numpy), the plan's
-depth map, and the glue's choice of model (a real A1111 run is in tests/integration/test_depth2img.py)."""
+depth map, and the glue's choice of model (a real A1111 run is in tests/integration/test_webui_depth2img.py)."""
 
 from __future__ import annotations
 
