@@ -101,6 +101,18 @@ def _ours(width: int = 64, height: int = 48, **changes) -> np.ndarray:
     return cond[0]
 
 
+def _beauty_png() -> str:
+    import io
+
+    from PIL import Image
+
+    cs = load_cameras(os.path.join(ROOM, "Cam0.exr"))[0]
+    plan = build_plan(cs, PlanParams.from_dict({**PARAMS, "mode": "img2img"}), controlnet=False)
+    buf = io.BytesIO()
+    Image.fromarray(plan.init_image, "RGB").save(buf, "PNG")
+    return base64.b64encode(buf.getvalue()).decode()
+
+
 def _infotext(answer) -> str:
     return json.loads(answer["info"])["infotexts"][0]
 
@@ -121,8 +133,8 @@ def test_img2img_gets_the_scene_depth_then_midas_again(depth_model):
     assert got, "the probe saw no image_cond (was the webui started with SCENE_IMPORT_PROBE_DIR?)"
     _assert_is(got[0], ours)
 
-    # the same init image without Scene Import: A1111 estimates the depth with MiDaS again
-    init = answer["images"][0]
+    # the same init image (the beauty render) without Scene Import: A1111 estimates the depth with MiDaS
+    init = _beauty_png()
     probe = Probe()
     plain = {
         "init_images": [init],
