@@ -34,8 +34,9 @@ def _regions_args(p: argparse.ArgumentParser) -> None:
         "--source",
         default="auto",
         metavar="SRC",
-        help="index|material|aov:NAME|splits (default: the --splits preset's region flags when given, else "
-        "the object index, else the material index, else an AOV named like *index*)",
+        help="index|material|aov:NAME|cryptomatte[:LAYER]|splits (default: the --splits preset's region "
+        "flags when given, else the object index when a sidecar names its pass indices, else Cryptomatte "
+        "(object names from its manifest), else the object index, the material index, an AOV named like *index*)",
     )
     p.add_argument("--splits", metavar="PRESET.json", help="split preset whose region flags make regions")
     p.add_argument(

@@ -12,6 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .canvas import CanvasSet
+from .cryptomatte import dominant_ids, object_codes, pick_layer
 from .errors import RegionError
 from .splits import SplitPlan
 
@@ -19,14 +20,16 @@ from .splits import SplitPlan
 AOV_TOLERANCE = 0.01
 #: Larger index values are treated as garbage (Blender's pass index is a 16-bit short).
 _MAX_ID = float(1 << 30)
-SOURCES = ("auto", "index", "material", "splits")  # plus "aov:NAME"
+SOURCES = ("auto", "index", "material", "splits", "cryptomatte")  # plus "aov:NAME", "cryptomatte:LAYER"
 
 __all__ = [
     "AOV_TOLERANCE",
     "SOURCES",
     "clean_index_aov",
     "count_codes",
+    "crypto_labels",
     "cv2_or_none",
+    "is_crypto",
     "pick_source",
     "source_labels",
 ]
@@ -142,19 +145,46 @@ def _find_aov(cs: CanvasSet, name: str) -> tuple[str, NDArray[Any]]:
 _INDEX_AOV = re.compile(r"(?i)index")
 
 
+def is_crypto(source: str) -> bool:
+    """``cryptomatte`` or ``cryptomatte:LAYER``."""
+    return source == "cryptomatte" or source.startswith("cryptomatte:")
+
+
+def crypto_labels(cs: CanvasSet, source: str) -> tuple[NDArray[Any], dict[int, str], list[str]]:
+    """Cryptomatte source: per-pixel object codes (int32, 0 none), code -> object name, warnings."""
+    wanted = source.split(":", 1)[1] if ":" in source else ""
+    if not cs.cryptomatte:
+        raise RegionError(
+            f"camera {cs.camera!r} has no Cryptomatte layer; enable View Layer > Passes > Cryptomatte > Object",
+            cs.primary_path,
+        )
+    layer = pick_layer(cs.cryptomatte, wanted, cs.layer)
+    codes, names, warnings = object_codes(layer, dominant_ids(layer))
+    return codes, names, warnings
+
+
 def pick_source(cs: CanvasSet, source: str = "auto", splits: SplitPlan | None = None) -> str:
     """Resolve ``auto``: a split plan whose splits carry region flags (the artist asked for
-    regions from depth), else object index, else material index, else an AOV named like
+    regions from depth), else the object index when a sidecar gives its pass indices meaning,
+    else Cryptomatte, else object index, else material index, else an AOV named like
     ``*index*``. Raises :class:`RegionError` when nothing fits."""
     src = (source or "auto").strip()
     if src.lower() in ("object", "objectindex", "indexob"):
         src = "index"
+    if src.lower().startswith("cryptomatte"):
+        src = "cryptomatte" + src[len("cryptomatte") :]
     if src != "auto":
-        if src not in SOURCES and not src.startswith("aov:"):
-            raise RegionError(f"unknown index source {source!r}; use index, material, aov:NAME or splits")
+        if src not in SOURCES and not src.startswith("aov:") and not is_crypto(src):
+            raise RegionError(
+                f"unknown index source {source!r}; use index, material, aov:NAME, cryptomatte[:LAYER] or splits"
+            )
         return src
     if splits is not None and any(s.region is not None for s in splits.splits):
         return "splits"
+    if cs.object_index is not None and cs.sidecar:
+        return "index"
+    if cs.cryptomatte:
+        return "cryptomatte"
     if cs.object_index is not None:
         return "index"
     if cs.material_index is not None:
@@ -163,7 +193,7 @@ def pick_source(cs: CanvasSet, source: str = "auto", splits: SplitPlan | None = 
     if scalar:
         return f"aov:{sorted(scalar)[0]}"
     raise RegionError(
-        f"camera {cs.camera!r} has no object or material index pass, no index AOV"
+        f"camera {cs.camera!r} has no object or material index pass, no Cryptomatte, no index AOV"
         + (
             " and the split plan has no region flags"
             if splits is not None
@@ -217,6 +247,9 @@ def source_labels(
             )
         np.maximum(ids, 0, out=ids)
         return ids, 0, warnings
+    if is_crypto(source):
+        codes, _names, warnings = crypto_labels(cs, source)
+        return codes, 0, warnings
     if source == "splits":
         if splits is None:
             raise RegionError("source 'splits' needs a split plan with region flags (--splits PRESET)")

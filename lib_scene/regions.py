@@ -49,6 +49,7 @@ from .canvas import CanvasSet
 from .descriptions import (
     Descriptions,
     camera_position,
+    descriptions_by_name,
     descriptions_from_sidecar,
     load_descriptions,
     parse_index_text,
@@ -63,6 +64,9 @@ from .region_labels import (
     AOV_TOLERANCE,
     RegionStats,
     clean_index_aov,
+    count_codes,
+    crypto_labels,
+    is_crypto,
     pick_source,
     region_stats,
     source_labels,
@@ -133,7 +137,7 @@ class RegionResult:
     regions: tuple[Region, ...]
     hidden: tuple[Hidden, ...]
     warnings: tuple[str, ...]
-    source: str  # "index" | "material" | "aov:NAME" | "splits"
+    source: str  # "index" | "material" | "aov:NAME" | "splits" | "cryptomatte[:LAYER]"
     order: str
     threshold: float
     grow: int
@@ -348,9 +352,11 @@ def _describe(b: _Build, visible: NDArray[np.bool_], descriptions: Descriptions 
         if not clean:
             clean = _fallback_name(b.src, idx)
             b.warnings.append(f"description of index {idx} is empty; using {clean!r}")
-        g = group_of.get(clean)
+        # Cryptomatte names every object apart: equal descriptions still make separate regions
+        key = f"{idx}\0{clean}" if is_crypto(b.src) else clean
+        g = group_of.get(key)
         if g is None:
-            g = group_of[clean] = len(b.members)
+            g = group_of[key] = len(b.members)
             b.members.append([])
             b.texts.append(clean)
         b.members[g].append(int(pos))
@@ -491,10 +497,20 @@ def build_regions(
     (kept by a caller that re-thresholds; the result is the same).
     """
     thr, grow = _check_options(threshold, order, grow)
-    st = stats if stats is not None else region_stats(cs, source, splits, depths=False)
-    src, warnings, offset = st.source, list(st.warnings), st.offset
-    desc, known = _descriptions_for(cs, src, descriptions, order, warnings)
-    keys, values, counts, codes = st.keys, st.values, st.counts, st.codes
+    src = stats.source if stats is not None else pick_source(cs, source, splits)
+    st: RegionStats | None = None
+    if is_crypto(src):  # objects by name: the descriptions decide which are background
+        codes, names, warnings = crypto_labels(cs, src)
+        desc, background = descriptions_by_name(names, cs.sidecar, descriptions)
+        codes, offset = _drop_background(codes, background, cs, warnings), 0
+        known = set(desc.names)
+        warnings.extend(desc.warnings)
+        keys, values, counts, codes = count_codes(codes)
+    else:
+        st = stats if stats is not None else region_stats(cs, source, splits, depths=False)
+        src, warnings, offset = st.source, list(st.warnings), st.offset
+        desc, known = _descriptions_for(cs, src, descriptions, order, warnings)
+        keys, values, counts, codes = st.keys, st.values, st.counts, st.codes
     cover = counts / codes.size
     visible = cover > thr
     b = _Build(cs, src, desc, known, warnings, values - offset, counts, cover, _split_labels(src, splits))
@@ -506,7 +522,7 @@ def build_regions(
     for g, pos_list in enumerate(b.members):
         code_to_group[keys[pos_list]] = g
     groups = np.take(code_to_group, codes)  # n: no group (unassigned or invisible)
-    if st.depths is not None:  # counted once per camera: no pass over the canvas
+    if st is not None and st.depths is not None:  # counted once per camera: no pass over the canvas
         medians = st.medians([[int(keys[p]) for p in pos_list] for pos_list in b.members])
     else:
         medians = _group_medians(groups, cs.depth, cs.hit, n)
@@ -533,6 +549,24 @@ def build_regions(
         grow=grow,
         depth_unit=getattr(cs, "depth_unit", "scene"),
     )
+
+
+def _drop_background(
+    codes: NDArray[Any], background: set[int], cs: CanvasSet, warnings: list[str]
+) -> NDArray[Any]:
+    """Cryptomatte objects the sidecar does not describe are background (code 0)."""
+    if not background:
+        return codes
+    lut = np.arange(int(codes.max()) + 1 if codes.size else 1, dtype=np.int32)
+    gone = [c for c in background if c < lut.size]
+    lut[gone] = 0
+    out = np.take(lut, codes)
+    if np.count_nonzero(out != codes):
+        warnings.append(
+            f"camera {cs.camera!r}: {len(gone)} Cryptomatte object(s) have no description in "
+            f"{os.path.basename(cs.sidecar_path or 'the sidecar')}; they are background"
+        )
+    return out
 
 
 def _min_distance(b: _Build, pos_list: list[int]) -> float | None:

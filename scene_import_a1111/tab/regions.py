@@ -15,7 +15,7 @@ import numpy as np
 
 from lib_scene.errors import SceneImportError
 from lib_scene.preview import overlay
-from lib_scene.region_labels import region_stats
+from lib_scene.region_labels import is_crypto, region_stats
 from lib_scene.regions import RegionError, build_regions, paint_mask, pick_source, with_edits
 from lib_scene.session import REGION_COLUMNS
 from scene_import_a1111 import compat
@@ -50,7 +50,7 @@ def build_regions_panel() -> RegionsUI:
         source = gr.Dropdown(
             ["auto", "index", "material", "splits"],
             value="auto",
-            label="Region source (or aov:NAME)",
+            label="Region source (or aov:NAME, cryptomatte:LAYER)",
             allow_custom_value=True,
             elem_id="scene-import-region-source",
         )
@@ -119,6 +119,8 @@ def _stats(s: TabSession, cs: Any, src: str, plan: Any) -> Any:
     """The camera's labels counted and their depths sorted once per source (and split plan, for
     regions from splits): a threshold change then re-thresholds them."""
     used = pick_source(cs, src, plan)
+    if is_crypto(used):  # Cryptomatte regions depend on the descriptions: built afresh each time
+        return None
     key = (cs.camera, used, json.dumps(plan.to_dict(), sort_keys=True) if used == "splits" else "")
     st = s.region_stats.get(key)
     if st is None:
