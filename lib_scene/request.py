@@ -20,13 +20,13 @@ from __future__ import annotations
 import json
 import os
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 from .animation import camera_frames, check_keyframes, plans_for_frame
-from .canvas import CameraSource, CanvasSet, discover, load_camera
+from .canvas import KINDS, CameraSource, CanvasSet, discover, load_camera
 from .descriptions import Descriptions, load_descriptions
 from .errors import NotFoundError, ParamsError
 from .params import PlanParams
@@ -138,8 +138,11 @@ class Planned:
 _Camera = tuple[str, list[int], Callable[[int | None], CanvasSet]]
 
 
-def _load(scene: Scene, camera: str | None) -> tuple[list[str], list[_Camera]]:
-    """(every camera name of the scene, the selected cameras)."""
+def _load(
+    scene: Scene, camera: str | None, need: Collection[str] | None = None
+) -> tuple[list[str], list[_Camera]]:
+    """(every camera name of the scene, the selected cameras; ``need``: the canvas kinds to
+    assemble, default all)."""
     if scene.cameras is not None:
         by_name = {cs.camera: cs for cs in scene.cameras}
         picked = select_cameras(list(by_name), camera)
@@ -150,7 +153,7 @@ def _load(scene: Scene, camera: str | None) -> tuple[list[str], list[_Camera]]:
     out: list[_Camera] = []
     for n in select_cameras(names, camera):
         src = by_src[n]
-        out.append((n, src.frame_numbers, partial(_read, src, scene.layer)))
+        out.append((n, src.frame_numbers, partial(_read, src, scene.layer, need)))
     return names, out
 
 
@@ -158,8 +161,8 @@ def _given(cs: CanvasSet, frame: int | None) -> CanvasSet:
     return cs
 
 
-def _read(src: CameraSource, layer: str | None, frame: int | None) -> CanvasSet:
-    return load_camera(src, layer=layer, frame=frame)
+def _read(src: CameraSource, layer: str | None, need: Collection[str] | None, frame: int | None) -> CanvasSet:
+    return load_camera(src, layer=layer, need=need, frame=frame)
 
 
 def _inputs(scene: Scene, params: PlanParams) -> tuple[SplitPlan | None, Descriptions | None]:
@@ -219,7 +222,11 @@ def resolve_planned(
     rng: random.Random | None = None,
 ) -> list[Planned]:
     """:func:`resolve`, keeping each camera's canvases and split plan."""
-    names, cameras = _load(scene, params.camera)
+    img2img = params.mode == "img2img" or any(
+        isinstance(o, Mapping) and o.get("mode") == "img2img" for o in (camera_params or {}).values()
+    )
+    # txt2img never reads the beauty: it is not converted or stacked (a fifth of a plan's memory)
+    names, cameras = _load(scene, params.camera, None if img2img else KINDS - {"beauty"})
     if not cameras:
         raise NotFoundError("no cameras found (no EXR canvases)", scene.folder)
     if params.seed == -1:

@@ -283,3 +283,25 @@ def test_travel_panel_keyframes_and_its_plans(loaded):
     d = {**plans.tab_params(loaded, "txt2img", 5, "", ""), "variations": {"count": 2, "sigma": 0.02}}
     strip, _ = _run(cfg, loaded, d, lambda *a, **k: None)
     assert [label for _, label in strip] == ["Cam0.v00", "Cam0.v01"]
+
+
+def test_preview_images_reach_gradio_as_the_same_pixels():
+    """gradio 3 gets a PNG file of our encoder (it sends the file's bytes as they are); 4.x the
+    array. Either way the browser receives exactly these pixels."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    rng = np.random.default_rng(5)
+    arr = rng.integers(0, 256, (37, 53, 3)).astype(np.uint8)
+    value = compat.png_image(arr)
+    if compat.IS_GRADIO_4:
+        assert value is arr
+    else:
+        assert isinstance(value, str) and value.endswith(".png")
+        url = compat.image().postprocess(value)
+        assert url.startswith("data:image/png;base64,")
+        got = np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))))
+        assert np.array_equal(got, arr)
+    assert compat.png_image(None) is None

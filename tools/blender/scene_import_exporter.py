@@ -201,6 +201,13 @@ def parse_args(argv):
         help="EXR float depth (default 32; 16 = half Combined, data passes stay float32)",
     )
     p.add_argument("--frames", default="", help="A-B: render frames A..B as <Camera>_<frame:04d>.exr")
+    p.add_argument(
+        "--cryptomatte",
+        type=int,
+        default=0,
+        metavar="LEVELS",
+        help="also write the Cryptomatte object pass with this many levels (0 = off, Blender's default is 6)",
+    )
     p.add_argument("--no-render", action="store_true", help="only assign indices and write sidecars")
     p.add_argument("--save-blend", default="", help="save the prepared .blend here (optional)")
     return p.parse_args(argv)
@@ -262,12 +269,21 @@ def pick_view_layer(scene, name=""):
 
 
 def configure_output(
-    scene, view_layer, samples=0, resolution=None, engine="CYCLES", device="", color_depth="32"
+    scene,
+    view_layer,
+    samples=0,
+    resolution=None,
+    engine="CYCLES",
+    device="",
+    color_depth="32",
+    cryptomatte=0,
 ):
     """Passes + EXR multilayer float ZIP multi-part; only `view_layer` renders.
 
     color_depth "32" (default, full float) or "16" (half: Blender then stores
-    Combined as half but keeps the data passes - Depth, Normal, indices - float32)."""
+    Combined as half but keeps the data passes - Depth, Normal, indices - float32).
+    cryptomatte > 0 adds the Cryptomatte object pass with that many levels (the
+    manifest with the object names goes into the EXR header)."""
     r = scene.render
     if engine and engine.upper() != "KEEP":
         r.engine = engine.upper()
@@ -289,6 +305,11 @@ def configure_output(
     view_layer.use_pass_normal = True
     view_layer.use_pass_object_index = True
     view_layer.use_pass_material_index = True
+    if cryptomatte:
+        view_layer.use_pass_cryptomatte_object = True
+        view_layer.pass_cryptomatte_depth = int(cryptomatte)
+        if hasattr(view_layer, "use_pass_cryptomatte_accurate"):
+            view_layer.use_pass_cryptomatte_accurate = True
 
     ims = r.image_settings
     if hasattr(ims, "media_type"):  # Blender 5.0+: multilayer is a media type
@@ -377,7 +398,8 @@ def camera_sidecar(scene, cam, view_layer, indices):
         exr_layout="multipart"
         if not getattr(r.image_settings, "use_exr_interleave", False)
         else "interleaved",
-        passes=["Combined", "Depth", "Normal", "Object Index", "Material Index"],
+        passes=["Combined", "Depth", "Normal", "Object Index", "Material Index"]
+        + (["CryptoObject"] if getattr(view_layer, "use_pass_cryptomatte_object", False) else []),
         depth_units="scene units (planar camera Z); Cycles writes 1e10 where nothing is hit",
         normal_space="world",
     )
@@ -508,6 +530,7 @@ def export_scene(
     log=print,
     color_depth="32",
     frames=None,
+    cryptomatte=0,
 ):
     """Assign indices, configure passes, render cameras, write sidecars.
 
@@ -519,7 +542,16 @@ def export_scene(
     try:
         indices = apply_pass_indices(scene)
         view_layer = pick_view_layer(scene, view_layer_name)
-        configure_output(scene, view_layer, samples, resolution, engine, device, color_depth=color_depth)
+        configure_output(
+            scene,
+            view_layer,
+            samples,
+            resolution,
+            engine,
+            device,
+            color_depth=color_depth,
+            cryptomatte=cryptomatte,
+        )
         if scene.render.engine != "CYCLES":
             log(f"warning: engine {scene.render.engine} has no Object Index pass; use Cycles")
         cams = scene_cameras(scene, cameras)
@@ -683,7 +715,7 @@ def main(argv=None):
     scene = bpy.data.scenes[args.scene] if args.scene else bpy.context.scene
     names = [c.strip() for c in args.cameras.split(",") if c.strip()] or None
     res = parse_resolution(args.resolution) if args.resolution else None
-    kw = {"render": not args.no_render, "color_depth": args.color_depth}
+    kw = {"render": not args.no_render, "color_depth": args.color_depth, "cryptomatte": args.cryptomatte}
     kw["frames"] = frame_list(args.frames) if args.frames else None
     export_scene(scene, args.out, names, args.samples, res, args.view_layer, args.engine, args.device, **kw)
     if args.save_blend:
