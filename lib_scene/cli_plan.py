@@ -7,6 +7,12 @@ Files per camera, all at the generation size, all exactly what the payload carri
 * ``<camera>.regions.png``: the Regional Prompter mask; ``<camera>.regions.json``: the region table;
 * ``<camera>.prompt.txt``: the prompt; ``<camera>.init.png``: the img2img init image;
 * ``<camera>.plan.txt``: endpoint, size, units, warnings, in words.
+
+``run`` writes ``<camera>.png`` (and the webui's other images as ``<camera>-k.png``),
+``<camera>.info.json`` and ``<camera>.infotext.txt``; a chained run (``chain.enabled``) also
+``<camera>.warp.png`` (what earlier cameras carried into it, black where nothing) and
+``<camera>.warp.mask.png`` (the inpaint mask sent, 255 = painted) for every camera after the first,
+and with a seam blend pass ``<camera>.inpaint.png`` (the inpaint before the pass).
 """
 
 from __future__ import annotations
@@ -17,14 +23,16 @@ import json
 import os
 from typing import Any
 
+from .chain import ChainStep, run_chain
 from .cli_base import command
 from .cli_base import say as _print
+from .consistency import read_rgb_bytes
 from .depth import Quantized
 from .errors import InputError, PlanError
 from .files import OutputBatch
 from .params import PlanParams
 from .plan import GenerationPlan
-from .request import HostFacts, Planned, Scene, parse_params, resolve_planned
+from .request import HostFacts, Planned, Scene, chain_scene, parse_params, resolve_planned
 from .webui_client import controlnet_models, controlnet_unit_count, detect_host, request_json
 from .wire import endpoint, to_payload
 
@@ -133,7 +141,12 @@ def describe(plan: GenerationPlan) -> str:
             f"  Regional Prompter: {rp.mode}, {len(rp.colors)} regions, base ratio {rp.base_ratio:g}, "
             f"use base {rp.use_base}, {rp.calc}"
         )
-    if plan.mode == "img2img":
+    if plan.chain.get("step"):
+        lines.append(
+            f"  chained: step {plan.chain['step'] + 1} of {len(plan.chain.get('order', []))}; an img2img "
+            "inpaint of the earlier cameras' images warped into this one (made at run time)"
+        )
+    elif plan.mode == "img2img":
         lines.append(f"  img2img from the beauty, denoise {plan.denoising_strength:g}")
     lines.append(f"  prompt: {plan.prompt}")
     lines.extend(f"  warning: {w}" for w in plan.warnings)
@@ -184,9 +197,81 @@ def cmd_plan(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- run
 
 
+def _post(url: str, plan: GenerationPlan, facts: HostFacts, timeout: float) -> dict[str, Any]:
+    answer = request_json(
+        url.rstrip("/") + endpoint(plan), to_payload(plan, facts.dialect, facts.unit_count), timeout=timeout
+    )
+    if not isinstance(answer, dict) or not isinstance(answer.get("images"), list) or not answer["images"]:
+        raise PlanError(f"camera {plan.camera}: the webui answered without images", url)
+    return answer
+
+
+def _save_answer(answer: dict[str, Any], base: str, batch: OutputBatch) -> None:
+    """``base``.png (the first image), ``base``-k.png (the others), .info.json, .infotext.txt."""
+    for k, b64 in enumerate(answer["images"]):
+        data = base64.b64decode(b64.split(",", 1)[-1])
+        batch.add(f"{base}.png" if k == 0 else f"{base}-{k}.png", data)
+    info = answer.get("info")
+    try:
+        info_obj = json.loads(info) if isinstance(info, str) else info
+    except json.JSONDecodeError:
+        info_obj = {"info": info}
+    batch.add(base + ".info.json", json.dumps(info_obj, indent=1) + "\n")
+    texts = info_obj.get("infotexts") if isinstance(info_obj, dict) else None
+    if texts:
+        batch.add(base + ".infotext.txt", str(texts[0]) + "\n")
+
+
+def _announce(i: int, n: int, plan: GenerationPlan) -> None:
+    what = f"POST {endpoint(plan)} ({plan.width}x{plan.height})"
+    if plan.mask is not None:
+        carried = 100.0 * float(plan.chain.get("carried", 0.0))
+        what += f", inpaint: {carried:.1f}% carried from {', '.join(plan.chain.get('after', []))}"
+    _print(f"camera {i}/{n}: {plan.camera} -> {what}")
+    for w in plan.warnings:
+        _print(f"  warning: {w}")
+
+
+def _run_chain(args: argparse.Namespace, facts: HostFacts, planned: list[Planned]) -> list[str]:
+    """A chained run: each camera after the first inpaints what the ones before it painted.
+    Writes ``<camera>.warp.png`` and ``<camera>.warp.mask.png`` (the mask sent) beside ``<camera>.png``."""
+    scene = chain_scene(planned)
+    assert scene is not None  # chain_scene is None only for unchained plans
+    plans = [pl.plan for pl in planned]
+    written: list[str] = []
+
+    def on_step(k: int, step: ChainStep) -> None:
+        _announce(k + 1, len(plans), step.plan)
+        if step.warp is not None and step.mask is not None:
+            batch = OutputBatch(protect=_input_files(plans, args))
+            base = os.path.join(args.out, step.plan.camera)
+            batch.add_png(base + ".warp.png", step.warp)
+            batch.add_png(base + ".warp.mask.png", step.mask)
+            written.extend(batch.commit())
+
+    def generate(plan: GenerationPlan) -> tuple[Any, dict[str, Any]]:
+        answer = _post(args.webui, plan, facts, args.timeout)
+        blend = "Scene Import chain blend" in plan.infotext
+        if blend:
+            _print(f"  seam blend pass, denoise {plan.denoising_strength:g}")
+        batch = OutputBatch(protect=_input_files(plans, args))
+        base = os.path.join(args.out, plan.camera)
+        if plan.mask is not None:  # the inpaint before a blend pass keeps its own name
+            with_blend = PlanParams.from_dict(plan.params).chain.blend > 0
+            base += ".inpaint" if with_blend else ""
+        _save_answer(answer, base, batch)
+        written.extend(batch.commit())
+        data = base64.b64decode(answer["images"][0].split(",", 1)[-1])
+        return read_rgb_bytes(data, f"{plan.camera}: the webui's image"), answer
+
+    run_chain(plans, scene, generate, on_step)
+    return written
+
+
 @command(
     "run",
-    "plan every camera and generate it on a running webui (one seed for all), saving images and infotext",
+    "plan every camera and generate it on a running webui (one seed for all; chained with "
+    '{"chain": {"enabled": true}}), saving images and infotext',
     lambda p: _plan_args(p, run=True),
 )
 def cmd_run(args: argparse.Namespace) -> int:
@@ -196,37 +281,25 @@ def cmd_run(args: argparse.Namespace) -> int:
         unit_count=controlnet_unit_count(url),
         dialect=detect_host(url) if args.host == "auto" else args.host,
     )
-    host, slots = facts.dialect, facts.unit_count
-    plans = [pl.plan for pl in plan_request(args, facts)]
-    _print(f"{len(plans)} camera(s), seed {plans[0].seed} for every camera, {host} at {url}")
-    written = []
-    for i, plan in enumerate(plans, 1):
-        _print(
-            f"camera {i}/{len(plans)}: {plan.camera} -> POST {endpoint(plan)} ({plan.width}x{plan.height})"
-        )
-        for w in plan.warnings:
-            _print(f"  warning: {w}")
-        answer = request_json(
-            url.rstrip("/") + endpoint(plan), to_payload(plan, host, slots), timeout=args.timeout
-        )
-        if not isinstance(answer, dict) or not isinstance(answer.get("images"), list):
-            raise PlanError(f"camera {plan.camera}: the webui answered without images", url)
-        batch = OutputBatch(protect=_input_files([plan], args))
-        base = os.path.join(args.out, plan.camera)
-        for k, b64 in enumerate(answer["images"]):
-            data = base64.b64decode(b64.split(",", 1)[-1])
-            batch.add(f"{base}.png" if k == 0 else f"{base}-{k}.png", data)
-        info = answer.get("info")
-        try:
-            info_obj = json.loads(info) if isinstance(info, str) else info
-        except json.JSONDecodeError:
-            info_obj = {"info": info}
-        batch.add(base + ".info.json", json.dumps(info_obj, indent=1) + "\n")
-        texts = info_obj.get("infotexts") if isinstance(info_obj, dict) else None
-        if texts:
-            batch.add(base + ".infotext.txt", str(texts[0]) + "\n")
-        written += batch.commit()
-        _print(f"  {len(answer['images'])} image(s) saved as {base}*.png")
+    planned = plan_request(args, facts)
+    plans = [pl.plan for pl in planned]
+    chained = bool(plans[0].chain)
+    _print(
+        f"{len(plans)} camera(s), seed {plans[0].seed} for every camera, {facts.dialect} at {url}"
+        + (f", chained: {' > '.join(p.camera for p in plans)}" if chained else "")
+    )
+    if chained:
+        written = _run_chain(args, facts, planned)
+    else:
+        written = []
+        for i, plan in enumerate(plans, 1):
+            _announce(i, len(plans), plan)
+            answer = _post(url, plan, facts, args.timeout)
+            batch = OutputBatch(protect=_input_files([plan], args))
+            base = os.path.join(args.out, plan.camera)
+            _save_answer(answer, base, batch)
+            written += batch.commit()
+            _print(f"  {len(answer['images'])} image(s) saved as {base}*.png")
     for path in written:
         _print(f"wrote {path}")
     return 0

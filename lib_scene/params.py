@@ -23,6 +23,7 @@ from .errors import ParamsError
 
 __all__ = [
     "CONTROL_MODES",
+    "ChainParams",
     "REGION_SOURCES",
     "RESIZE_MODES",
     "ParamsError",
@@ -43,7 +44,7 @@ REGION_SOURCES = ("auto", "index", "material", "splits")  # or "aov:<NAME>"
 
 @dataclass(frozen=True)
 class Spec:
-    kind: str  # bool | int | float | str | choice | splits | source | descmap
+    kind: str  # bool | int | float | str | choice | splits | source | descmap | names
     label: str
     help: str = ""
     lo: float | None = None
@@ -110,7 +111,54 @@ class RegionParams:
     )
 
 
-_GROUPS = {"depth": UnitParams, "normal": UnitParams, "regional": RegionalParams, "regions": RegionParams}
+@dataclass(frozen=True)
+class ChainParams:
+    """Chained generation (``lib_scene.chain``): each camera after the first is an img2img inpaint of
+    what the cameras before it painted, warped into it; only what it sees for the first time is painted."""
+
+    enabled: bool = _p(False, "bool", "chain cameras", "off: every camera is generated on its own")
+    order: tuple[str, ...] | None = _p(
+        None,
+        "names",
+        "camera order",
+        "null: nearest-pose order from the first camera; or camera names (a list or 'Cam0,Cam2,Cam1')",
+        nullable=True,
+        settings=False,
+    )
+    denoise: float = _p(
+        0.75,
+        "float",
+        "denoise of the painted area",
+        "img2img denoising strength of the inpaint; the area to paint starts from the tone-mapped beauty",
+        lo=0.0,
+        hi=1.0,
+    )
+    feather: int = _p(
+        4,
+        "int",
+        "mask feather (px)",
+        "the paint mask grows by a quarter of this (edge pixels are repainted) and is blurred by this much (A1111's mask blur)",
+        lo=0,
+        hi=64,
+    )
+    blend: float = _p(
+        0.0,
+        "float",
+        "seam blend pass",
+        "denoising strength of a light whole-image img2img pass after each inpaint; 0: off "
+        "(carried content stays exactly as painted)",
+        lo=0.0,
+        hi=1.0,
+    )
+
+
+_GROUPS = {
+    "depth": UnitParams,
+    "normal": UnitParams,
+    "regional": RegionalParams,
+    "regions": RegionParams,
+    "chain": ChainParams,
+}
 
 
 @dataclass(frozen=True)
@@ -165,6 +213,7 @@ class PlanParams:
     normal: UnitParams = field(default_factory=UnitParams)
     regional: RegionalParams = field(default_factory=RegionalParams)
     regions: RegionParams = field(default_factory=RegionParams)
+    chain: ChainParams = field(default_factory=ChainParams)
     splits: dict[str, Any] | str | None = _p(
         None,
         "splits",
@@ -291,6 +340,10 @@ def params_schema() -> dict[str, Any]:
         if spec.kind == "splits":
             p["type"] = ["object", "string", "null"]
             return p
+        if spec.kind == "names":
+            p["type"] = ["array", "string", "null"]
+            p["items"] = {"type": "string"}
+            return p
         if spec.kind == "descmap":
             p["type"] = ["object", "null"]
             p["additionalProperties"] = {"type": "string"}
@@ -401,6 +454,26 @@ def _coerce_splits(key: str, value: object) -> dict[str, Any] | str | None:
     raise ValueError(f"{key} must be a split preset object or a preset file path, got {type(value).__name__}")
 
 
+def _coerce_names(key: str, value: object) -> tuple[str, ...] | None:
+    """A list of names or one comma-separated text; empty: null. Each name once."""
+    if isinstance(value, str):
+        items: list[object] = list(value.split(","))
+    elif isinstance(value, (list, tuple)):
+        items = list(value)
+    else:
+        raise ValueError(f"{key} must be a list of camera names or 'A,B,C', got {type(value).__name__}")
+    names: list[str] = []
+    for item in items:
+        if not isinstance(item, str):
+            raise ValueError(f"{key} must hold camera names (strings), got {item!r}")
+        if item.strip():
+            names.append(item.strip())
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ValueError(f"{key} names {', '.join(map(repr, twice))} more than once")
+    return tuple(names) or None
+
+
 def _coerce_choice(key: str, spec: Spec, value: str) -> str:
     for c in spec.choices:
         if value == c or value.lower() == c.lower():
@@ -451,6 +524,8 @@ def _coerce(key: str, spec: Spec, value: object) -> object:
         return _coerce_descmap(key, value)
     if spec.kind == "splits":
         return _coerce_splits(key, value)
+    if spec.kind == "names":
+        return _coerce_names(key, value)
     return _coerce_text(key, spec, value)
 
 

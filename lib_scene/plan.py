@@ -178,6 +178,10 @@ class GenerationPlan:
     sampler_name: str | None = None
     denoising_strength: float | None = None  # img2img only
     init_image: U8Image | None = None  # (H, W, 3) uint8 sRGB, img2img only
+    mask: U8Image | None = None  # (H, W) uint8, img2img inpaint only: 255 = paint here, 0 = keep
+    mask_blur: int = 0  # inpaint: A1111's mask blur (px)
+    inpainting_fill: int = 1  # inpaint: 0 fill, 1 original, 2 latent noise, 3 latent nothing
+    inpaint_full_res: bool = False  # inpaint: False = the whole picture (the context matters)
     units: tuple[UnitSpec, ...] = ()
     regional: RegionalSpec | None = None
     sections: tuple[str, ...] = ()  # the region sections of the prompt, in colour order
@@ -186,6 +190,7 @@ class GenerationPlan:
     warnings: tuple[str, ...] = ()
     params: JSON = field(default_factory=dict)  # PlanParams.to_dict() used
     source: JSON = field(default_factory=dict)  # canvas size, layout, files
+    chain: JSON = field(default_factory=dict)  # chained runs: {"step", "order", ...}; {} otherwise
 
     # ----------------------------------------------------------------- serialisation
     def to_dict(self) -> JSON:
@@ -205,6 +210,10 @@ class GenerationPlan:
             "sampler_name": self.sampler_name,
             "denoising_strength": self.denoising_strength,
             "init_image": None if self.init_image is None else png_b64(self.init_image),
+            "mask": None if self.mask is None else png_b64(self.mask),
+            "mask_blur": self.mask_blur,
+            "inpainting_fill": self.inpainting_fill,
+            "inpaint_full_res": self.inpaint_full_res,
             "units": [u.to_dict() for u in self.units],
             "regional": None if self.regional is None else self.regional.to_dict(),
             "sections": list(self.sections),
@@ -213,6 +222,7 @@ class GenerationPlan:
             "warnings": list(self.warnings),
             "params": json.loads(json.dumps(self.params)),
             "source": json.loads(json.dumps(self.source)),
+            "chain": json.loads(json.dumps(self.chain)),
         }
 
     def to_json(self) -> str:
@@ -244,6 +254,10 @@ class GenerationPlan:
                 init_image=None
                 if d["init_image"] is None
                 else _ro(to_rgb8(decode_png_b64(d["init_image"], "init image"))),
+                mask=_mask_of(d.get("mask")),
+                mask_blur=int(d.get("mask_blur", 0)),
+                inpainting_fill=int(d.get("inpainting_fill", 1)),
+                inpaint_full_res=bool(d.get("inpaint_full_res", False)),
                 units=tuple(UnitSpec.from_dict(u) for u in d["units"]),
                 regional=None if d["regional"] is None else RegionalSpec.from_dict(d["regional"]),
                 sections=tuple(str(s) for s in d["sections"]),
@@ -252,6 +266,7 @@ class GenerationPlan:
                 warnings=tuple(str(w) for w in d["warnings"]),
                 params=dict(d["params"]),
                 source=dict(d["source"]),
+                chain=dict(d.get("chain") or {}),
             )
         except KeyError as exc:
             raise PlanError(f"plan lacks {exc.args[0]!r}") from exc
@@ -287,6 +302,13 @@ class GenerationPlan:
             raise PlanError("init image is not at the generation size")
         if self.mode == "img2img" and self.init_image is None:
             raise PlanError("an img2img plan needs an init image")
+        if self.mask is not None:
+            if self.mode != "img2img":
+                raise PlanError("an inpaint mask needs an img2img plan")
+            if self.mask.shape != size or self.mask.dtype != np.uint8:
+                raise PlanError(f"inpaint mask is {self.mask.shape}, not {self.height}x{self.width} grey")
+            if self.inpainting_fill not in (0, 1, 2, 3) or self.mask_blur < 0:
+                raise PlanError("inpainting_fill must be 0..3 and mask_blur at least 0")
         if self.regional is not None:
             rp = self.regional
             if rp.mask.shape != (*size, 3):
@@ -301,6 +323,15 @@ class GenerationPlan:
                 )
             if count_sections(self.prompt) != len(rp.colors) + (1 if (rp.use_base or rp.use_common) else 0):
                 raise PlanError("the prompt's BREAK sections do not match the mask's colours plus the base")
+
+
+def _mask_of(b64: object) -> U8Image | None:
+    if b64 is None:
+        return None
+    img = np.asarray(decode_png_b64(str(b64), "inpaint mask"))
+    if img.ndim == 3:
+        img = img[..., 0]
+    return _ro(np.asarray(img, dtype=np.uint8))
 
 
 def _ro(a: NDArray[Any]) -> U8Image:

@@ -21,10 +21,11 @@ import json
 import os
 import random
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .canvas import CameraSource, CanvasSet, discover, load_camera
+from .chain import ChainScene, chain_order
 from .descriptions import Descriptions, load_descriptions
 from .errors import NotFoundError, ParamsError
 from .params import PlanParams
@@ -33,6 +34,7 @@ from .splits import SplitPlan, load_preset
 
 __all__ = [
     "HostFacts",
+    "chain_scene",
     "Planned",
     "Scene",
     "draw_seed",
@@ -184,11 +186,13 @@ def resolve_planned(
     names, cameras = _load(scene, params.camera)
     if not cameras:
         raise NotFoundError("no cameras found (no EXR canvases)", scene.folder)
+    if params.chain.enabled:  # chain order; every camera needs a pose (PoseError names the file)
+        cameras = [cameras[i] for i in chain_order(cameras, params.chain.order)]
     if params.seed == -1:
         params = params.replace(seed=draw_seed(rng))
     per_camera = _camera_params(params, camera_params, names)
     models = list(facts.models) if facts.models is not None else None
-    out = []
+    out: list[Planned] = []
     for cs in cameras:
         p = per_camera.get(cs.camera, params)
         preset, descriptions = _inputs(scene, p)
@@ -201,9 +205,19 @@ def resolve_planned(
             controlnet=facts.controlnet,
             regional_prompter=facts.regional_prompter,
         )
+        if params.chain.enabled:
+            plan = replace(plan, chain={"step": len(out), "order": [c.camera for c in cameras]})
         splits = None if plan.source.get("splits") is None else SplitPlan.from_dict(plan.source["splits"])
         out.append(Planned(cs, plan, splits))
     return out
+
+
+def chain_scene(planned: Sequence[Planned]) -> ChainScene | None:
+    """The views and beauty a chained run needs (None when the plans are not chained)."""
+    if not planned or not planned[0].plan.chain:
+        return None
+    tonemap = str(planned[0].plan.params.get("tonemap", "standard"))
+    return ChainScene.of([p.canvases for p in planned], tonemap)
 
 
 def resolve(

@@ -83,6 +83,23 @@ def generation_fields(plan: GenerationPlan) -> dict[str, Any]:
     return fields
 
 
+def inpaint_fields(plan: GenerationPlan) -> dict[str, Any]:
+    """An img2img inpaint's fields by A1111's request/processing names (empty without a mask):
+    ``mask`` (a base64 L PNG, white = paint), ``mask_blur``, ``inpainting_fill`` (1 = start from the
+    init image), ``inpaint_full_res`` (False = the whole picture), ``inpainting_mask_invert`` 0 and
+    the painted area's ``denoising_strength``."""
+    if plan.mask is None:
+        return {}
+    return {
+        "mask": png_b64(plan.mask),
+        "mask_blur": plan.mask_blur,
+        "inpainting_fill": plan.inpainting_fill,
+        "inpaint_full_res": plan.inpaint_full_res,
+        "inpainting_mask_invert": 0,
+        "denoising_strength": plan.denoising_strength,
+    }
+
+
 def cn_units(plan: GenerationPlan, dialect: str = "a1111", slots: int | None = None) -> list[dict[str, Any]]:
     """ControlNet unit dicts for the host, padded with ``{"enabled": false}`` to ``slots``."""
     _check_dialect(dialect)
@@ -158,6 +175,7 @@ def to_payload(plan: GenerationPlan, dialect: str = "a1111", unit_count: int = 3
         body["init_images"] = [png_b64(plan.init_image)]
         body["denoising_strength"] = plan.denoising_strength
         body["resize_mode"] = 0  # "Just resize": the init image is already at the generation size
+        body.update(inpaint_fields(plan))
     scripts: dict[str, Any] = {}
     if plan.units:
         scripts["ControlNet"] = {"args": cn_units(plan, dialect, unit_count)}
@@ -176,6 +194,7 @@ __all__ = [
     "cn_units",
     "endpoint",
     "generation_fields",
+    "inpaint_fields",
     "rp_args",
     "to_payload",
 ]
