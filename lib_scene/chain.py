@@ -42,6 +42,7 @@ from .reproject import View, output_size, same_aspect, warp
 __all__ = [
     "ChainResult",
     "ChainScene",
+    "ChainStopped",
     "ChainStep",
     "blend_plan",
     "chain_order",
@@ -194,6 +195,11 @@ def blend_plan(plan: GenerationPlan, image: U8, params: ChainParams | None = Non
     )
 
 
+class ChainStopped(Exception):
+    """Raised by a ``generate`` callback to end a chain early (the user interrupted): :func:`run_chain`
+    returns the cameras finished so far."""
+
+
 @dataclass(frozen=True, eq=False)
 class ChainResult(Generic[R]):
     """One camera's step, its final image and what the host returned for each generation."""
@@ -211,19 +217,23 @@ def run_chain(
 ) -> list[ChainResult[R]]:
     """Generate ``plans`` (in chain order) one after the other: each after the first as
     :func:`chain_step` completes it from the images before it (and :func:`blend_plan` when set).
-    ``generate(plan) -> (image, host result)``; ``on_step(k, step)`` is told before each camera."""
+    ``generate(plan) -> (image, host result)``; ``on_step(k, step)`` is told before each camera.
+    A :class:`ChainStopped` from ``generate`` ends the chain: the cameras finished so far come back."""
     done: list[tuple[str, U8]] = []
     out: list[ChainResult[R]] = []
     for k, plan in enumerate(plans):
         step = chain_step(plan, scene, done)
         if on_step is not None:
             on_step(k, step)
-        image, result = generate(step.plan)
-        results = [result]
-        second = blend_plan(step.plan, image)
-        if second is not None:
-            image, result = generate(second)
-            results.append(result)
+        try:
+            image, result = generate(step.plan)
+            results = [result]
+            second = blend_plan(step.plan, image)
+            if second is not None:
+                image, result = generate(second)
+                results.append(result)
+        except ChainStopped:
+            break
         image = to_rgb8(np.asarray(image))
         done.append((plan.camera, image))
         out.append(ChainResult(step, image, tuple(results)))
