@@ -40,6 +40,7 @@ class TabSession:
         self.region_result: list[dict[str, Any]] | None = None
         self.prompts: dict[str, str] = {}  # camera -> the prompt as the artist typed it
         self.planned: dict[str, GenerationPlan] = {}  # camera -> its last previewed plan
+        self.generated: dict[str, Any] = {}  # camera -> its last generated image (RGB8 array)
         self._canvases: OrderedDict[str, CanvasSet] = OrderedDict()
         self._previews: OrderedDict[str, Preview] = OrderedDict()
         self._lock = threading.Lock()
@@ -81,6 +82,7 @@ class TabSession:
         self.region_result = None
         self.prompts = {}
         self.planned = {}
+        self.generated = {}
         self.problems = problems
         return problems
 
