@@ -73,6 +73,17 @@ class FakeWebui:
                     return self._json(200, {"model_list": MODELS})
                 if self.path == "/controlnet/settings":
                     return self._json(200, {"control_net_unit_count": units})
+                if self.path == "/scene-import/v1/version":
+                    return self._json(
+                        200,
+                        {
+                            "script": "scene import",
+                            "api": 1,
+                            "controlnet": True,
+                            "regional_prompter": True,
+                            "controlnet_units": units,
+                        },
+                    )
                 if self.path == "/controlnet/version" and not forge:
                     return self._json(200, {"version": 3})
                 return self._json(404, {"detail": "Not Found"})

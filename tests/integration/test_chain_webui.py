@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import pathlib
 
 import pytest
 import test_webui as tw
@@ -26,7 +27,9 @@ models, version = tw.models, tw.version  # fixtures
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ROOM = os.path.join(ROOT, "samples", "room")
-BASE = {"long_side": 128, "steps": 2, "seed": 4242, "base_prompt": "a cosy room"}
+BASE = {"long_side": 64, "steps": 1, "seed": 4242, "base_prompt": "a cosy room"}
+#: keep the runs' files here (the README picture is made from them); default a temporary folder
+KEEP = os.environ.get("SCENE_IMPORT_CHAIN_OUT")
 
 pytestmark = [
     pytest.mark.integration,
@@ -46,7 +49,7 @@ def _run(out, params):
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, version):
-    base = tmp_path_factory.mktemp("chain")
+    base = pathlib.Path(KEEP) if KEEP else tmp_path_factory.mktemp("chain")
     chained = _run(base / "chained", {**BASE, "chain": {"enabled": True}})
     alone = _run(base / "alone", BASE)
     return base, chained, alone
@@ -80,6 +83,8 @@ def test_chained_images_agree_far_better(runs):
         scores[name] = scene_consistency(views, images)
         print(f"\n{name}:\n{scores[name].table()}")
     chained, alone = scores["chained"], scores["alone"]
+    if KEEP:
+        (base / "scores.json").write_text(json.dumps({k: v.as_dict() for k, v in scores.items()}, indent=1))
     assert chained.psnr > alone.psnr + 6, (chained.psnr, alone.psnr)
     assert chained.mae < alone.mae / 2, (chained.mae, alone.mae)
 
