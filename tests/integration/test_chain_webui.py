@@ -28,6 +28,8 @@ models, version = tw.models, tw.version  # fixtures
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ROOM = os.path.join(ROOT, "samples", "room")
 BASE = {"long_side": 64, "steps": 1, "seed": 4242, "base_prompt": "a cosy room"}
+#: at 64 px the default mask blur (4 px, for ~512 px pictures) would blend most carried pixels away
+CHAIN = {"enabled": True, "feather": 0}
 #: keep the runs' files here (the README picture is made from them); default a temporary folder
 KEEP = os.environ.get("SCENE_IMPORT_CHAIN_OUT")
 
@@ -50,7 +52,7 @@ def _run(out, params):
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, version):
     base = pathlib.Path(KEEP) if KEEP else tmp_path_factory.mktemp("chain")
-    chained = _run(base / "chained", {**BASE, "chain": {"enabled": True}})
+    chained = _run(base / "chained", {**BASE, "chain": CHAIN})
     alone = _run(base / "alone", BASE)
     return base, chained, alone
 
@@ -62,8 +64,13 @@ def test_cli_chain_inpaints_every_camera_after_the_first(runs, models, version):
     for cam in ("Cam2", "Cam1"):  # the nearest-pose order: Cam0, Cam2, Cam1
         text = texts[cam]
         assert entry(text, "Denoising strength") == "0.75", text
-        assert entry(text, "Mask blur") == "4", text  # A1111 writes it only for a masked img2img
-        assert entry(text, "Scene Import chain") in ("2/3", "3/3")
+        assert "Mask blur" not in text  # feather 0
+        # A1111 used the mask: outside it the picture is the init image (what was carried), exactly
+        img = read_rgb(base / "chained" / f"{cam}.png")
+        carried = read_rgb(base / "chained" / f"{cam}.warp.png")
+        keep = read_rgb(base / "chained" / f"{cam}.warp.mask.png")[..., 0] == 0
+        assert 0.2 < keep.mean() and (img[keep] == carried[keep]).all(axis=-1).mean() > 0.99
+        assert (img[~keep] != carried[~keep]).any(axis=-1).mean() > 0.5  # and painted inside it
         assert (base / "chained" / f"{cam}.warp.png").exists() and (
             base / "chained" / f"{cam}.warp.mask.png"
         ).exists()
@@ -106,7 +113,8 @@ def test_dropdown_script_chains_in_process(version, models):
     assert [entry(t, "Scene Import camera") for t in texts] == ["Cam0", "Cam2", "Cam1"]
     assert entry(texts[0], "Mask blur") is None
     for t in texts[1:]:
-        assert entry(t, "Mask blur") == "4" and entry(t, "Denoising strength") == "0.75", t
+        assert entry(t, "Mask blur") == "4" and entry(t, "Denoising strength") == "0.75", t  # masked img2img
+        assert entry(t, "Scene Import chain") in ("2/3", "3/3")
     for t in texts:
         check_units(t, models, version)
         check_rp(t, version)
