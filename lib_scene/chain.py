@@ -5,7 +5,8 @@ nearest-pose order from the first camera, :func:`lib_scene.camera.nearest_pose_o
 is generated as its plan says. Every later camera is an img2img **inpaint** (:func:`chain_step`):
 
 * init image: everything generated so far warped into it (:func:`lib_scene.reproject.warp`; the
-  sources nearest in pose first, so each pixel comes from the nearest camera that saw its surface),
+  sources nearest in pose first, so each pixel comes from the nearest camera that saw its surface;
+  each source on its canvas grid, :func:`fit_source`),
   the holes filled from the camera's tone-mapped beauty (or, without one, the carried pixels' mean);
 * mask: the disocclusion mask (what no earlier camera saw, or nothing was carried to), exactly, sent
   with A1111's mask blur ``feather`` (the painted area fades into the carried one over that many
@@ -47,6 +48,7 @@ __all__ = [
     "blend_plan",
     "chain_order",
     "chain_step",
+    "fit_source",
     "run_chain",
 ]
 
@@ -116,9 +118,14 @@ def _cost(target: Camera, cams: Sequence[Camera]) -> list[float]:
     return [float(x) for x in dist + scale * angle]
 
 
-def _fit(image: U8, cam: Camera) -> U8:
-    """A generated image at its camera's exact aspect (generation sizes are snapped to 8 px)."""
+def fit_source(image: U8, cam: Camera) -> U8:
+    """A generated image made ready to warp from: on (at least) its camera's canvas grid, at the
+    camera's exact aspect. Generation sizes are snapped to 8 px, and a source image sets the grid its
+    depth is tested on: on a small grid a steep plane (a floor seen at a grazing angle) changes depth
+    by more than the tolerance from pixel to pixel and would be refused as an edge."""
     h, w = image.shape[:2]
+    if max(w, h) < max(cam.width, cam.height):
+        return to_rgb8(resize_smooth(image, cam.width, cam.height))
     if same_aspect(w, h, cam):
         return image
     return to_rgb8(resize_smooth(image, *output_size(cam, max(w, h))))
@@ -144,7 +151,7 @@ def chain_step(
     cams = [scene.views[name].camera for name, _ in done]
     costs = _cost(target.camera, cams)
     ranked = sorted(range(len(done)), key=lambda i: (costs[i], i))
-    sources = [(scene.views[done[i][0]], _fit(to_rgb8(done[i][1]), cams[i])) for i in ranked]
+    sources = [(scene.views[done[i][0]], fit_source(to_rgb8(done[i][1]), cams[i])) for i in ranked]
     w, h = plan.width, plan.height
     size = output_size(target.camera, max(w, h))
     res = warp(sources, target, size)

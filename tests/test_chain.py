@@ -124,7 +124,10 @@ def test_step_init_is_the_warp_with_holes_from_the_beauty(room, planned):
     p = step.plan
     w, h = p.width, p.height
     assert output_size(scene.views["Cam2"].camera, max(w, h)) == (w, h)  # room: exact aspect at 128
-    res = warp([(View.of(room["Cam0"]), gen0)], View.of(room["Cam2"]), (w, h))
+    up = to_rgb8(resize_smooth(gen0, 512, 384))  # warped from on the canvas grid (fit_source)
+    res = warp([(View.of(room["Cam0"]), up)], View.of(room["Cam2"]), (w, h))
+    small = warp([(View.of(room["Cam0"]), gen0)], View.of(room["Cam2"]), (w, h))
+    assert res.carried_fraction > small.carried_fraction + 0.05  # a coarse grid refuses steep planes
     hole = res.mask > 0
     assert 0.2 < hole.mean() < 0.8
     beauty2 = to_rgb8(resize_smooth(tonemap_srgb(room["Cam2"].beauty), w, h))

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from lib_scene.camera import PoseError
-from lib_scene.chain import ChainResult, ChainScene, ChainStep, chain_order, run_chain
+from lib_scene.chain import ChainResult, ChainScene, ChainStep, chain_order, fit_source, run_chain
 from lib_scene.consistency import scene_consistency
 from lib_scene.errors import SceneImportError
 from lib_scene.imaging import to_rgb8, tonemap_srgb
