@@ -111,11 +111,12 @@ def preview_next(s: TabSession, params: PlanParams) -> tuple[U8 | None, U8 | Non
     if k == len(order) - 1:
         return None, None, f"{current} is the last camera of the chain ({' > '.join(order)})."
     target = order[k + 1]
-    sources = [
-        (View.of(s.canvas(c)), img)
-        for c in order[: k + 1]
-        if (img := _source_image(s, c, params)) is not None
-    ]
+    sources = []
+    for c in order[: k + 1]:
+        img = _source_image(s, c, params)
+        if img is not None:
+            view = View.of(s.canvas(c))
+            sources.append((view, fit_source(img, view.camera)))
     if not sources:
         return None, None, "No image to carry: generate first, or give the cameras a beauty pass."
     cs = s.canvas(target)
