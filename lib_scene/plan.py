@@ -22,8 +22,8 @@ from numpy.typing import NDArray
 
 from . import __version__
 from .canvas import CanvasSet
-from .depth import auto_plan, quantize
-from .errors import CanvasError, ParamsError, PlanError, SceneImportError
+from .depth import depth_splits, quantize, resolve_splits
+from .errors import ParamsError, PlanError, SceneImportError
 from .imaging import decode_png_b64, png_b64, resize_nearest, resize_smooth, to_rgb8, tonemap_srgb
 from .models import DEFAULT_MODELS, choose_model, resolve_model
 from .normals import normal_map
@@ -191,6 +191,9 @@ class GenerationPlan:
     params: JSON = field(default_factory=dict)  # PlanParams.to_dict() used
     source: JSON = field(default_factory=dict)  # canvas size, layout, files
     chain: JSON = field(default_factory=dict)  # chained runs: {"step", "order", ...}; {} otherwise
+    #: (H, W) uint8 quantised depth at the generation size, near = white, whether or not a ControlNet
+    #: depth unit uses it: what an SD 2 depth model is conditioned on instead of MiDaS.
+    depth_map: U8Image | None = None
 
     # ----------------------------------------------------------------- serialisation
     def to_dict(self) -> JSON:
@@ -223,6 +226,7 @@ class GenerationPlan:
             "params": json.loads(json.dumps(self.params)),
             "source": json.loads(json.dumps(self.source)),
             "chain": json.loads(json.dumps(self.chain)),
+            "depth_map": None if self.depth_map is None else png_b64(self.depth_map),
         }
 
     def to_json(self) -> str:
@@ -267,6 +271,7 @@ class GenerationPlan:
                 params=dict(d["params"]),
                 source=dict(d["source"]),
                 chain=dict(d.get("chain") or {}),
+                depth_map=_depth_map_from(d.get("depth_map")),
             )
         except KeyError as exc:
             raise PlanError(f"plan lacks {exc.args[0]!r}") from exc
@@ -298,17 +303,13 @@ class GenerationPlan:
         for u in self.units:
             if u.image.shape != (*size, 3) or u.image.dtype != np.uint8:
                 raise PlanError(f"{u.kind} unit image is {u.image.shape}, not {self.height}x{self.width} RGB")
+        if self.depth_map is not None and (self.depth_map.shape != size or self.depth_map.dtype != np.uint8):
+            raise PlanError(f"depth map is {self.depth_map.shape}, not {self.height}x{self.width} grey")
         if self.init_image is not None and self.init_image.shape != (*size, 3):
             raise PlanError("init image is not at the generation size")
         if self.mode == "img2img" and self.init_image is None:
             raise PlanError("an img2img plan needs an init image")
-        if self.mask is not None:
-            if self.mode != "img2img":
-                raise PlanError("an inpaint mask needs an img2img plan")
-            if self.mask.shape != size or self.mask.dtype != np.uint8:
-                raise PlanError(f"inpaint mask is {self.mask.shape}, not {self.height}x{self.width} grey")
-            if self.inpainting_fill not in (0, 1, 2, 3) or self.mask_blur < 0:
-                raise PlanError("inpainting_fill must be 0..3 and mask_blur at least 0")
+        _check_inpaint(self)
         if self.regional is not None:
             rp = self.regional
             if rp.mask.shape != (*size, 3):
@@ -323,6 +324,18 @@ class GenerationPlan:
                 )
             if count_sections(self.prompt) != len(rp.colors) + (1 if (rp.use_base or rp.use_common) else 0):
                 raise PlanError("the prompt's BREAK sections do not match the mask's colours plus the base")
+
+
+def _check_inpaint(plan: GenerationPlan) -> None:
+    """An inpaint mask: on an img2img plan, (H, W) uint8 at the generation size, valid settings."""
+    if plan.mask is None:
+        return
+    if plan.mode != "img2img":
+        raise PlanError("an inpaint mask needs an img2img plan")
+    if plan.mask.shape != (plan.height, plan.width) or plan.mask.dtype != np.uint8:
+        raise PlanError(f"inpaint mask is {plan.mask.shape}, not {plan.height}x{plan.width} grey")
+    if plan.inpainting_fill not in (0, 1, 2, 3) or plan.mask_blur < 0:
+        raise PlanError("inpainting_fill must be 0..3 and mask_blur at least 0")
 
 
 def _mask_of(b64: object) -> U8Image | None:
@@ -384,40 +397,6 @@ def mask_colors(mask: NDArray[Any]) -> tuple[int, ...]:
 # --------------------------------------------------------------------------- building
 
 
-def resolve_splits(cs: CanvasSet, params: PlanParams, preset: SplitPlan | None) -> SplitPlan | None:
-    """The split plan a camera's depth map uses: the preset, ``params.splits``, else the automatic one
-    (None without a depth canvas or without hit pixels)."""
-    if cs.depth is None:
-        return None
-    if preset is not None:
-        return preset
-    if isinstance(params.splits, dict):
-        return SplitPlan.from_dict(params.splits, source="params.splits")
-    if isinstance(params.splits, str):
-        raise PlanError(
-            "params.splits names a preset file; load it first (lib_scene.request.resolve does) and pass it as "
-            "build_plan(..., preset=...)",
-            params.splits,
-        )
-    if cs.hit is None or not cs.hit.any():
-        return None
-    return auto_plan(cs.depth, cs.hit)
-
-
-def depth_splits(cs: CanvasSet, preset: SplitPlan | None, cutoff: float | None = None) -> SplitPlan:
-    """The split plan the depth commands (CLI ``depth``, the split shell) edit: :func:`resolve_splits`,
-    with a clear error when the camera has no depth canvas or no hit pixel; ``cutoff`` overrides."""
-    cs.require_depth()
-    plan = resolve_splits(cs, PlanParams(), preset)
-    if plan is None:
-        raise CanvasError(
-            f"camera {cs.camera!r}: no pixel of the depth canvas hit anything, so there is no depth range "
-            "for an automatic split plan; check the render, or give --splits",
-            cs.primary_path,
-        )
-    return plan.set_cutoff(cutoff) if cutoff is not None else plan
-
-
 def _region_row(r: Region) -> JSON:
     return {
         "number": int(r.number),
@@ -470,16 +449,33 @@ def _add_unit(d: _Draft, kind: str, up: UnitParams, image: NDArray[Any], models:
     )
 
 
-def _units(d: _Draft, split_plan: SplitPlan | None, models: list[str] | None) -> None:
+def _depth_map_from(value: object) -> U8Image | None:
+    if value is None:
+        return None
+    img = decode_png_b64(str(value), "depth map")
+    grey = img if img.ndim == 2 else img[..., 0]
+    return _ro(np.ascontiguousarray(grey, dtype=np.uint8))
+
+
+def _grey_depth(d: _Draft, split_plan: SplitPlan | None) -> NDArray[np.uint8] | None:
+    """The quantised depth map (canvas size), or None without depth or hits."""
+    if d.cs.depth is None or split_plan is None:
+        return None
+    return np.asarray(quantize(d.cs.depth, d.cs.hit, split_plan), dtype=np.uint8)
+
+
+def _units(
+    d: _Draft, split_plan: SplitPlan | None, models: list[str] | None, grey: NDArray[np.uint8] | None
+) -> None:
     """The depth and normal ControlNet units."""
     cs, params = d.cs, d.params
     if params.depth.enabled:
         if cs.depth is None:
             d.warn(f"camera {cs.camera}: no depth canvas; the depth unit is off")
-        elif split_plan is None:
+        elif grey is None:
             d.warn(f"camera {cs.camera}: the depth canvas has no hit pixels; the depth unit is off")
         else:
-            _add_unit(d, "depth", params.depth, quantize(cs.depth, cs.hit, split_plan), models)
+            _add_unit(d, "depth", params.depth, grey, models)
     if params.normal.enabled:
         if cs.normal is None:
             d.warn(f"camera {cs.camera}: no normal canvas; the normal unit is off")
@@ -602,8 +598,9 @@ def build_plan(
     width, height = generation_size(cs.width, cs.height, params.long_side)
     d = _Draft(cs, params, width, height)
     split_plan = resolve_splits(cs, params, preset)
+    grey = _grey_depth(d, split_plan)
     if controlnet:
-        _units(d, split_plan, available_models)
+        _units(d, split_plan, available_models, grey)
     elif params.depth.enabled or params.normal.enabled:
         d.warn(NO_CONTROLNET)
     _regions(d, descriptions, split_plan)
@@ -639,6 +636,7 @@ def build_plan(
             "files": sorted(cs.channels),
             "splits": None if split_plan is None else split_plan.to_dict(),
         },
+        depth_map=None if grey is None else _ro(resize_smooth(grey, width, height)),
     )
     plan.check()
     return plan
