@@ -299,6 +299,9 @@ def apply_plan(p, plan: GenerationPlan, runner=None) -> list[str]:
     if getattr(p, "extra_generation_params", None) is None:
         p.extra_generation_params = {}
     p.extra_generation_params.update(plan.infotext)
+    # the key A1111's ScriptRunner pastes into the Script dropdown (PNG Info -> Send to txt2img);
+    # A1111's own X/Y/Z plot writes it the same way
+    p.extra_generation_params["Script"] = TITLE
     for w in warnings:
         _warn(p, w)
     return warnings
