@@ -18,6 +18,7 @@ import base64
 import json
 import os
 import re
+import time
 
 import pytest
 
@@ -48,10 +49,17 @@ def post(path, body):
 
 @pytest.fixture(scope="module")
 def version():
-    try:
-        v = get("/scene-import/v1/version")
-    except WebuiError as exc:
-        pytest.fail(f"Scene Import is not installed at {URL} ({exc})")
+    # the webui answers /sdapi/v1/* before it runs the extensions' app_started callbacks, which add
+    # our routes (A1111 and Forge alike): a 404 just after start is worth a few retries
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            v = get("/scene-import/v1/version")
+            break
+        except WebuiError as exc:
+            if exc.status != 404 or time.monotonic() > deadline:
+                pytest.fail(f"Scene Import is not installed at {URL} ({exc})")
+            time.sleep(2)
     assert v["controlnet"] and v["regional_prompter"], (
         f"ControlNet and Regional Prompter must be installed: {v}"
     )
