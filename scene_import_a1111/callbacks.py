@@ -12,9 +12,11 @@ RP_ACTIVE = "RP Active"
 
 
 def on_app_started(demo, app) -> None:
+    from .depth2img import register_probe
     from .routes import register
 
     register(app)
+    register_probe()  # tests only: a no-op unless SCENE_IMPORT_PROBE_DIR is set
 
 
 def on_ui_settings() -> None:

@@ -45,6 +45,7 @@ from lib_scene.request import HostFacts, Scene, parse_params, resolve
 from lib_scene.wire import cn_units, generation_fields, rp_args
 
 from . import API_NAME, TITLE
+from .depth2img import apply_depth2img
 from .errors import for_api
 from .hosts import ControlNetAdapter, RegionalPrompterAdapter, is_forge
 from .settings import settings_defaults
@@ -296,6 +297,9 @@ def apply_plan(p, plan: GenerationPlan, runner=None) -> list[str]:
     # the key A1111's ScriptRunner pastes into the Script dropdown (PNG Info -> Send to txt2img);
     # A1111's own X/Y/Z plot writes it the same way
     p.extra_generation_params["Script"] = TITLE
+    note = apply_depth2img(p, plan, lambda text: _warn(p, text))
+    if note:
+        warnings.append(note)
     for w in warnings:
         _warn(p, w)
     return warnings
