@@ -302,6 +302,9 @@ def apply_plan(p, plan: GenerationPlan, runner=None) -> list[str]:
     if getattr(p, "extra_generation_params", None) is None:
         p.extra_generation_params = {}
     p.extra_generation_params.update(plan.infotext)
+    # the key A1111's ScriptRunner pastes into the Script dropdown (PNG Info -> Send to txt2img);
+    # A1111's own X/Y/Z plot writes it the same way
+    p.extra_generation_params["Script"] = TITLE
     note = apply_depth2img(p, plan, lambda text: _warn(p, text))
     if note:
         warnings.append(note)

@@ -1,6 +1,6 @@
 """FAKE modules.script_callbacks: records registered callbacks."""
 
-callbacks = {"app_started": [], "ui_settings": [], "ui_tabs": []}
+callbacks = {"app_started": [], "ui_settings": [], "ui_tabs": [], "infotext_pasted": []}
 
 
 def on_app_started(fn, *, name=None):
@@ -13,3 +13,7 @@ def on_ui_settings(fn, *, name=None):
 
 def on_ui_tabs(fn, *, name=None):
     callbacks["ui_tabs"].append(fn)
+
+
+def on_infotext_pasted(fn, *, name=None):
+    callbacks["infotext_pasted"].append(fn)
