@@ -13,7 +13,6 @@ Layouts read:
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ import numpy as np
 
 from .errors import CanvasError
 from .exr import ExrImage, read_exr, read_header
+from .jsonio import load_json_file
 
 #: Depth at or above this is a renderer's "no hit" (Cycles writes 1e10, Iray ~3.4e38).
 NO_HIT_FAR = 1.0e9
@@ -207,13 +207,7 @@ def _far_clip(sidecar: dict | None) -> float | None:
 
 
 def load_sidecar(path: str) -> dict:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except json.JSONDecodeError as exc:
-        raise CanvasError(f"sidecar is not valid JSON (line {exc.lineno}: {exc.msg})", path) from exc
-    except OSError as exc:
-        raise CanvasError(f"cannot read sidecar ({exc.strerror})", path) from exc
+    data = load_json_file(path, "sidecar", error=CanvasError)
     if not isinstance(data, dict):
         raise CanvasError("sidecar must hold a JSON object", path)
     return data

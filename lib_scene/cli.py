@@ -14,7 +14,7 @@ import numpy as np
 
 from . import __version__, cli_normal, cli_plan, cli_regions, cli_warp
 from .canvas import CanvasSet, discover, load_camera
-from .cli_base import COMMANDS, command, depth_and_hit, input_files, iter_cameras
+from .cli_base import COMMANDS, CUTOFF, MAX_BINS, command, depth_and_hit, input_files, int_in, iter_cameras
 from .cli_base import say as _print
 from .depth import Quantized, histogram, suggest_cuts
 from .errors import SceneImportError
@@ -78,9 +78,13 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 def _histogram_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("path", metavar="PATH")
-    p.add_argument("--bins", type=int, default=20)
-    p.add_argument("--cutoff", type=float, help="ignore depth at or past this")
-    p.add_argument("--layer")
+    p.add_argument(
+        "--bins", type=int_in(1, MAX_BINS), default=20, help=f"number of bins, 1 to {MAX_BINS} (default 20)"
+    )
+    p.add_argument(
+        "--cutoff", type=CUTOFF, metavar="DEPTH", help="ignore depth at or past this (a number > 0)"
+    )
+    p.add_argument("--layer", help="view layer to read (default: the first with a depth pass)")
 
 
 @command("histogram", "print the depth histogram over hit pixels (bin, percent, range)", _histogram_args)
@@ -121,10 +125,15 @@ def depth_outputs(
 def _depth_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("path", metavar="PATH")
     p.add_argument("--splits", metavar="PRESET.json", help="split preset (default: automatic)")
-    p.add_argument("--out", required=True, metavar="DIR")
-    p.add_argument("--cutoff", type=float, help="override the preset's cutoff")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for the images (made if missing)")
+    p.add_argument(
+        "--cutoff",
+        type=CUTOFF,
+        metavar="DEPTH",
+        help="override the preset's cutoff (a number > 0; at or past it: black)",
+    )
     p.add_argument("--16bit", dest="sixteen", action="store_true", help="also write <camera>.depth16.png")
-    p.add_argument("--layer")
+    p.add_argument("--layer", help="view layer to read (default: the first with a depth pass)")
 
 
 @command(
@@ -151,8 +160,10 @@ def cmd_depth(args: argparse.Namespace) -> int:
 def _shell_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("path", metavar="PATH")
     p.add_argument("--splits", metavar="PRESET.json", help="start from this preset")
-    p.add_argument("--out", default=".", metavar="DIR", help="where 'write' and 'test' put images")
-    p.add_argument("--layer")
+    p.add_argument(
+        "--out", default=".", metavar="DIR", help="where 'write' and 'test' put images (default: .)"
+    )
+    p.add_argument("--layer", help="view layer to read (default: the first with a depth pass)")
 
 
 @command("shell", "interactive split editor for artists who know the DDP shell", _shell_args)
@@ -195,6 +206,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("scene-import: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader went away (``scene-import histogram ... | head``): stop quietly, like cat does
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 141
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import argparse
 import os
 
 from .canvas import discover, load_camera
-from .cli_base import command, input_files
+from .cli_base import command, input_files, int_in
 from .cli_base import say as _print
 from .errors import SceneImportError
 from .files import OutputBatch
@@ -47,7 +47,13 @@ def _regions_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--order", choices=ORDERS, default="depth", help="nearest first by median depth or distance"
     )
-    p.add_argument("--grow", type=int, default=1, metavar="N", help="seam growth in pixels (default 1)")
+    p.add_argument(
+        "--grow",
+        type=int_in(0, 64),
+        default=1,
+        metavar="N",
+        help="seam growth in pixels, 0 to 64 (default 1)",
+    )
     p.add_argument("--base-prompt", default="", metavar="TEXT", help="base prompt (style, quality)")
     p.add_argument("--form", choices=FORMS, default="regional", help="prompt form (default regional)")
     p.add_argument("--out", required=True, metavar="DIR")

@@ -13,6 +13,7 @@ for no-hit pixels. Everything is vectorised over the whole canvas.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -238,6 +239,14 @@ class Histogram:
 
     def describe(self) -> str:
         """Printed like the DDP shell's histogram: bin, percent, range."""
+        extra = f", {self.beyond_cutoff} past the cutoff" if self.beyond_cutoff else ""
+        if self.hits == 0:
+            why = (
+                "every hit pixel is at or past the cutoff"
+                if self.beyond_cutoff
+                else "the canvas has no hit pixel"
+            )
+            return f"no depth to histogram: {why}\n0 hit pixels, {self.no_hit} no-hit pixels{extra}"
         lines = [f"{'bin':>4}  {'percent':>8}  range"]
         for i, p in enumerate(self.percent):
             bar = "#" * int(round(p / 2))
@@ -245,7 +254,6 @@ class Histogram:
             lines.append(
                 f"{i:>4}  {p:>7.2f}%  [{self.edges[i]:.6g}, {self.edges[i + 1]:.6g}{close}  {bar}".rstrip()
             )
-        extra = f", {self.beyond_cutoff} past the cutoff" if self.beyond_cutoff else ""
         lines.append(f"{self.hits} hit pixels, {self.no_hit} no-hit pixels{extra}")
         return "\n".join(lines)
 
@@ -261,16 +269,15 @@ def histogram(
     if bins < 1:
         raise ValueError("bins must be >= 1")
     d = depth[hit]
+    no_hit = int(hit.size - d.size)
     beyond = 0
     if cutoff is not None:
         keep = d < cutoff
         beyond = int(d.size - np.count_nonzero(keep))
         d = d[keep]
-    if d.size == 0:
-        lo, hi = value_range or (0.0, 1.0)
-        return Histogram(
-            np.linspace(lo, hi, bins + 1), np.zeros(bins, np.int64), 0, int(hit.size - d.size), beyond
-        )
+    if d.size == 0:  # no bins to invent: an empty histogram over no range
+        lo, hi = value_range or (math.nan, math.nan)
+        return Histogram(np.linspace(lo, hi, bins + 1), np.zeros(bins, np.int64), 0, no_hit, beyond)
     lo, hi = value_range or (float(d.min()), float(d.max()))
     if hi <= lo:
         hi = lo + max(abs(lo) * 1e-6, 1e-6)

@@ -25,6 +25,7 @@ import numpy.typing as npt
 
 from .errors import PresetError, SplitError
 from .files import atomic_write_text
+from .jsonio import load_json_file
 from .types import I64
 
 TOTAL_LEVELS = 256
@@ -406,15 +407,7 @@ def largest_remainder(weights: npt.ArrayLike, total: int) -> I64:
 
 def load_preset(path: str | os.PathLike[str]) -> SplitPlan:
     path = os.fspath(path)
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except FileNotFoundError as exc:
-        raise PresetError("no such preset file", path) from exc
-    except json.JSONDecodeError as exc:
-        raise PresetError(f"not valid JSON (line {exc.lineno}: {exc.msg})", path) from exc
-    except OSError as exc:
-        raise PresetError(f"cannot read preset ({exc.strerror})", path) from exc
+    data = load_json_file(path, "preset file", error=PresetError)
     plan = SplitPlan.from_dict(data, source=path)
     return replace(plan, name=os.path.splitext(os.path.basename(path))[0])
 
