@@ -22,6 +22,7 @@ import numpy as np
 from .errors import CanvasError
 from .exr import ExrImage, read_exr, read_header
 from .jsonio import load_json_file
+from .sidecar import far_clip, sidecar_notes
 
 #: Depth at or above this is a renderer's "no hit" (Cycles writes 1e10, Iray ~3.4e38).
 NO_HIT_FAR = 1.0e9
@@ -79,6 +80,7 @@ class CanvasSet:
     layer: str = ""
     sidecar: dict | None = None
     sidecar_path: str | None = None
+    warnings: tuple[str, ...] = ()  # honest notes about the inputs (ignored sidecar fields, ...)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -196,16 +198,6 @@ def _layers(img: ExrImage) -> dict[str, dict[str, dict[str, str]]]:
     return out
 
 
-def _far_clip(sidecar: dict | None) -> float | None:
-    if not sidecar:
-        return None
-    clip = sidecar.get("clip")
-    try:
-        return float(clip[1]) if clip else None
-    except (TypeError, ValueError, IndexError):
-        return None
-
-
 def load_sidecar(path: str) -> dict:
     data = load_json_file(path, "sidecar", error=CanvasError)
     if not isinstance(data, dict):
@@ -291,7 +283,7 @@ def load_multilayer(path: str, layer: str | None = None, sidecar: str | None = N
         layout = "plain"
     hit = None
     if depth is not None:
-        hit = ~no_hit_mask(depth, bool(half), _far_clip(side))
+        hit = ~no_hit_mask(depth, bool(half), far_clip(side))
     sources = {
         k: path for k, v in (("depth", depth), ("normal", normal), ("beauty", beauty)) if v is not None
     }
@@ -316,6 +308,7 @@ def load_multilayer(path: str, layer: str | None = None, sidecar: str | None = N
         layer=layer,
         sidecar=side,
         sidecar_path=side_path,
+        warnings=tuple(sidecar_notes(side, img.width, img.height, side_path)),
     )
 
 
@@ -342,10 +335,12 @@ def load_daz(stem: str, files: dict[str, str], sidecar: str | None = None) -> Ca
     for kind in ("depth", "distance"):
         if kind in images:
             img = images[kind]
-            got = _scalar({n.split(".")[-1]: n for n in img.channels}, img)
+            got = _depth_channel(img)
             if got is None:
                 raise CanvasError(
-                    f"depth canvas has channels {sorted(img.channels)}; expected one (Y)", img.path
+                    f"a {kind} canvas needs one depth channel (Y or Z); this file has channels "
+                    f"{', '.join(sorted(img.channels))}: is it another canvas (beauty, normal) named as {kind}?",
+                    img.path,
                 )
             depth, half = got
             depth_kind = "planar" if kind == "depth" else "distance"
@@ -367,7 +362,7 @@ def load_daz(stem: str, files: dict[str, str], sidecar: str | None = None) -> Ca
     mat = None
     if "material" in images:
         mat = _ids_from_colours(images["material"])
-    hit = ~no_hit_mask(depth, bool(half), _far_clip(side)) if depth is not None else None
+    hit = ~no_hit_mask(depth, bool(half), far_clip(side)) if depth is not None else None
     merged: dict = {}
     for img in images.values():
         for k, v in img.header.items():
@@ -391,7 +386,21 @@ def load_daz(stem: str, files: dict[str, str], sidecar: str | None = None) -> Ca
         channels={v.path: list(v.channels) for v in images.values()},
         sidecar=side,
         sidecar_path=side_path,
+        warnings=tuple(sidecar_notes(side, first.width, first.height, side_path)),
     )
+
+
+def _depth_channel(img: ExrImage) -> tuple[np.ndarray, bool] | None:
+    """A Daz depth/distance canvas: its Y (or Z) channel, or its only channel; None otherwise."""
+    names = {n.split(".")[-1]: n for n in img.channels}
+    for c in ("Y", "Z"):
+        if c in names:
+            ch = img.channels[names[c]]
+            return ch.pixels, ch.half
+    if len(names) == 1:
+        ch = img.channels[next(iter(names.values()))]
+        return ch.pixels, ch.half
+    return None
 
 
 def _ids_from_colours(img: ExrImage) -> np.ndarray:
@@ -468,12 +477,23 @@ def discover(paths: list[str] | str) -> list[CameraSource]:
             continue  # a Daz canvas of a kind we do not use (e.g. Diffuse); ignore it
         else:
             name = os.path.splitext(os.path.basename(f))[0]
-            cams[name if name not in cams else f] = CameraSource(camera=name, layout="exr", files={"file": f})
+            _unique(cams, name, f)
+            cams[name] = CameraSource(camera=name, layout="exr", files={"file": f})
     for (_, stem), group in daz.items():
-        cams[stem if stem not in cams else f"{stem}:daz"] = CameraSource(
-            camera=stem, layout="daz", files=group
-        )
+        _unique(cams, stem, next(iter(group.values())))
+        cams[stem] = CameraSource(camera=stem, layout="daz", files=group)
     return sorted(cams.values(), key=lambda c: c.camera)
+
+
+def _unique(cams: dict[str, CameraSource], name: str, path: str) -> None:
+    """Cameras are unique by name within one run: their outputs are named after them."""
+    if name in cams:
+        other = next(iter(cams[name].files.values()))
+        raise CanvasError(
+            f"two cameras are named {name!r} ({other} and {path}); their outputs would overwrite each "
+            "other: give one folder at a time or rename one",
+            path,
+        )
 
 
 def load_camera(src: CameraSource, layer: str | None = None) -> CanvasSet:

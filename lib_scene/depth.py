@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import SplitError
-from .palette import region_color
+from .palette import region_color, default_test_colour
 from .splits import TOTAL_LEVELS, Split, SplitPlan, largest_remainder, parse_colour
 
 
@@ -139,9 +139,8 @@ class Quantized:
         grey[1 : TOTAL_LEVELS + 1] = 255 - np.arange(TOTAL_LEVELS)
         table = np.repeat(grey[:, None], 3, axis=1)
         split = self._split_of_code()
-        for k, s in enumerate(self.plan.splits):
-            if s.test:
-                table[split == k] = parse_colour(s.test)
+        for k, s in enumerate(self.plan.splits):  # a split without a colour gets a distinct default
+            table[split == k] = parse_colour(s.test) if s.test else default_test_colour(k)
         return self._lookup(table)
 
     def region_labels(self) -> np.ndarray:
@@ -208,7 +207,7 @@ def split_counts(depth: np.ndarray, hit: np.ndarray | None, plan: SplitPlan) -> 
 
 
 def test_image(depth: np.ndarray, hit: np.ndarray | None, plan: SplitPlan) -> np.ndarray:
-    """RGB preview: each split with a ``test`` colour painted in it, the others in their grey."""
+    """RGB preview: each split painted in its ``test`` colour (default: a distinct :func:`default_test_colour`)."""
     return Quantized.of(depth, hit, plan).test_rgb()
 
 

@@ -35,6 +35,14 @@ def region_color(i: int) -> tuple[int, int, int]:
     return int(256 * r), int(256 * g), int(256 * b)
 
 
+def default_test_colour(k: int) -> tuple[int, int, int]:
+    """The default test colour of split ``k`` (0-based): bright, saturated, distinct for every k < 1024
+    (hues in Regional Prompter's dyadic order, at saturation 1 and value 1 so they never match a
+    mask colour nor a grey)."""
+    r, g, b = colorsys.hsv_to_rgb(region_hue(k), 1.0, 1.0)
+    return round(255 * r), round(255 * g), round(255 * b)
+
+
 @lru_cache(maxsize=16)
 def _palette(n: int) -> U8:
     table = np.array([region_color(i) for i in range(n)], dtype=np.uint8).reshape(n, 3)
