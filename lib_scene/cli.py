@@ -19,6 +19,7 @@ from .cli_base import say as _print
 from .depth import Quantized, histogram, suggest_cuts
 from .errors import SceneImportError
 from .files import OutputBatch
+from .notices import depth_map_notes, emit, region_mask_notes
 from .plan import depth_splits
 from .splits import SplitPlan, load_preset
 
@@ -45,6 +46,7 @@ def _info_args(p: argparse.ArgumentParser) -> None:
 )
 def cmd_info(args: argparse.Namespace) -> int:
     for cs in iter_cameras(args.paths, args.layer):
+        emit(cs.warnings)
         _print(
             f"camera {cs.camera}  ({cs.layout}, {cs.width}x{cs.height}{', layer ' + cs.layer if cs.layer else ''})"
         )
@@ -90,6 +92,7 @@ def _histogram_args(p: argparse.ArgumentParser) -> None:
 @command("histogram", "print the depth histogram over hit pixels (bin, percent, range)", _histogram_args)
 def cmd_histogram(args: argparse.Namespace) -> int:
     for cs in iter_cameras([args.path], args.layer):
+        emit(cs.warnings)
         depth, hit = depth_and_hit(cs)
         h = histogram(depth, hit, bins=args.bins, cutoff=args.cutoff)
         _print(f"camera {cs.camera} ({_unit(cs)})")
@@ -107,18 +110,31 @@ def cmd_histogram(args: argparse.Namespace) -> int:
 
 
 def depth_outputs(
-    cs: CanvasSet, plan: SplitPlan, out: str, batch: OutputBatch, sixteen: bool = False, regions: bool = True
+    cs: CanvasSet,
+    plan: SplitPlan,
+    out: str,
+    batch: OutputBatch,
+    sixteen: bool = False,
+    regions: bool = True,
+    notes: list[str] | None = None,
 ) -> Quantized:
-    """Queue <camera>.depth.png, .test.png (and .regions.png, .depth16.png); return the quantisation."""
+    """Queue <camera>.depth.png, .test.png (and .regions.png, .depth16.png); return the quantisation.
+    Honest warnings about them (all-black maps) are appended to ``notes``."""
     q = Quantized.of(cs.require_depth(), cs.hit, plan)
     base = os.path.join(out, cs.camera)
     grey = q.grey()
     batch.add_png(base + ".depth.png", grey)
+    if notes is not None:
+        notes.extend(depth_map_notes(cs.camera, grey, cs.hit, cs.depth_unit))
     if sixteen:
         batch.add_png(base + ".depth16.png", grey.astype(np.uint16) * 257)
     batch.add_png(base + ".test.png", q.test_rgb())
     if regions:
-        batch.add_png(base + ".regions.png", q.region_rgb())
+        rgb = q.region_rgb()
+        batch.add_png(base + ".regions.png", rgb)
+        if notes is not None:
+            hint = "no split has a 'region' number; give region numbers in the --splits preset, or use the regions command"
+            notes.extend(region_mask_notes(cs.camera, rgb, hint))
     return q
 
 
@@ -147,8 +163,10 @@ def cmd_depth(args: argparse.Namespace) -> int:
     )
     for cs in cams:
         plan = depth_splits(cs, preset, args.cutoff)
-        q = depth_outputs(cs, plan, args.out, batch, sixteen=args.sixteen)
+        notes = list(cs.warnings)
+        q = depth_outputs(cs, plan, args.out, batch, sixteen=args.sixteen, notes=notes)
         _print(f"{cs.camera}: {q.usage().describe()}")
+        emit(notes)
     for path in batch.commit():
         _print(f"wrote {path}")
     return 0

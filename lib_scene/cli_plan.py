@@ -23,6 +23,7 @@ from .depth import Quantized
 from .errors import InputError, PlanError
 from .files import OutputBatch
 from .jsonio import load_json_file, parse_json
+from .notices import emit
 from .params import PlanParams
 from .plan import GenerationPlan
 from .request import HostFacts, Planned, Scene, parse_params, resolve_planned
@@ -193,6 +194,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     for pl in planned:
         plan_outputs(pl.plan, to_payload(pl.plan, facts.dialect, facts.unit_count), args.out, batch)
         _print(describe(pl.plan))
+        emit(pl.plan.warnings)
     for pl in planned:
         cs = pl.canvases
         if pl.splits is not None and cs.depth is not None:  # the test-colour image of the splits, canvas size
@@ -226,8 +228,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         _print(
             f"camera {i}/{len(plans)}: {plan.camera} -> POST {endpoint(plan)} ({plan.width}x{plan.height})"
         )
-        for w in plan.warnings:
-            _print(f"  warning: {w}")
+        emit(plan.warnings)
         answer = request_json(
             url.rstrip("/") + endpoint(plan), to_payload(plan, host, slots), timeout=args.timeout
         )

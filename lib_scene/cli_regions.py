@@ -10,6 +10,7 @@ from .cli_base import command, input_files, int_in
 from .cli_base import say as _print
 from .errors import SceneImportError
 from .files import OutputBatch
+from .notices import emit, region_mask_notes
 from .regions import (
     DEFAULT_THRESHOLD,
     FORMS,
@@ -103,6 +104,12 @@ def cmd_regions(args: argparse.Namespace) -> int:
             )
         if not result.regions:
             _print("  no regions: plain prompt, all-black mask")
+        emit(
+            [
+                *cs.warnings,
+                *region_mask_notes(cs.camera, result.mask, "no object covers the visibility threshold"),
+            ]
+        )
         for w in dict.fromkeys([*result.warnings, *prompt.warnings]):
             _print(f"  warning: {w}")
         _print(f"  prompt: {prompt.text}")

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import SplitError
-from .palette import region_color, default_test_colour
+from .palette import default_test_colour, region_color
 from .splits import TOTAL_LEVELS, Split, SplitPlan, largest_remainder, parse_colour
 
 

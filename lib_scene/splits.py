@@ -327,6 +327,9 @@ class SplitPlan:
     def from_dict(cls, data: object, source: str | None = None) -> SplitPlan:
         if not isinstance(data, dict):
             raise PresetError("a split preset must be a JSON object", source)
+        unknown_top = sorted(k for k in data if not _known_top_key(k))
+        if unknown_top:
+            raise PresetError(_unknown_keys(unknown_top), source)
         version = data.get("version", PRESET_VERSION)
         if version != PRESET_VERSION:
             raise PresetError(f"unsupported preset version {version!r} (this build reads version 1)", source)
@@ -390,6 +393,29 @@ class SplitPlan:
             f"levels: {self.total_levels}/{TOTAL_LEVELS} allocated, cutoff {cut}, curve {self.curve}"
         )
         return "\n".join(lines)
+
+
+#: Top-level keys of a preset; "description", "comment" and "_..." keys are free notes for people.
+PRESET_KEYS = ("version", "name", "cutoff", "curve", "splits")
+
+
+def _known_top_key(key: object) -> bool:
+    return isinstance(key, str) and (
+        key in PRESET_KEYS or key in ("description", "comment") or key.startswith("_")
+    )
+
+
+def _unknown_keys(keys: list[str]) -> str:
+    import difflib
+
+    parts = []
+    for k in keys:
+        close = difflib.get_close_matches(str(k), PRESET_KEYS, n=1, cutoff=0.6)
+        parts.append(f"{k!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    return (
+        f"unknown preset key{'s' if len(parts) > 1 else ''} {', '.join(parts)}; a preset has "
+        f"{', '.join(PRESET_KEYS)} (and free 'description'/'comment' notes)"
+    )
 
 
 def largest_remainder(weights: npt.ArrayLike, total: int) -> I64:

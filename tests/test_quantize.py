@@ -3,8 +3,6 @@
 import math
 
 import numpy as np
-
-from lib_scene.palette import default_test_colour
 import pytest
 
 from lib_scene.depth import (
@@ -17,7 +15,7 @@ from lib_scene.depth import (
 from lib_scene.depth import (
     test_image as make_test_image,
 )
-from lib_scene.palette import region_color
+from lib_scene.palette import default_test_colour, region_color
 from lib_scene.splits import Split, SplitPlan
 
 

@@ -404,5 +404,7 @@ def test_preset_file_errors(tmp_path):
         load_preset(tmp_path)
     bad = tmp_path / "bad.json"
     bad.write_text('{\n  "splits": oops\n}', encoding="utf-8")
-    with pytest.raises(PresetError, match=r"bad\.json: preset file is not valid JSON \(line 2 column 13: Expecting value\)$"):
+    with pytest.raises(
+        PresetError, match=r"bad\.json: preset file is not valid JSON \(line 2 column 13: Expecting value\)$"
+    ):
         load_preset(bad)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-import _common  # noqa: F401  (sys.path)
+import _common
 import atheris
 
 with atheris.instrument_imports():

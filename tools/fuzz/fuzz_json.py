@@ -51,7 +51,15 @@ def _descriptions_props(doc: bytes) -> None:
     load_descriptions(_common.scratch_file("descriptions.properties", doc))
 
 
-PARSERS = (_preset, _params, _params_resolver, _sidecar, _descriptions_json, _descriptions_text, _descriptions_props)
+PARSERS = (
+    _preset,
+    _params,
+    _params_resolver,
+    _sidecar,
+    _descriptions_json,
+    _descriptions_text,
+    _descriptions_props,
+)
 
 
 def TestOneInput(data: bytes) -> None:

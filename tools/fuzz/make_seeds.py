@@ -7,9 +7,9 @@ import json
 import os
 import sys
 
+import _common
 import numpy as np
 
-import _common  # noqa: F401  (sys.path)
 from lib_scene.exr import write_exr
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -50,10 +50,38 @@ def exr_seeds(out: str) -> list[bytes]:
 
 def json_seeds(out: str) -> None:
     docs = [
-        (0, {"version": 1, "cutoff": 9.0, "curve": "inverse", "splits": [{"start": 1, "end": 4, "levels": 200, "label": "near", "test": "#ff0000", "region": 1}, {"start": 4, "end": 9, "levels": 56}]}),
-        (1, {"mode": "img2img", "long_side": 768, "depth": {"weight": 0.4}, "regional.base_ratio": 0.3, "splits": {"splits": [{"start": 1, "end": 2, "levels": 10}]}}),
+        (
+            0,
+            {
+                "version": 1,
+                "cutoff": 9.0,
+                "curve": "inverse",
+                "splits": [
+                    {"start": 1, "end": 4, "levels": 200, "label": "near", "test": "#ff0000", "region": 1},
+                    {"start": 4, "end": 9, "levels": 56},
+                ],
+            },
+        ),
+        (
+            1,
+            {
+                "mode": "img2img",
+                "long_side": 768,
+                "depth": {"weight": 0.4},
+                "regional.base_ratio": 0.3,
+                "splits": {"splits": [{"start": 1, "end": 2, "levels": 10}]},
+            },
+        ),
         (2, {"seed": 7, "camera": "Cam0", "region_descriptions": {"3": "a sofa"}}),
-        (3, {"camera": "Cam0", "clip": [0.1, 100.0], "resolution": [8, 6], "objects": {"Sofa": {"pass_index": 3, "Description": "a grey sofa", "distance": 2.5}}}),
+        (
+            3,
+            {
+                "camera": "Cam0",
+                "clip": [0.1, 100.0],
+                "resolution": [8, 6],
+                "objects": {"Sofa": {"pass_index": 3, "Description": "a grey sofa", "distance": 2.5}},
+            },
+        ),
         (4, {"objects": {"Chair": {"pass_index": 2, "Description": "a chair"}}}),
     ]
     for i, (sel, doc) in enumerate(docs):
@@ -69,8 +97,20 @@ def upload_seeds(out: str, exrs: list[bytes]) -> None:
     side = json.dumps({"objects": {"Sofa": {"pass_index": 1, "Description": "a sofa"}}}).encode()
     bodies = [
         {"files": [{"name": "Cam0.exr", "data": base64.b64encode(exrs[4]).decode()}]},
-        {"files": [{"name": "Cam0.exr", "data": base64.b64encode(exrs[0]).decode()}, {"name": "Cam0.json", "data": base64.b64encode(side).decode()}]},
-        {"files": [{"name": "r-Canvas1-Depth.exr", "data": "data:application/octet-stream;base64," + base64.b64encode(exrs[2]).decode()}]},
+        {
+            "files": [
+                {"name": "Cam0.exr", "data": base64.b64encode(exrs[0]).decode()},
+                {"name": "Cam0.json", "data": base64.b64encode(side).decode()},
+            ]
+        },
+        {
+            "files": [
+                {
+                    "name": "r-Canvas1-Depth.exr",
+                    "data": "data:application/octet-stream;base64," + base64.b64encode(exrs[2]).decode(),
+                }
+            ]
+        },
         {"files": [{"name": "notes.txt", "data": base64.b64encode(b"3 = a sofa").decode()}]},
     ]
     for i, b in enumerate(bodies):
