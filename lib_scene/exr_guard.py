@@ -1,9 +1,9 @@
 """OpenEXR's own messages and failures, turned into one clean :class:`CanvasError`.
 
 OpenEXR (the C++ library under the ``OpenEXR`` module) prints its complaints about a damaged file
-straight to the process's C ``stderr`` (file descriptor 2) and may raise any Python exception type
+straight to the process's C ``stdout``/``stderr`` (file descriptors 1 and 2) and may raise any Python exception type
 from its binding (``RuntimeError``, ``ValueError``, ``UnicodeDecodeError`` on a garbled channel
-name, ...). :func:`openexr_guard` redirects descriptor 2 into a temporary file while the library
+name, ...). `openexr_guard` redirects both descriptors into a temporary file while the library
 runs, and turns a failure into a ``CanvasError`` naming the file with a short summary of what the
 library said. Messages of a read that succeeds go to the ``scene_import`` logger (debug), not to
 the terminal.
@@ -38,48 +38,78 @@ def summarise(text: str, limit: int = 2) -> str:
     return head + (f" (and {more} more OpenEXR messages)" if more > 0 else "")
 
 
-@contextlib.contextmanager
-def _fd2_captured() -> Iterator[list[str]]:
-    """Descriptor 2 goes to a temp file for the block; the list receives its text afterwards."""
-    out: list[str] = []
+def _flush_c_streams() -> None:
+    """Flush C stdio buffers (OpenEXR's binding prints through std::cout, buffered on a pipe)."""
     try:
-        sys.stderr.flush()
-    except (AttributeError, ValueError, OSError):
+        import ctypes
+
+        ctypes.CDLL(None).fflush(None)
+    except (OSError, AttributeError, TypeError):
         pass
+
+
+@contextlib.contextmanager
+def _captured() -> Iterator[list[str]]:
+    """Descriptors 1 and 2 go to one temp file for the block; the list receives its text afterwards."""
+    out: list[str] = []
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (AttributeError, ValueError, OSError):
+            pass
     try:
-        saved = os.dup(2)
-    except OSError:  # no descriptor 2 (a detached daemon): nothing to capture
+        saved = [os.dup(1), os.dup(2)]
+    except OSError:  # no descriptors (a detached daemon): nothing to capture
         yield out
         return
     with tempfile.TemporaryFile() as tmp:
+        os.dup2(tmp.fileno(), 1)
         os.dup2(tmp.fileno(), 2)
         try:
             yield out
         finally:
-            os.dup2(saved, 2)
-            os.close(saved)
+            _flush_c_streams()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved:
+                os.close(fd)
             tmp.seek(0)
             out.append(tmp.read(1 << 16).decode("utf-8", "replace"))
+
+
+def _failed(path: str, what: str, failure: BaseException, said: str) -> SceneImportError:
+    summary = summarise(said)
+    if isinstance(failure, CanvasError):  # our own refusal: add what the library said
+        if not summary:
+            return failure
+        err = CanvasError(f"{failure.problem} (OpenEXR said: {summary})", failure.path)
+        err.__cause__ = failure
+        return err
+    if isinstance(failure, SceneImportError):
+        return failure
+    detail = summary or f"{type(failure).__name__}: {str(failure)[:200]}"
+    err = CanvasError(
+        f"unreadable {what}: the file is damaged or not a complete OpenEXR file ({detail}); "
+        "render or export it again",
+        path,
+    )
+    err.__cause__ = failure
+    return err
 
 
 @contextlib.contextmanager
 def openexr_guard(path: str, what: str = "OpenEXR file") -> Iterator[None]:
     """Run the block with OpenEXR's messages captured; a library failure becomes a CanvasError."""
-    depth = getattr(_DEPTH, "n", 0)
-    if depth:  # nested: the outer guard captures and converts
+    if getattr(_DEPTH, "n", 0):  # nested: the outer guard captures and converts
         yield
         return
     with _LOCK:
         _DEPTH.n = 1
         failure: BaseException | None = None
         try:
-            with _fd2_captured() as said:
+            with _captured() as said:
                 try:
                     yield
-                except SceneImportError:
-                    raise
-                except MemoryError as exc:
-                    failure = exc
                 except Exception as exc:  # the binding raises many types for a damaged file
                     failure = exc
         finally:
@@ -89,9 +119,4 @@ def openexr_guard(path: str, what: str = "OpenEXR file") -> Iterator[None]:
             if text.strip():
                 log.debug("OpenEXR said while reading %s: %s", path, text.strip())
             return
-        detail = summarise(text) or f"{type(failure).__name__}: {str(failure)[:200]}"
-        raise CanvasError(
-            f"unreadable {what}: the file is damaged or not a complete OpenEXR file ({detail}); "
-            "render or export it again",
-            path,
-        ) from failure
+        raise _failed(path, what, failure, text)
