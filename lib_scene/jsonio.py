@@ -11,7 +11,7 @@ import json
 import os
 from typing import Any
 
-from .errors import InputError
+from .errors import InputError, SceneImportError
 
 #: Largest JSON file read (presets, sidecars, descriptions are a few KiB).
 MAX_JSON_BYTES = 8 * 2**20
@@ -71,7 +71,7 @@ def parse_json(
     what: str = "JSON",
     path: str | os.PathLike[str] | None = None,
     *,
-    error: type[InputError] = InputError,
+    error: type[SceneImportError] = InputError,
     max_bytes: int = MAX_JSON_BYTES,
     max_depth: int = MAX_JSON_DEPTH,
 ) -> Any:
@@ -114,7 +114,7 @@ def load_json_file(
     path: str | os.PathLike[str],
     what: str = "JSON file",
     *,
-    error: type[InputError] = InputError,
+    error: type[SceneImportError] = InputError,
     max_bytes: int = MAX_JSON_BYTES,
     max_depth: int = MAX_JSON_DEPTH,
 ) -> Any:

@@ -21,7 +21,7 @@ def _clip_pair(side: Mapping[str, object]) -> tuple[float, float] | None:
     if not isinstance(clip, (list, tuple)) or len(clip) != 2:
         return None
     try:
-        near, far = float(clip[0]), float(clip[1])  # type: ignore[arg-type]
+        near, far = float(clip[0]), float(clip[1])
     except (TypeError, ValueError):
         return None
     if not (math.isfinite(near) and math.isfinite(far)) or not 0 <= near < far:
@@ -42,7 +42,7 @@ def _resolution(side: Mapping[str, object]) -> tuple[float, float] | None:
     if not isinstance(res, (list, tuple)) or len(res) != 2:
         return None
     try:
-        w, h = float(res[0]), float(res[1])  # type: ignore[arg-type]
+        w, h = float(res[0]), float(res[1])
     except (TypeError, ValueError):
         return None
     return (w, h) if math.isfinite(w) and math.isfinite(h) and w > 0 and h > 0 else None

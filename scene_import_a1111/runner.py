@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import os
 import re
@@ -38,8 +37,16 @@ from lib_scene.errors import (
     UploadError,
     UploadTooLarge,
 )
-from lib_scene.params import PlanParams
-from lib_scene.paths import decode_uploads, is_within, resolve_allowed, safe_upload_name, write_uploads
+from lib_scene.jsonio import parse_json
+from lib_scene.params import ParamsJSONError, PlanParams
+from lib_scene.paths import (
+    confined_folder,
+    decode_uploads,
+    is_within,
+    resolve_allowed,
+    safe_upload_name,
+    write_uploads,
+)
 from lib_scene.plan import GenerationPlan
 from lib_scene.request import HostFacts, Scene, parse_params, resolve
 from lib_scene.wire import cn_units, generation_fields, rp_args
@@ -54,6 +61,8 @@ log = logging.getLogger("scene_import")
 #: Keys of the Script/API params dict that are not PlanParams: uploaded canvases.
 REQUEST_KEYS = ("files", "upload")
 DEFAULT_MAX_UPLOAD_MB = 512
+#: Default bound of a request's generation long side (``--scene-import-max-long-side``).
+DEFAULT_MAX_LONG_SIDE = 2048
 UPLOADS_ROOT = os.path.join(tempfile.gettempdir(), "scene-import-uploads")
 #: Where the Scene Import tab stages its uploads (random ``mkdtemp`` names); "Send to txt2img" names
 #: that folder as ``scene``, so the Script also accepts scene folders inside it.
@@ -81,6 +90,34 @@ def allowed_roots() -> list[str]:
     if isinstance(roots, str):
         roots = [roots]
     return [os.path.abspath(r) for r in roots if r]
+
+
+def max_long_side() -> int:
+    """The admin's bound on the generation size one request may ask for (``--scene-import-max-long-side``)."""
+    n = getattr(_cmd_opts(), "scene_import_max_long_side", None) or DEFAULT_MAX_LONG_SIDE
+    return int(n)
+
+
+def check_work(params: PlanParams) -> None:
+    """Refuse a request asking for more work than the admin allows (before any canvas is read)."""
+    limit = max_long_side()
+    if params.long_side > limit:
+        raise InputError(
+            f"long_side {params.long_side} exceeds this webui's limit of {limit} pixels "
+            "(the admin sets it with --scene-import-max-long-side)"
+        )
+
+
+def check_plans(plans: list[GenerationPlan]) -> None:
+    """Refuse plans larger than the admin allows (long_side 0 keeps the canvas size)."""
+    limit = max_long_side()
+    for plan in plans:
+        if max(plan.width, plan.height) > limit:
+            raise InputError(
+                f"camera {plan.camera}: {plan.width}x{plan.height} exceeds this webui's limit of {limit} "
+                "pixels on the long side; ask for a smaller long_side (the admin sets the limit with "
+                "--scene-import-max-long-side)"
+            )
 
 
 def max_upload_bytes() -> int:
@@ -146,10 +183,7 @@ def parse_request(raw: object, facts: HostFacts | None = None) -> ScriptRequest:
     """dict (API) or JSON text (UI) -> ScriptRequest, params read over the facts' (Settings) defaults;
     unknown keys are reported (ParamsError)."""
     if isinstance(raw, str):
-        try:
-            raw = json.loads(raw) if raw.strip() else {}
-        except json.JSONDecodeError as exc:
-            raise ParamsError([f"the params text is not valid JSON (line {exc.lineno}: {exc.msg})"]) from exc
+        raw = parse_json(raw, "the params text", error=ParamsJSONError) if raw.strip() else {}
     if not isinstance(raw, dict):
         raise ParamsError([f"the params must be a JSON object, got {type(raw).__name__}"])
     rest = {k: v for k, v in raw.items() if k not in REQUEST_KEYS}
@@ -205,7 +239,7 @@ def open_source(req: ScriptRequest) -> Source:
     scene = req.params.scene
     if os.path.isabs(scene) and os.path.isdir(TAB_UPLOADS) and is_within(scene, TAB_UPLOADS):
         return Source(resolve_allowed(scene, [TAB_UPLOADS]), temporary=False, is_upload=True)
-    return Source(resolve_allowed(scene, allowed_roots()), temporary=False, is_upload=False)
+    return Source(confined_folder(scene, allowed_roots()), temporary=False, is_upload=False)
 
 
 def _runner(runner: object = None) -> object:
@@ -239,8 +273,11 @@ def host_facts(runner: object = None) -> HostFacts:
 def plans_for_request(req: ScriptRequest, facts: HostFacts, rng=None) -> list[GenerationPlan]:
     """Open the request's canvases and resolve every selected camera (``lib_scene.request.resolve``);
     paths inside params are relative to the scene folder and confined to the allowed folders."""
+    check_work(req.params)
     with open_source(req) as src:
-        return resolve(Scene(src.folder, resolve_path=src.resolve), req.params, facts, rng=rng)
+        plans = resolve(Scene(src.folder, resolve_path=src.resolve), req.params, facts, rng=rng)
+    check_plans(plans)
+    return plans
 
 
 # --------------------------------------------------------------------------- applying
