@@ -115,8 +115,11 @@ def plan_response(body: object, rng=None) -> dict:
 
 
 def error_body(exc: BaseException) -> tuple[int, dict]:
-    """(status, JSON body) for a failed request. Server bugs are logged with their traceback."""
+    """(status, JSON body) for a failed request. Server bugs are logged with their traceback;
+    refusals with one line (no traceback)."""
     status = status_for(exc)
+    if isinstance(exc, SceneImportError):
+        log.warning("Scene Import: refused a /plan request (HTTP %d): %s", status, exc)
     if isinstance(exc, ParamsError):
         return status, {"error": str(exc), "problems": exc.problems}
     if isinstance(exc, SceneImportError):

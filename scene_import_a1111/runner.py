@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import os
 import re
@@ -275,9 +276,30 @@ def plans_for_request(req: ScriptRequest, facts: HostFacts, rng=None) -> list[Ge
     paths inside params are relative to the scene folder and confined to the allowed folders."""
     check_work(req.params)
     with open_source(req) as src:
-        plans = resolve(Scene(src.folder, resolve_path=src.resolve), req.params, facts, rng=rng)
+        try:
+            plans = resolve(Scene(src.folder, resolve_path=src.resolve), req.params, facts, rng=rng)
+        except SceneImportError as exc:
+            raise scrubbed(exc, src.folder) if src.is_upload else exc from None
+        if src.is_upload:  # the server's upload folder is nobody's business: file names only
+            plans = [_names_only(plan) for plan in plans]
     check_plans(plans)
     return plans
+
+
+def scrubbed(exc: SceneImportError, folder: str) -> SceneImportError:
+    """``exc`` with the server's upload folder cut from its path and message (the names stay)."""
+    prefix = os.path.join(folder, "")
+    exc.path = exc.path.replace(prefix, "") if exc.path else exc.path
+    exc.problem = exc.problem.replace(prefix, "")
+    exc.args = tuple(a.replace(prefix, "") if isinstance(a, str) else a for a in exc.args)
+    if isinstance(exc, ParamsError):
+        exc.problems = [p.replace(prefix, "") for p in exc.problems]
+    return exc
+
+
+def _names_only(plan: GenerationPlan) -> GenerationPlan:
+    files = [os.path.basename(str(f)) for f in plan.source.get("files", [])]
+    return dataclasses.replace(plan, source={**plan.source, "files": files})
 
 
 # --------------------------------------------------------------------------- applying
