@@ -17,7 +17,7 @@ from PIL import Image
 from scenes import sidecar, write_blender5
 
 from lib_scene.canvas import load_cameras
-from lib_scene.errors import HostError
+from lib_scene.errors import HostError, SceneImportError
 from lib_scene.exr import write_exr
 from lib_scene.imaging import decode_png_b64, resize_nearest, resize_smooth, tonemap_srgb
 from lib_scene.palette import region_color
@@ -217,6 +217,60 @@ def test_resolve_model_names():
     assert model is None and "no normal ControlNet model" in warn
     with pytest.raises(PlanError, match="did you mean 'control_v11p_sd15_normalbae"):
         resolve_model("normal", "control_v11p_sd15_normalbea", MODELS)
+
+
+def test_choose_model_ranks_the_tiers():
+    depth = ["None", "t2iadapter_depth_sd14v1 [a]", "control_sd15_depth [b]", "control_v11p_sd15_depth_x [c]",
+             "Control_V11F1P_SD15_Depth [d]"]  # fmt: skip
+    picks = []
+    while len(depth) > 1:  # default (any case), then ControlNet 1.1, then sd15, then any depth model
+        picks.append(choose_model("depth", depth))
+        depth.remove(picks[-1])
+    assert picks == ["Control_V11F1P_SD15_Depth [d]", "control_v11p_sd15_depth_x [c]", "control_sd15_depth [b]",
+                     "t2iadapter_depth_sd14v1 [a]"]  # fmt: skip
+    assert choose_model("depth", ["None", ""]) is None and choose_model("depth", []) is None
+    # ties go by name
+    assert choose_model("depth", ["z_depth [1]", "a_depth [2]"]) == "a_depth [2]"
+    normal = ["control_sd15_normal [e]", "t2i_normal [f]", "control_v11p_sd15_normalbae [g]",
+              "control_v11e_sd15_normal_x [h]", "sd15_normalbae_y [i]"]  # fmt: skip
+    bae = []
+    pool = list(normal)
+    while pool:  # bae: default, v11, sd15 bae; non-bae non-1.1 models last
+        bae.append(choose_model("normal", pool))
+        pool.remove(bae[-1])
+    assert bae == ["control_v11p_sd15_normalbae [g]", "control_v11e_sd15_normal_x [h]", "sd15_normalbae_y [i]",
+                   "control_sd15_normal [e]", "t2i_normal [f]"]  # fmt: skip
+    midas = []
+    pool = list(normal)
+    while pool:  # midas: its default, then 1.1, then sd15; bae models last
+        midas.append(choose_model("normal", pool, "midas"))
+        pool.remove(midas[-1])
+    assert midas == ["control_sd15_normal [e]", "control_v11e_sd15_normal_x [h]", "t2i_normal [f]",
+                     "control_v11p_sd15_normalbae [g]", "sd15_normalbae_y [i]"]  # fmt: skip
+    assert choose_model("normal", None, "midas") == "control_sd15_normal"
+    with pytest.raises(ValueError, match="unknown unit kind 'pose'"):
+        choose_model("pose", None)
+
+
+def test_resolve_model_messages():
+    assert resolve_model("depth", "", MODELS) == resolve_model("depth", " AUTO ", MODELS)
+    assert resolve_model("normal", "auto", MODELS, "midas") == ("control_sd15_normal [fef5e48e]", None)
+    assert resolve_model("depth", MODELS[1], MODELS) == (MODELS[1], None)
+    assert resolve_model("normal", "auto", []) == (
+        None, "no normal ControlNet model among the host's models (none); the normal unit is off")  # fmt: skip
+    assert resolve_model("depth", "auto", ["None", "a_canny [1]", "b_pose [2]"])[1] == (
+        "no depth ControlNet model among the host's models (a_canny [1], b_pose [2]); the depth unit is off"
+    )
+    close = ["depth_a [1]", "depth_b [2]", "depth_c [3]", "depth_d [4]", "None"]
+    with pytest.raises(PlanError) as err:
+        resolve_model("depth", "depth_", close)
+    assert str(err.value) == (
+        "depth model 'depth_' is not among the host's ControlNet models "
+        "(did you mean 'depth_d [4]' or 'depth_c [3]' or 'depth_b [2]'?)"  # the 3 closest
+    )
+    with pytest.raises(PlanError) as err:
+        resolve_model("depth", "zzzzzzzzzzzzzz", ["None", "control_v11p_sd15_canny [d14c016b]"])
+    assert str(err.value) == "depth model 'zzzzzzzzzzzzzz' is not among the host's ControlNet models"
 
 
 def test_rp_arg_order_is_pinned_to_be62345():
@@ -688,3 +742,86 @@ def test_host_without_controlnet_or_regional_prompter(cam):
     assert any(w.startswith("ControlNet is not installed") for w in plan.warnings)
     assert any(w.startswith("Regional Prompter is not installed") for w in plan.warnings)
     assert "alwayson_scripts" not in to_payload(plan)
+
+
+# --------------------------------------------------------------------------- reading plans back
+
+
+@pytest.fixture
+def plan_dict(cam):
+    params = {"mode": "img2img", "long_side": 64, "steps": 3, "cfg_scale": 5, "sampler_name": "Euler"}
+    params["regional"] = {"use_base": False, "base_ratio": 0.3, "calc": "Latent"}
+    return build_plan(
+        cam, PlanParams.from_dict({**params, "base_prompt": "room"}), available_models=MODELS
+    ).to_dict()
+
+
+def test_a_non_default_plan_round_trips_field_by_field(plan_dict):
+    plan = GenerationPlan.from_dict(plan_dict)
+    assert plan.to_dict() == plan_dict
+    assert (plan.steps, plan.cfg_scale, plan.sampler_name) == (3, 5.0, "Euler")
+    rp = plan.regional
+    assert (rp.use_base, rp.use_common, rp.base_ratio, rp.calc, rp.mode) == (
+        False,
+        True,
+        0.3,
+        "Latent",
+        "Mask",
+    )
+    assert plan.warnings == tuple(plan_dict["warnings"]) and plan.init_image.shape == (48, 64, 3)
+    assert GenerationPlan.from_json(plan.to_json()) == plan and json.loads(plan.to_json())["seed"] == -1
+
+
+def _png_of(h, w):
+    from lib_scene.imaging import png_b64
+
+    return png_b64(np.zeros((h, w, 3), np.uint8))
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        (lambda d: d.update(width=60), "plan size 60x48 is not a positive multiple of 8"),
+        (lambda d: d.update(height=0), "plan size 64x0 is not a positive multiple of 8"),
+        (lambda d: d.update(width=0, height=48), "plan size 0x48 is not a positive multiple of 8"),
+        (lambda d: d.update(mode="x2img"), "plan mode must be txt2img or img2img, got 'x2img'"),
+        (lambda d: d.update(version=9), "unsupported plan version 9 (this build reads 1)"),
+        (lambda d: d.update(width="wide"), "malformed plan (invalid literal"),
+        (lambda d: d["units"][0].pop("weight"), "a plan unit needs exactly the keys ['control_mode'"),
+        (
+            lambda d: d["units"][0].update(control_mode="x"),
+            "plan unit 'depth' has an invalid control or resize",
+        ),
+        (
+            lambda d: d["units"][1].update(resize_mode="x"),
+            "plan unit 'normal' has an invalid control or resize",
+        ),
+        (
+            lambda d: d["units"][0].update(image=_png_of(24, 32)),
+            "depth unit image is (24, 32, 3), not 48x64 RGB",
+        ),
+        (lambda d: d["units"][1].update(image="@@"), "normal unit image is not valid base64"),
+        (lambda d: d.update(init_image=_png_of(24, 32)), "init image is not at the generation size"),
+        (lambda d: d.update(init_image="@@"), "init image is not valid base64"),
+        (lambda d: d.update(init_image=None), "an img2img plan needs an init image"),
+        (
+            lambda d: d["regional"].pop("calc"),
+            "a plan's 'regional' entry needs exactly the keys ['base_ratio'",
+        ),
+        (lambda d: d["regional"].update(mask=_png_of(24, 32)), "region mask is not at the generation size"),
+        (lambda d: d["regional"].update(mask="@@"), "region mask is not valid base64"),
+        (
+            lambda d: d["regional"].update(colors=[0, 1]),
+            "region mask holds colours (0, 1, 2), the plan lists (0, 1)",
+        ),
+        (
+            lambda d: d.update(sections=["a"]),
+            "1 region sections for 3 mask colours; Regional Prompter binds them",
+        ),
+    ],
+)
+def test_a_broken_plan_is_refused_with_what_is_wrong(plan_dict, change, needle):
+    change(plan_dict)
+    with pytest.raises(SceneImportError) as err:  # a PlanError, or the image decoder's error
+        GenerationPlan.from_dict(plan_dict)
+    assert needle in str(err.value)

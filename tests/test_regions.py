@@ -806,3 +806,76 @@ def test_huge_index_values_are_compacted(tmp_path):
     res = R.build_regions(cs, grow=0)
     assert [r.indices for r in res.regions] == [(7,), (5_000_000,)]
     assert np.array_equal(res.labels, np.where(idx == 7, 0, 1))
+
+
+# --------------------------------------------------------------------------- the files other tools read
+
+
+def test_region_table_and_files_have_an_exact_schema(tmp_path):
+    from lib_scene.files import OutputBatch
+
+    path = write_blender5(str(tmp_path / "Cam0.exr"))
+    (tmp_path / "Cam0.json").write_text(json.dumps(sidecar()))
+    cs = load_camera(discover([path])[0])
+    res = R.build_regions(cs, threshold=0.1)  # the box (8.8 %) is hidden below 10 %
+    d = res.to_dict()
+    assert list(d) == ["camera", "width", "height", "source", "order", "threshold", "grow", "depth_unit",
+                       "regions", "hidden", "warnings"]  # fmt: skip
+    assert (d["camera"], d["width"], d["height"], d["source"], d["order"], d["threshold"], d["grow"]) == (
+        "Cam0", 64, 48, "index", "depth", 0.1, 1)  # fmt: skip
+    assert d["depth_unit"] == "scene" and d["warnings"] == list(res.warnings)
+    r0, reg = d["regions"][0], res.regions[0]
+    assert list(r0) == ["number", "color", "color_hex", "indices", "objects", "description", "coverage", "pixels",
+                        "median_depth", "distance"]  # fmt: skip
+    assert r0["color_hex"] == "#{:02x}{:02x}{:02x}".format(*reg.color) and r0["color"] == list(reg.color)
+    assert (r0["indices"], r0["objects"], r0["description"], r0["pixels"]) == (
+        [1],
+        ["Ball"],
+        "a red ball",
+        reg.pixels,
+    )
+    for key in ("coverage", "median_depth", "distance"):  # six decimals, never more
+        raw = getattr(reg, key)
+        assert r0[key] == round(raw, 6) and round(raw, 6) != round(raw, 7)
+    assert d["hidden"] == [
+        {
+            "index": 2,
+            "coverage": round(res.hidden[0].coverage, 6),
+            "objects": ["Box"],
+            "reason": "below threshold",
+        }
+    ]
+    assert round(res.hidden[0].coverage, 6) != round(res.hidden[0].coverage, 7)
+    # <camera>.regions.png / .regions.json / .prompt.txt
+    prompt = R.build_prompt("room", res)
+    out = tmp_path / "out"
+    batch = OutputBatch(protect=[path])
+    written = R.region_outputs(cs, res, prompt, str(out), batch)
+    batch.commit()
+    assert [os.path.basename(p) for p in written] == [
+        "Cam0.regions.png",
+        "Cam0.regions.json",
+        "Cam0.prompt.txt",
+    ]
+    text = (out / "Cam0.regions.json").read_text()
+    data = json.loads(text)
+    assert text.startswith('{\n  "camera": "Cam0"')  # indented for people
+    assert data["prompt"] == {"form": "regional", "text": prompt.text, "sections": list(prompt.sections)}
+    assert data["warnings"] == list(dict.fromkeys([*res.warnings, *prompt.warnings]))
+    assert {k: v for k, v in data.items() if k not in ("prompt",)} == {**d, "warnings": data["warnings"]}
+    assert (out / "Cam0.prompt.txt").read_text() == prompt.text + "\n"
+    assert np.array_equal(np.asarray(Image.open(out / "Cam0.regions.png").convert("RGB")), res.mask)
+
+
+def test_build_prompt_edge_cases():
+    p = R.build_prompt("", ["", "  "])
+    assert p.text == "BREAK region 0 BREAK region 1" and p.sections == ("", "region 0", "region 1")
+    assert p.warnings == ("region 0 has an empty description; using 'region 0'",
+                          "region 1 has an empty description; using 'region 1'")  # fmt: skip
+    assert p.form == "regional" and R.build_prompt("a", [], form="flat").form == "flat"
+    empty = R.build_prompt(None, [])
+    assert empty.text == "" and empty.sections == ("",) and empty.warnings == ("the prompt is empty",)
+    w = R.build_prompt("x AND y", ["a BREAK b"]).warnings
+    assert w[0].startswith("base prompt held AND;") and w[1].startswith("region 0 held BREAK;")
+    with pytest.raises(R.RegionError, match="prompt form must be one of regional, flat, got 'fancy'"):
+        R.build_prompt("", [], form="fancy")
