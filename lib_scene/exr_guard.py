@@ -12,6 +12,7 @@ the terminal.
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import os
 import sys
@@ -62,19 +63,23 @@ def _captured() -> Iterator[list[str]]:
     except OSError:  # no descriptors (a detached daemon): nothing to capture
         yield out
         return
+    # the binding also prints through Python's sys.stdout (pybind11's py::print): swap it too
+    py_out, py_err, said = sys.stdout, sys.stderr, io.StringIO()
     with tempfile.TemporaryFile() as tmp:
         os.dup2(tmp.fileno(), 1)
         os.dup2(tmp.fileno(), 2)
+        sys.stdout = sys.stderr = said
         try:
             yield out
         finally:
+            sys.stdout, sys.stderr = py_out, py_err
             _flush_c_streams()
             os.dup2(saved[0], 1)
             os.dup2(saved[1], 2)
             for fd in saved:
                 os.close(fd)
             tmp.seek(0)
-            out.append(tmp.read(1 << 16).decode("utf-8", "replace"))
+            out.append(tmp.read(1 << 16).decode("utf-8", "replace") + said.getvalue())
 
 
 def _failed(path: str, what: str, failure: BaseException, said: str) -> SceneImportError:

@@ -31,8 +31,9 @@ def file_mode() -> int:
     return 0o666 & ~mask
 
 
-def output_folder(folder: str) -> str:
-    """Make ``folder`` (and its parents) or raise OutputError saying why it cannot be an output folder."""
+def output_folder(folder: str, create: bool = True) -> str:
+    """Make ``folder`` (and its parents) or raise OutputError saying why it cannot be an output folder
+    (``create=False``: only check that it could be made)."""
     folder = os.path.abspath(folder)
     if os.path.isdir(folder):
         if not os.access(folder, os.W_OK | os.X_OK):
@@ -47,6 +48,8 @@ def output_folder(folder: str) -> str:
     if os.path.exists(probe) and not os.path.isdir(probe):
         what = "is a file" if probe == folder else f"cannot be made: {probe} is a file, not a folder"
         raise OutputError(f"the output folder {what}; choose another --out", folder)
+    if not create:
+        return folder
     try:
         os.makedirs(folder, exist_ok=True)
     except OSError as exc:
@@ -143,7 +146,7 @@ class OutputBatch:
         temps: list[tuple[str, str]] = []
         mode = file_mode()
         for folder in dict.fromkeys(os.path.dirname(os.path.abspath(p)) for p, _ in self._items):
-            output_folder(folder)  # every folder checked before any file is written
+            output_folder(folder, create=False)  # every folder checked before any is made or written
         try:
             for path, data in self._items:
                 fd, tmp = _temp_beside(path, mode)
