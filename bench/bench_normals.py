@@ -29,14 +29,17 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 
 import numpy as np
+from numpy.typing import NDArray
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from PIL import Image
 
-from lib_scene.canvas import load_cameras
+from lib_scene.canvas import CanvasSet, load_cameras
 from lib_scene.cli import main as cli_main
 from lib_scene.exr import write_exr
 from lib_scene.normals import build_normal_map, camera_rotation, normal_map
@@ -67,10 +70,10 @@ def make_canvas(folder: str, n: int) -> str:
     return path
 
 
-def best_of(fns: dict, repeat: int) -> dict:
+def best_of(fns: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
     """Best time of each function over ``repeat`` rounds, the functions taking turns within a round
     (so a busy machine slows all of them alike instead of whichever ran during a burst)."""
-    times = {k: [] for k in fns}
+    times: dict[str, list[float]] = {k: [] for k in fns}
     for _ in range(repeat):
         for k, fn in fns.items():
             t = time.perf_counter()
@@ -88,19 +91,20 @@ def decode(path: str) -> None:
             np.asarray(ch.pixels)
 
 
-def decode_png(path: str, img: np.ndarray) -> None:
+def decode_png(path: str, img: NDArray[np.uint8]) -> None:
     decode(path)
     Image.fromarray(img, "RGB").save(io.BytesIO(), format="PNG", compress_level=1)
 
 
-def naive(cs) -> np.ndarray:
-    r = camera_rotation(cs.sidecar)
-    n = np.einsum("hwi,ij->hwj", cs.normal, r)
+def naive(cs: CanvasSet) -> NDArray[np.uint8]:
+    r = camera_rotation(cs.sidecar or {})
+    n = np.einsum("hwi,ij->hwj", np.asarray(cs.normal), r)
     length = np.linalg.norm(n, axis=-1, keepdims=True)
     ok = (length[..., 0] > 0.01) & cs.hit
     n = np.where(ok[..., None], n / np.maximum(length, 1e-12), [0.0, 0.0, 1.0])
     rgb = np.stack([(1 - n[..., 0]) / 2, (1 + n[..., 1]) / 2, (1 + n[..., 2]) / 2], -1)
-    return np.clip(np.rint(rgb * 255), 0, 255).astype(np.uint8)
+    out: NDArray[np.uint8] = np.clip(np.rint(rgb * 255), 0, 255).astype(np.uint8)
+    return out
 
 
 def main() -> None:
@@ -122,17 +126,17 @@ def main() -> None:
             assert diff.max() <= 1, diff.max()  # the same maths (float32 vs float64 rounding)
             out = os.path.join(tmp, f"out{n}")
 
-            def cli(exr=exr, out=out):
+            def cli(exr: str = exr, out: str = out) -> None:
                 with contextlib.redirect_stdout(io.StringIO()):
                     cli_main(["normal", exr, "--out", out])
 
             t = best_of(
                 {
-                    "decode": lambda exr=exr: decode(exr),
-                    "decode+png": lambda exr=exr, img=ref: decode_png(exr, img),
-                    "normal_map": lambda cs=cs: normal_map(cs),
-                    "build+check": lambda cs=cs: build_normal_map(cs),
-                    "naive": lambda cs=cs: naive(cs),
+                    "decode": partial(decode, exr),
+                    "decode+png": partial(decode_png, exr, ref),
+                    "normal_map": partial(normal_map, cs),
+                    "build+check": partial(build_normal_map, cs),
+                    "naive": partial(naive, cs),
                     "cli": cli,
                 },
                 args.repeat,

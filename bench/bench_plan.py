@@ -25,6 +25,7 @@ import json
 import os
 import sys
 import tempfile
+from functools import partial
 
 import numpy as np
 
@@ -34,7 +35,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
 
 import OpenEXR  # noqa: E402
 from PIL import Image  # noqa: E402
-from scenes import sidecar, write_blender5  # noqa: E402
+from scenes import sidecar, write_blender5  # type: ignore[import-not-found]  # noqa: E402
 from timing import best  # noqa: E402
 
 from lib_scene.canvas import discover, load_camera  # noqa: E402
@@ -70,12 +71,12 @@ def main() -> None:
                 json.dump(sidecar(f"Cam{w}", w, h), fh)
             src = next(s for s in discover([path]))
             cs = load_camera(src)
-            t_base = best(lambda p=path, w=w, h=h: baseline(p, w, h), args.repeat)
-            t_load = best(lambda s=src: load_camera(s), args.repeat)
-            t_512 = best(lambda c=cs: build_plan(c, p512), args.repeat)
-            t_nat = best(lambda c=cs: build_plan(c, pnat), args.repeat)
+            t_base = best(partial(baseline, path, w, h), args.repeat)
+            t_load = best(partial(load_camera, src), args.repeat)
+            t_512 = best(partial(build_plan, cs, p512), args.repeat)
+            t_nat = best(partial(build_plan, cs, pnat), args.repeat)
             plan = build_plan(cs, p512)
-            t_pay = best(lambda pl=plan: to_payload(pl), args.repeat)
+            t_pay = best(partial(to_payload, plan), args.repeat)
             print(f"{w}x{h}: baseline {t_base:.3f}s")
             for name, t in (
                 ("load", t_load),

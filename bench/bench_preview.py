@@ -24,23 +24,30 @@ import io
 import os
 import sys
 import time
+from collections.abc import Callable
+from functools import partial
+from typing import Any, TypeVar
 
 import numpy as np
+from numpy.typing import NDArray
 
+_R = TypeVar("_R")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
 from PIL import Image  # noqa: E402
-from scenes import scene  # noqa: E402
+from scenes import scene  # type: ignore[import-not-found]  # noqa: E402
 
 from lib_scene.canvas import CanvasSet, no_hit_mask  # noqa: E402
 from lib_scene.depth import auto_plan, level_usage, quantize, split_counts, test_image  # noqa: E402
-from lib_scene.preview import prepare, render_depth  # noqa: E402
+from lib_scene.preview import DepthRender, prepare, render_depth  # noqa: E402
+from lib_scene.splits import SplitPlan  # noqa: E402
 
 
-def best(fn, repeat: int) -> tuple[float, object]:
-    times, out = [], None
+def best(fn: Callable[[], _R], repeat: int) -> tuple[float, _R]:
+    times: list[float] = []
+    out = fn()
     for _ in range(repeat):
         t = time.perf_counter()
         out = fn()
@@ -48,36 +55,36 @@ def best(fn, repeat: int) -> tuple[float, object]:
     return min(times) * 1e3, out
 
 
-def png(arr: np.ndarray) -> int:
+def png(arr: NDArray[np.uint8]) -> int:
     buf = io.BytesIO()
     Image.fromarray(arr).save(buf, format="PNG")  # gradio's default encoder settings
     return buf.tell()
 
 
-def run(n: int, repeat: int) -> dict:
+def run(n: int, repeat: int) -> dict[str, Any]:
     depth, _, index, beauty = scene(n, n)
     hit = ~no_hit_mask(depth)
     for a in (depth, hit, index, beauty):
         a.flags.writeable = False
     cs = CanvasSet("bench", n, n, "plain", depth=depth, hit=hit, beauty=beauty, object_index=index)
-    t_prep, pv = best(lambda: prepare(cs), max(1, repeat // 2))
+    t_prep, pv = best(partial(prepare, cs), max(1, repeat // 2))
     plan0 = auto_plan(depth, hit).set_flag(0, "test", "red")
-    lo, hi = cs.depth_range()
+    lo, hi = cs.depth_range() or (0.0, 1.0)
     cuts = [lo + (hi - lo) * f for f in (0.31, 0.47, 0.63, 0.79)]
     k = [0]
 
-    def edited():  # a different cut each time, like an artist's clicks
+    def edited() -> SplitPlan:  # a different cut each time, like an artist's clicks
         k[0] += 1
         return plan0.add_cut(cuts[k[0] % len(cuts)])
 
-    def preview_edit():
+    def preview_edit() -> DepthRender:
         return render_depth(pv, edited(), log=True)
 
-    def preview_edit_png():
+    def preview_edit_png() -> int:
         r = render_depth(pv, edited(), log=True)
         return png(r.depth) + png(r.test) + png(r.histogram)
 
-    def full_edit():
+    def full_edit() -> tuple[object, ...]:
         plan = edited()
         return (
             quantize(depth, hit, plan),
@@ -99,8 +106,63 @@ def run(n: int, repeat: int) -> dict:
     }
 
 
+def _median_ms(fn: Callable[[], object], repeat: int) -> float:
+    times: list[float] = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return float(np.median(times)) * 1e3
+
+
+def edits(n: int, repeat: int = 7) -> dict[str, float]:
+    """Median ms of the tab's three edits on an n x n canvas, each with the PNG encoding of every
+    image it sends (gradio's encoder settings): a split edit (depth, test, histogram), a cutoff
+    change (the same three) and a region threshold change (regions, overlay on the beauty)."""
+    from lib_scene.preview import overlay
+
+    depth, _, index, beauty = scene(n, n)
+    hit = ~no_hit_mask(depth)
+    for a in (depth, hit, index, beauty):
+        a.flags.writeable = False
+    cs = CanvasSet("bench", n, n, "plain", depth=depth, hit=hit, beauty=beauty, object_index=index)
+    pv = prepare(cs)
+    plan0 = auto_plan(depth, hit).set_flag(0, "test", "red")
+    lo, hi = cs.depth_range() or (0.0, 1.0)
+    fracs = [0.31, 0.47, 0.63, 0.79]
+    k = [0]
+
+    def step() -> float:
+        k[0] += 1
+        return lo + (hi - lo) * fracs[k[0] % len(fracs)]
+
+    def send(r: DepthRender) -> int:
+        return png(r.depth) + png(r.test) + png(r.histogram)
+
+    def split_edit() -> int:
+        return send(render_depth(pv, plan0.add_cut(step()), log=True))
+
+    def cutoff_edit() -> int:
+        return send(render_depth(pv, plan0.set_cutoff(step()), log=True))
+
+    out = {"split edit": _median_ms(split_edit, repeat), "cutoff change": _median_ms(cutoff_edit, repeat)}
+    try:
+        from lib_scene.regions import build_regions
+    except ImportError:
+        return out
+    thr = [0.001, 0.01, 0.02]
+
+    def threshold_edit() -> int:
+        k[0] += 1
+        res = build_regions(cs, threshold=thr[k[0] % len(thr)])
+        return png(overlay(pv.base_image(), pv.grid.sample(res.mask)))
+
+    out["region threshold"] = _median_ms(threshold_edit, repeat)
+    return out
+
+
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--sizes", default="1200,4096")
     ap.add_argument("--repeat", type=int, default=5)
     a = ap.parse_args()

@@ -22,14 +22,17 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from timing import best
 
+from lib_scene import region_labels as RL
 from lib_scene import regions as R
 from lib_scene.canvas import CanvasSet
 
@@ -71,7 +74,7 @@ def make_canvas(n: int, objects: int, seed: int = 0) -> CanvasSet:
     )
 
 
-def blur_edges(index: np.ndarray) -> np.ndarray:
+def blur_edges(index: NDArray[np.float32]) -> NDArray[np.float32]:
     """A pixel-filtered AOV: every pixel whose right neighbour differs is a 50/50 blend with it,
     every pixel whose lower neighbour differs a 62.5/37.5 blend."""
     v = index.astype(np.float32).copy()
@@ -99,7 +102,8 @@ def run_size(n: int, objects: int, repeat: int) -> None:
         sidecar=cs.sidecar,
     )
     res = R.build_regions(cs)
-    base = best(lambda: np.unique(cs.object_index, return_counts=True), repeat)
+    obj = np.asarray(cs.object_index)
+    base = best(lambda: np.unique(obj, return_counts=True), repeat)
     cases = [
         ("build_regions (index, grow 1)", lambda: R.build_regions(cs), False),
         ("build_regions (index, grow 0)", lambda: R.build_regions(cs, grow=0), False),
@@ -108,13 +112,13 @@ def run_size(n: int, objects: int, repeat: int) -> None:
         ("build_regions (aov:IndexAOV, no opencv)", lambda: R.build_regions(cs_aov), True),
     ]
     rows = [("baseline np.unique(index, return_counts)", base)]
-    saved = R._cv2
+    saved = RL.cv2_or_none
     for name, fn, no_cv in cases:
-        R._cv2 = (lambda: None) if no_cv else saved
+        RL.cv2_or_none = (lambda: None) if no_cv else saved
         try:
             rows.append((name, best(fn, repeat)))
         finally:
-            R._cv2 = saved
+            RL.cv2_or_none = saved
     blend = int((np.abs(aov - np.rint(aov)) > 0.01).sum())
     print(
         f"\n{n}x{n}: {len(res.regions)} regions visible of {objects + 1} objects; "
@@ -124,13 +128,13 @@ def run_size(n: int, objects: int, repeat: int) -> None:
         print(f"  {name:<44} {t:8.3f} s   x{t / base:5.2f}")
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", default="1200,4096")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--objects", type=int, default=40)
     args = ap.parse_args(argv)
-    cv2 = R._cv2()
+    cv2: Any = RL.cv2_or_none()
     print(f"numpy {np.__version__}, opencv {'absent' if cv2 is None else cv2.__version__}")
     for n in (int(s) for s in args.sizes.split(",")):
         run_size(n, args.objects, args.repeat)

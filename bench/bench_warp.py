@@ -28,6 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -51,7 +52,7 @@ def best_cpu(fn: Callable[[], Any], repeat: int) -> float:
     return min(times)
 
 
-def _pose(x: float, yaw_deg: float) -> np.ndarray:
+def _pose(x: float, yaw_deg: float) -> NDArray[Any]:
     c, s = np.cos(np.radians(yaw_deg)), np.sin(np.radians(yaw_deg))
     m = np.eye(4)
     m[:3, :3] = [[c, 0, s], [0, 1, 0], [-s, 0, c]]
@@ -59,7 +60,7 @@ def _pose(x: float, yaw_deg: float) -> np.ndarray:
     return m
 
 
-def _render(m: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+def _render(m: NDArray[Any], n: int) -> tuple[NDArray[Any], NDArray[Any]]:
     """Planar depth and world normals of a wall at z = -10 and a sphere of radius 1.5 at (0, 0, -5)."""
     f = LENS / SENSOR * n
     ys, xs = np.mgrid[0:n, 0:n].astype(np.float64)
@@ -78,7 +79,7 @@ def _render(m: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     return t.astype(np.float32), normal.astype(np.float32)
 
 
-def make_camera(folder: str, name: str, m: np.ndarray, n: int) -> str:
+def make_camera(folder: str, name: str, m: NDArray[Any], n: int) -> str:
     rng = np.random.default_rng(0)
     path = os.path.join(folder, f"{name}.exr")
     beauty = {

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import Any
 
 
-def best(fn, repeat: int) -> float:
+def best(fn: Callable[[], Any], repeat: int) -> float:
     """Seconds of the fastest of ``repeat`` calls of ``fn()``."""
     times = []
     for _ in range(repeat):

@@ -15,14 +15,27 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .errors import CanvasError
 from .exr import ExrImage, read_exr, read_header
 from .jsonio import load_json_file
 from .sidecar import far_clip, sidecar_notes
+
+_T = TypeVar("_T", bound=np.generic)
+
+FloatArray = NDArray[np.float32]
+BoolArray = NDArray[np.bool_]
+Passes = dict[str, dict[str, str]]  # pass -> short channel name -> full channel name
+
+#: The canvas kinds a loader assembles; ``need=`` picks some (a command that uses only depth
+#: never converts or stacks the beauty, normal or index passes).
+KINDS = frozenset({"depth", "normal", "beauty", "object", "material", "aovs"})
 
 #: Depth at or above this is a renderer's "no hit" (Cycles writes 1e10, Iray ~3.4e38).
 NO_HIT_FAR = 1.0e9
@@ -64,21 +77,21 @@ class CanvasSet:
     width: int
     height: int
     layout: str  # "blender5" | "blender4" | "daz" | "plain"
-    depth: np.ndarray | None = None
-    hit: np.ndarray | None = None
+    depth: NDArray[Any] | None = None
+    hit: NDArray[Any] | None = None
     depth_unit: str = "scene"  # "scene" (Blender units, usually metres) or "cm" (Daz)
     depth_kind: str = "planar"  # "planar" or "distance" (radial)
-    normal: np.ndarray | None = None
+    normal: NDArray[Any] | None = None
     normal_space: str | None = None
-    beauty: np.ndarray | None = None  # (H, W, 3|4) linear float
-    object_index: np.ndarray | None = None  # (H, W) float32 as stored
-    material_index: np.ndarray | None = None
-    aovs: dict[str, np.ndarray] = field(default_factory=dict)  # other passes by name
-    header: dict = field(default_factory=dict)
+    beauty: NDArray[Any] | None = None  # (H, W, 3|4) linear float
+    object_index: NDArray[Any] | None = None  # (H, W) float32 as stored
+    material_index: NDArray[Any] | None = None
+    aovs: dict[str, NDArray[Any]] = field(default_factory=dict)  # other passes by name
+    header: dict[str, Any] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)  # canvas kind -> file path
     channels: dict[str, list[str]] = field(default_factory=dict)  # file path -> channel names
     layer: str = ""
-    sidecar: dict | None = None
+    sidecar: dict[str, Any] | None = None
     sidecar_path: str | None = None
     warnings: tuple[str, ...] = ()  # honest notes about the inputs (ignored sidecar fields, ...)
 
@@ -111,7 +124,7 @@ class CanvasSet:
         d = self.depth[self.hit]
         return float(d.min()), float(d.max())
 
-    def require_depth(self) -> np.ndarray:
+    def require_depth(self) -> NDArray[Any]:
         if self.depth is None:
             raise CanvasError(f"camera {self.camera!r} has no depth canvas", self.primary_path)
         return self.depth
@@ -121,7 +134,7 @@ class CanvasSet:
         return next(iter(self.sources.values()), None)
 
 
-def no_hit_mask(depth: np.ndarray, half: bool = False, far_clip: float | None = None) -> np.ndarray:
+def no_hit_mask(depth: NDArray[Any], half: bool = False, far_clip: float | None = None) -> NDArray[Any]:
     """True where the renderer hit nothing.
 
     No hit: NaN, +-inf, depth <= 0, depth >= 1e9 (Cycles' 1e10, Iray's float max), half's 65504
@@ -134,12 +147,17 @@ def no_hit_mask(depth: np.ndarray, half: bool = False, far_clip: float | None = 
             bad |= depth >= HALF_MAX
         if far_clip is not None and far_clip > 0:
             bad |= depth >= np.float32(far_clip * (1 - 1e-5))
-    return bad
+    return np.asarray(bad, dtype=np.bool_)
 
 
-def _ro(a: np.ndarray | None) -> np.ndarray | None:
+def _ro(a: NDArray[_T] | None) -> NDArray[_T] | None:
     if a is not None:
         a.flags.writeable = False
+    return a
+
+
+def _ro_array(a: NDArray[_T]) -> NDArray[_T]:
+    a.flags.writeable = False
     return a
 
 
@@ -153,7 +171,7 @@ def _split_name(name: str) -> tuple[str, str, str]:
     return "", "", name
 
 
-def _stack(img: ExrImage, names: list[str]) -> np.ndarray:
+def _stack(img: ExrImage, names: list[str]) -> NDArray[Any]:
     return np.stack([img.channels[n].pixels for n in names], axis=-1)
 
 
@@ -164,21 +182,21 @@ def _pick(passes: dict[str, dict[str, str]], keys: set[str]) -> tuple[str, dict[
     return None
 
 
-def _vector(chans: dict[str, str], img: ExrImage, path: str, what: str) -> np.ndarray:
+def _vector(chans: dict[str, str], img: ExrImage, path: str, what: str) -> NDArray[Any]:
     for axes in (("X", "Y", "Z"), ("R", "G", "B"), ("x", "y", "z"), ("r", "g", "b")):
         if all(a in chans for a in axes):
             return _stack(img, [chans[a] for a in axes])
     raise CanvasError(f"{what} pass has channels {sorted(chans)}; expected X,Y,Z or R,G,B", path)
 
 
-def _colour(chans: dict[str, str], img: ExrImage) -> np.ndarray | None:
+def _colour(chans: dict[str, str], img: ExrImage) -> NDArray[Any] | None:
     for axes in (("R", "G", "B", "A"), ("R", "G", "B"), ("r", "g", "b", "a"), ("r", "g", "b")):
         if all(a in chans for a in axes):
             return _stack(img, [chans[a] for a in axes])
     return None
 
 
-def _scalar(chans: dict[str, str], img: ExrImage) -> tuple[np.ndarray, bool] | None:
+def _scalar(chans: dict[str, str], img: ExrImage) -> tuple[NDArray[Any], bool] | None:
     for c in ("Z", "V", "X", "Y", "R", "z", "v", "x", "y", "r"):
         if c in chans:
             ch = img.channels[chans[c]]
@@ -198,7 +216,7 @@ def _layers(img: ExrImage) -> dict[str, dict[str, dict[str, str]]]:
     return out
 
 
-def load_sidecar(path: str) -> dict:
+def load_sidecar(path: str) -> dict[str, Any]:
     data = load_json_file(path, "sidecar", error=CanvasError)
     if not isinstance(data, dict):
         raise CanvasError("sidecar must hold a JSON object", path)
@@ -210,80 +228,85 @@ def _find_sidecar(exr_path: str, stem: str) -> str | None:
     return cand if os.path.isfile(cand) else None
 
 
-def load_multilayer(path: str, layer: str | None = None, sidecar: str | None = None) -> CanvasSet:
-    """Load a Blender (4.x single-part or 5.x multi-part) or plain EXR as one camera."""
-    path = os.fspath(path)
-    stem = os.path.splitext(os.path.basename(path))[0]
-    img = read_exr(path)
-    layers = _layers(img)
-    if layer is None:
-        # the first layer holding a depth pass, else the first with anything recognisable
-        named = [n for n in layers if n]
-        candidates = named + ([""] if "" in layers else [])
-        layer = next((n for n in candidates if _pick(layers[n], _DEPTH_PASSES)), None)
-        if layer is None:
-            layer = candidates[0]
-    elif layer not in layers:
-        raise CanvasError(f"no view layer {layer!r}; the file has {sorted(n for n in layers if n)}", path)
-    passes = layers[layer]
-    top = layers.get("", {}).get("", {}) if layer else passes.get("", {})
+def _choose_layer(layers: dict[str, dict[str, dict[str, str]]], layer: str | None, path: str) -> str:
+    """The named view layer, else the first holding a depth pass, else the first with anything."""
+    if layer is not None:
+        if layer not in layers:
+            raise CanvasError(f"no view layer {layer!r}; the file has {sorted(n for n in layers if n)}", path)
+        return layer
+    named = [n for n in layers if n]
+    candidates = named + ([""] if "" in layers else [])
+    found = next((n for n in candidates if _pick(layers[n], _DEPTH_PASSES)), None)
+    return candidates[0] if found is None else found
 
-    side_path = sidecar or _find_sidecar(path, stem)
-    side = load_sidecar(side_path) if side_path else None
 
-    depth = half = None
+def _depth_of(passes: Passes, top: dict[str, str], img: ExrImage) -> tuple[FloatArray | None, bool]:
     depth_pass = _pick(passes, _DEPTH_PASSES)
     if depth_pass:
         got = _scalar(depth_pass[1], img)
-        if got:
-            depth, half = got
-    elif "Z" in top:
-        depth, half = img.channels[top["Z"]].pixels, img.channels[top["Z"]].half
-    elif set(top) == {"Y"}:  # a lone Y channel: a Daz depth canvas saved under another name
-        depth, half = img.channels[top["Y"]].pixels, img.channels[top["Y"]].half
+        return got if got else (None, False)
+    for name in ("Z", "Y"):  # a lone Y channel: a Daz depth canvas saved under another name
+        if name in top and (name == "Z" or set(top) == {"Y"}):
+            ch = img.channels[top[name]]
+            return ch.pixels, ch.half
+    return None, False
 
-    normal = None
-    normal_pass = _pick(passes, _NORMAL_PASSES)
-    if normal_pass:
-        normal = _vector(normal_pass[1], img, path, "Normal")
 
-    beauty = None
-    beauty_pass = _pick(passes, _BEAUTY_PASSES)
-    if beauty_pass:
-        beauty = _colour(beauty_pass[1], img)
-    if beauty is None:
-        beauty = _colour(top, img)
-
-    def index(keys: set[str]) -> np.ndarray | None:
-        found = _pick(passes, keys)
-        got = _scalar(found[1], img) if found else None
-        return got[0] if got else None
-
+def _aovs_of(passes: Passes, img: ExrImage) -> dict[str, FloatArray]:
+    """Passes that are none of the known kinds: scalars, and X,Y,Z / R,G,B vectors."""
     known = _DEPTH_PASSES | _NORMAL_PASSES | _OBJECT_PASSES | _MATERIAL_PASSES | _BEAUTY_PASSES | {""}
-    aovs: dict[str, np.ndarray] = {}
+    aovs: dict[str, FloatArray] = {}
     for pname, chans in passes.items():
         if _norm(pname) in known:
             continue
         got = _scalar(chans, img) if len(chans) == 1 else None
         if got is not None:
             aovs[pname] = got[0]
-        else:
-            vec = None
-            for axes in (("X", "Y", "Z"), ("R", "G", "B")):
-                if all(a in chans for a in axes):
-                    vec = _stack(img, [chans[a] for a in axes])
-                    break
-            if vec is not None:
-                aovs[pname] = vec
+            continue
+        for axes in (("X", "Y", "Z"), ("R", "G", "B")):
+            if all(a in chans for a in axes):
+                aovs[pname] = _stack(img, [chans[a] for a in axes])
+                break
+    return aovs
 
+
+def _index_of(passes: Passes, keys: set[str], img: ExrImage) -> FloatArray | None:
+    found = _pick(passes, keys)
+    got = _scalar(found[1], img) if found else None
+    return got[0] if got else None
+
+
+def load_multilayer(
+    path: str, layer: str | None = None, sidecar: str | None = None, need: Collection[str] | None = None
+) -> CanvasSet:
+    """Load a Blender (4.x single-part or 5.x multi-part) or plain EXR as one camera.
+
+    ``need``: the canvas kinds to assemble (of :data:`KINDS`; default all). The others stay None,
+    and their pixels are never converted from the file's storage.
+    """
+    path = os.fspath(path)
+    want = KINDS if need is None else frozenset(need)
+    stem = os.path.splitext(os.path.basename(path))[0]
+    img = read_exr(path)
+    layers = _layers(img)
+    layer = _choose_layer(layers, layer, path)
+    passes = layers[layer]
+    top = layers.get("", {}).get("", {}) if layer else passes.get("", {})
+
+    side_path = sidecar or _find_sidecar(path, stem)
+    side = load_sidecar(side_path) if side_path else None
+    depth, half = _depth_of(passes, top, img) if "depth" in want else (None, False)
+    normal_pass = _pick(passes, _NORMAL_PASSES) if "normal" in want else None
+    normal = _vector(normal_pass[1], img, path, "Normal") if normal_pass else None
+    beauty = None
+    if "beauty" in want:
+        beauty_pass = _pick(passes, _BEAUTY_PASSES)
+        beauty = _colour(beauty_pass[1], img) if beauty_pass else None
+        beauty = _colour(top, img) if beauty is None else beauty
+    aovs = _aovs_of(passes, img) if "aovs" in want else {}
     multi = len(img.parts) > 1
-    if layer or multi:
-        layout = "blender5" if multi else "blender4"
-    else:
-        layout = "plain"
-    hit = None
-    if depth is not None:
-        hit = ~no_hit_mask(depth, bool(half), far_clip(side))
+    layout = ("blender5" if multi else "blender4") if (layer or multi) else "plain"
+    hit = None if depth is None else ~no_hit_mask(depth, half, far_clip(side))
     sources = {
         k: path for k, v in (("depth", depth), ("normal", normal), ("beauty", beauty)) if v is not None
     }
@@ -295,13 +318,11 @@ def load_multilayer(path: str, layer: str | None = None, sidecar: str | None = N
         depth=depth,
         hit=_ro(hit),
         normal=_ro(normal),
-        normal_space="world"
-        if normal is not None and layout != "plain"
-        else ("camera" if normal is not None else None),
+        normal_space=None if normal is None else ("world" if layout != "plain" else "camera"),
         beauty=_ro(beauty),
-        object_index=index(_OBJECT_PASSES),
-        material_index=index(_MATERIAL_PASSES),
-        aovs={k: _ro(v) for k, v in aovs.items()},
+        object_index=_index_of(passes, _OBJECT_PASSES, img) if "object" in want else None,
+        material_index=_index_of(passes, _MATERIAL_PASSES, img) if "material" in want else None,
+        aovs={k: _ro_array(v) for k, v in aovs.items()},
         header=img.header,
         sources=sources or {"file": path},
         channels={path: list(img.channels)},
@@ -312,22 +333,37 @@ def load_multilayer(path: str, layer: str | None = None, sidecar: str | None = N
     )
 
 
-def load_daz(stem: str, files: dict[str, str], sidecar: str | None = None) -> CanvasSet:
-    """Load one Daz render: ``files`` maps canvas kind (depth, normal, beauty, ...) to a path."""
-    images: dict[str, ExrImage] = {}
-    # refuse mismatched sizes from the headers alone, before decoding any pixels
+def _daz_headers(stem: str, files: dict[str, str]) -> tuple[dict[str, list[str]], tuple[int, int]]:
+    """Channel names per file and the size, from the headers alone (mismatched sizes are refused
+    before any pixel is decoded)."""
     sizes: dict[str, tuple[int, int]] = {}
+    names: dict[str, list[str]] = {}
     for path in files.values():
         hdr = read_header(path)[0]
         x0, y0, x1, y1 = (int(v) for v in (*hdr["displayWindow"][0], *hdr["displayWindow"][1]))
         sizes[path] = (x1 - x0 + 1, y1 - y0 + 1)
+        names[path] = [str(getattr(c, "name", c)) for c in hdr.get("channels", [])]
     if len(set(sizes.values())) > 1:
         desc = ", ".join(f"{os.path.basename(p)} is {w}x{h}" for p, (w, h) in sizes.items())
         raise CanvasError(f"canvases of camera {stem!r} differ in size: {desc}", next(iter(files.values())))
-    for kind, path in files.items():
-        images[kind] = read_exr(path)
-    first = next(iter(images.values()))
-    side_path = sidecar or _find_sidecar(first.path, stem)
+    return names, next(iter(sizes.values()))
+
+
+def load_daz(
+    stem: str, files: dict[str, str], sidecar: str | None = None, need: Collection[str] | None = None
+) -> CanvasSet:
+    """Load one Daz render: ``files`` maps canvas kind (depth, normal, beauty, ...) to a path.
+
+    ``need``: the canvas kinds to assemble (default all); the files of the others are not decoded.
+    """
+    want = KINDS if need is None else frozenset(need)
+    header_names, (width, height) = _daz_headers(stem, files)
+    images = {
+        kind: read_exr(path)
+        for kind, path in files.items()
+        if ("depth" if kind == "distance" else kind) in want
+    }
+    side_path = sidecar or _find_sidecar(next(iter(files.values())), stem)
     side = load_sidecar(side_path) if side_path else None
 
     depth = half = None
@@ -363,14 +399,14 @@ def load_daz(stem: str, files: dict[str, str], sidecar: str | None = None) -> Ca
     if "material" in images:
         mat = _ids_from_colours(images["material"])
     hit = ~no_hit_mask(depth, bool(half), far_clip(side)) if depth is not None else None
-    merged: dict = {}
+    merged: dict[str, object] = {}
     for img in images.values():
         for k, v in img.header.items():
             merged.setdefault(k, v)
     return CanvasSet(
         camera=stem,
-        width=first.width,
-        height=first.height,
+        width=width,
+        height=height,
         layout="daz",
         depth=depth,
         hit=_ro(hit),
@@ -382,15 +418,15 @@ def load_daz(stem: str, files: dict[str, str], sidecar: str | None = None) -> Ca
         object_index=_ro(obj),
         material_index=_ro(mat),
         header=merged,
-        sources={k: v.path for k, v in images.items()},
-        channels={v.path: list(v.channels) for v in images.values()},
+        sources={k: v.path for k, v in images.items()} or {"file": next(iter(files.values()))},
+        channels=header_names,
         sidecar=side,
         sidecar_path=side_path,
-        warnings=tuple(sidecar_notes(side, first.width, first.height, side_path)),
+        warnings=tuple(sidecar_notes(side, width, height, side_path)),
     )
 
 
-def _depth_channel(img: ExrImage) -> tuple[np.ndarray, bool] | None:
+def _depth_channel(img: ExrImage) -> tuple[NDArray[Any], bool] | None:
     """A Daz depth/distance canvas: its Y (or Z) channel, or its only channel; None otherwise."""
     names = {n.split(".")[-1]: n for n in img.channels}
     for c in ("Y", "Z"):
@@ -403,7 +439,7 @@ def _depth_channel(img: ExrImage) -> tuple[np.ndarray, bool] | None:
     return None
 
 
-def _ids_from_colours(img: ExrImage) -> np.ndarray:
+def _ids_from_colours(img: ExrImage) -> NDArray[Any]:
     """Daz Object/Material Id canvases hold one colour per object: turn colours into ids 1..K (0 = black)."""
     names = {n.split(".")[-1]: n for n in img.channels}
     col = _colour(names, img)
@@ -421,7 +457,8 @@ def _ids_from_colours(img: ExrImage) -> np.ndarray:
     if black.size:
         b = black[0]
         ids = np.where(inv == b, 0, np.where(inv > b, inv, inv + 1)).astype(np.float32)
-    return ids.reshape(rgb.shape[:2])
+    out: NDArray[np.float32] = ids.reshape(rgb.shape[:2])
+    return out
 
 
 @dataclass(frozen=True)
@@ -496,10 +533,21 @@ def _unique(cams: dict[str, CameraSource], name: str, path: str) -> None:
         )
 
 
-def load_camera(src: CameraSource, layer: str | None = None) -> CanvasSet:
+def load_camera(
+    src: CameraSource, layer: str | None = None, need: Collection[str] | None = None
+) -> CanvasSet:
+    """Load one camera; ``need`` limits the canvas kinds assembled (of :data:`KINDS`; default all)."""
     if src.layout == "daz":
-        return load_daz(src.camera, src.files)
-    return load_multilayer(src.files["file"], layer=layer)
+        return load_daz(src.camera, src.files, need=need)
+    return load_multilayer(src.files["file"], layer=layer, need=need)
+
+
+def source_files(src: CameraSource) -> list[str]:
+    """The files a camera is read from, its sidecar included, without reading any of them."""
+    first = next(iter(src.files.values()))
+    stem = src.camera if src.layout == "daz" else os.path.splitext(os.path.basename(first))[0]
+    side = _find_sidecar(first, stem)
+    return [*src.files.values(), *([side] if side else [])]
 
 
 def load_cameras(paths: list[str] | str) -> list[CanvasSet]:

@@ -7,24 +7,28 @@ Every command takes PATH as a file or a folder; a folder may hold several camera
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 
 import numpy as np
 
-from . import __version__, cli_normal, cli_plan, cli_regions, cli_warp
-from .canvas import CanvasSet, discover, load_camera
-from .cli_base import COMMANDS, CUTOFF, MAX_BINS, command, depth_and_hit, input_files, int_in, iter_cameras
+from . import __version__
+from .canvas import CanvasSet, discover, load_camera, source_files
+from .cli_base import COMMANDS, CUTOFF, MAX_BINS, command, depth_and_hit, int_in, iter_cameras
 from .cli_base import say as _print
-from .depth import Quantized, histogram, suggest_cuts
+from .depth import Quantized, depth_splits, histogram, suggest_cuts
 from .errors import SceneImportError
 from .files import OutputBatch
 from .notices import depth_map_notes, emit, region_mask_notes
-from .plan import depth_splits
+from .progress import Steps, progress
 from .splits import SplitPlan, load_preset
 
-#: The command modules registered with ``cli_base.command`` (imported for that).
-COMMAND_MODULES = (cli_regions, cli_normal, cli_plan, cli_warp)
+#: The command modules registered with ``cli_base.command`` (imported for that, by build_parser).
+COMMAND_MODULES = ("cli_regions", "cli_normal", "cli_plan", "cli_warp")
+#: This module's own commands: running one of them does not import the other command modules
+#: (``depth`` starts faster without the webui client, warp and their imports).
+CORE = ("info", "histogram", "depth", "shell")
 #: The order ``--help`` lists the commands in.
 ORDER = ("info", "histogram", "depth", "regions", "normal", "plan", "run", "warp", "consistency", "shell")
 
@@ -91,7 +95,8 @@ def _histogram_args(p: argparse.ArgumentParser) -> None:
 
 @command("histogram", "print the depth histogram over hit pixels (bin, percent, range)", _histogram_args)
 def cmd_histogram(args: argparse.Namespace) -> int:
-    for cs in iter_cameras([args.path], args.layer):
+    for src in progress(discover([args.path]), "reading", unit="camera"):
+        cs = load_camera(src, layer=args.layer, need=("depth", "object"))  # only what it shows
         emit(cs.warnings)
         depth, hit = depth_and_hit(cs)
         h = histogram(depth, hit, bins=args.bins, cutoff=args.cutoff)
@@ -157,17 +162,24 @@ def _depth_args(p: argparse.ArgumentParser) -> None:
 )
 def cmd_depth(args: argparse.Namespace) -> int:
     preset = load_preset(args.splits) if args.splits else None
-    cams = [load_camera(s, layer=args.layer) for s in discover([args.path])]
+    sources = discover([args.path])
     batch = OutputBatch(
-        protect=[f for cs in cams for f in input_files(cs)] + ([args.splits] if args.splits else [])
+        protect=[f for src in sources for f in source_files(src)] + ([args.splits] if args.splits else [])
     )
-    for cs in cams:
-        plan = depth_splits(cs, preset, args.cutoff)
-        notes = list(cs.warnings)
-        q = depth_outputs(cs, plan, args.out, batch, sixteen=args.sixteen, notes=notes)
-        _print(f"{cs.camera}: {q.usage().describe()}")
-        emit(notes)
-    for path in batch.commit():
+    with Steps(2 * len(sources) + 1, "depth") as steps:
+        for src in sources:  # one camera in memory at a time, its depth pass only
+            steps.next(f"{src.camera}: reading")
+            cs = load_camera(src, layer=args.layer, need=("depth",))
+            steps.next(f"{src.camera}: quantising")
+            plan = depth_splits(cs, preset, args.cutoff)
+            notes = list(cs.warnings)
+            q = depth_outputs(cs, plan, args.out, batch, sixteen=args.sixteen, notes=notes)
+            steps.print(f"{cs.camera}: {q.usage().describe()}")
+            emit(notes)
+            del cs, q
+        steps.next("encoding and writing")
+        written = batch.commit()
+    for path in written:
         _print(f"wrote {path}")
     return 0
 
@@ -198,7 +210,11 @@ def cmd_shell(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- main
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command; of this module's own only when ``command`` is one of them."""
+    if command not in CORE:
+        for name in COMMAND_MODULES:
+            importlib.import_module(f"{__package__}.{name}")
     parser = argparse.ArgumentParser(
         prog="scene-import",
         description="Blender/Daz EXR render canvases -> ControlNet maps, Regional Prompter masks and prompts.",
@@ -214,7 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv[0] if argv else None)
     args = parser.parse_args(argv)
     try:
         return int(args._run(args) or 0)

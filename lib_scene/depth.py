@@ -14,28 +14,46 @@ for no-hit pixels. Everything is vectorised over the whole canvas.
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
+from numpy.typing import NDArray
 
-from .errors import SplitError
+from .errors import CanvasError, PlanError, SplitError
 from .palette import default_test_colour, region_color
+from .params import PlanParams
 from .splits import TOTAL_LEVELS, Split, SplitPlan, largest_remainder, parse_colour
 
+_T = TypeVar("_T", bound=np.generic)
 
-def _arrays(plan: SplitPlan):
+if TYPE_CHECKING:
+    from .canvas import CanvasSet
+
+
+FloatArray = NDArray[np.floating[Any]]
+BoolArray = NDArray[np.bool_]
+IntArray = NDArray[np.integer[Any]]
+_Arrays = tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64], NDArray[np.int64]]
+
+
+def _arrays(plan: SplitPlan) -> _Arrays:
     starts = np.array([s.start for s in plan.splits], dtype=np.float64)
     ends = np.array([s.end for s in plan.splits], dtype=np.float64)
     levels = np.array([s.levels for s in plan.splits], dtype=np.int64)
-    offsets = np.concatenate(([0], np.cumsum(levels)[:-1]))
+    offsets = np.concatenate(([0], np.cumsum(levels)[:-1])).astype(np.int64)
     return starts, ends, levels, offsets
 
 
 #: Pixels per block of the vectorised quantiser: temporaries stay in cache instead of RAM.
-BLOCK = 1 << 18
+BLOCK = 1 << 16
 
 
-def split_index(depth: np.ndarray, hit: np.ndarray | None, plan: SplitPlan) -> tuple[np.ndarray, np.ndarray]:
+def split_index(
+    depth: FloatArray, hit: BoolArray | None, plan: SplitPlan
+) -> tuple[NDArray[np.intp], BoolArray]:
     """Per pixel: the split it falls in, and whether it is quantised at all (hit, not beyond the
     last end, before the cutoff)."""
     _, ends, _, _ = _arrays(plan)
@@ -50,64 +68,146 @@ def split_index(depth: np.ndarray, hit: np.ndarray | None, plan: SplitPlan) -> t
     return idx, valid
 
 
-def _codes_block(d: np.ndarray, hit: np.ndarray | None, plan: SplitPlan, arrays) -> np.ndarray:
-    starts, ends, levels, offsets = arrays
-    nsplit = len(starts)
-    idx = np.searchsorted(ends[:-1], d, side="right")
-    np.minimum(idx, nsplit - 1, out=idx)
+@dataclass(frozen=True)
+class _Tables:
+    """Per-split constants of the level function, computed once per plan (the same float64
+    operations the formula in the module doc does per pixel, so results are bit-identical)."""
+
+    bounds: NDArray[np.float64]  # ends of all splits but the last (searchsorted)
+    last_end: np.float64  # a numpy scalar, compared with the depth exactly as before (see _index_block)
+    start: NDArray[np.float64]  # linear: start; inverse: 1 / start
+    width: NDArray[np.float64]  # linear: end - start; inverse: 1 / start - 1 / end
+    levels: NDArray[np.float64]
+    top: NDArray[np.float64]  # levels - 1
+    base: NDArray[np.float64]  # offset + 1: index of the split's nearest level
+    zero_split: NDArray[np.float64] | None  # TOTAL_LEVELS + 1 + k for 0-level splits (None if none)
+    inverse: bool
+
+    @classmethod
+    def of(cls, plan: SplitPlan) -> _Tables:
+        starts, ends, levels, offsets = _arrays(plan)
+        inverse = plan.curve == "inverse"
+        with np.errstate(divide="ignore", invalid="ignore"):
+            start = 1.0 / starts if inverse else starts
+            width = (1.0 / starts) - (1.0 / ends) if inverse else ends - starts
+        zero = None
+        if (levels == 0).any():
+            zero = np.where(levels > 0, np.nan, TOTAL_LEVELS + 1 + np.arange(len(levels))).astype(np.float64)
+        return cls(
+            ends[:-1],
+            ends[-1],
+            start,
+            width,
+            levels.astype(np.float64),
+            (levels - 1).astype(np.float64),
+            (offsets + 1).astype(np.float64),
+            zero,
+            inverse,
+        )
+
+
+def _index_block(
+    d: FloatArray, hit: BoolArray | None, cutoff: float | None, tb: _Tables
+) -> NDArray[np.uint16]:
+    """Codes + 1 of one block of pixels (uint16; 0 = black)."""
+    d64 = d.astype(np.float64)
+    idx = np.searchsorted(tb.bounds, d64, side="right")
+    np.minimum(idx, tb.levels.size - 1, out=idx)  # NaN sorts last
     with np.errstate(invalid="ignore", divide="ignore"):
-        valid = np.isfinite(d) & (d <= ends[-1])
+        # the comparisons on the depth as given (float32 from a file), with the same operand types
+        # as always: numpy's casting rules for them decide the edge pixels
+        valid = np.isfinite(d)
+        valid &= d <= tb.last_end
         if hit is not None:
             valid &= hit
-        if plan.cutoff is not None:
-            valid &= d < plan.cutoff
-        s = starts[idx]
-        d64 = d.astype(np.float64)
-        if plan.curve == "inverse":
-            t = 1.0 / s
-            t -= 1.0 / d64
-            t /= (1.0 / s) - (1.0 / ends[idx])
+        if cutoff is not None:
+            valid &= d < cutoff
+        if tb.inverse:
+            t = np.divide(1.0, d64)
+            np.subtract(tb.start.take(idx), t, out=t)
         else:
-            t = d64 - s
-            t /= ends[idx] - s
+            t = np.subtract(d64, tb.start.take(idx))
+        t /= tb.width.take(idx)
         np.clip(t, 0.0, 1.0, out=t)
         np.nan_to_num(t, copy=False)
-    n = levels[idx]
-    t *= n
-    lvl = np.minimum(n - 1, np.floor(t).astype(np.int64))
-    lvl += offsets[idx]
-    # levels 0..255; a pixel in a 0-level split k is 256 + k (black, but its split is kept); -1 = black
-    code = np.where(n > 0, lvl, TOTAL_LEVELS + idx)
-    code[~valid] = -1
-    return code.astype(np.int16)
+        t *= tb.levels.take(idx)
+        np.floor(t, out=t)
+        np.minimum(t, tb.top.take(idx), out=t)
+        t += tb.base.take(idx)
+        if tb.zero_split is not None:
+            z = tb.zero_split.take(idx)
+            np.copyto(t, z, where=~np.isnan(z))
+    t *= valid
+    return t.astype(np.uint16)
 
 
-def level_codes(depth: np.ndarray, hit: np.ndarray | None, plan: SplitPlan) -> np.ndarray:
+def level_codes(depth: FloatArray, hit: BoolArray | None, plan: SplitPlan) -> NDArray[np.int16]:
     """Per pixel, int16: the global level 0..255 (0 = nearest); 256 + k for a pixel in split k
     that has 0 levels; -1 where black for any other reason (no hit, beyond the end, cutoff)."""
-    arrays = _arrays(plan)
+    return Quantized.of(depth, hit, plan).codes
+
+
+def _quantize(
+    depth: FloatArray, hit: BoolArray | None, plan: SplitPlan
+) -> tuple[NDArray[np.uint16], NDArray[np.int64]]:
+    """Codes + 1 of every pixel (uint16) and the pixel count of each, block by block."""
+    tb = _Tables.of(plan)
     flat_d = depth.reshape(-1)
     flat_h = None if hit is None else hit.reshape(-1)
-    out = np.empty(flat_d.shape, np.int16)
-    for a in range(0, flat_d.size, BLOCK):  # blocks of pixels, not pixels
-        b = a + BLOCK
-        out[a:b] = _codes_block(flat_d[a:b], None if flat_h is None else flat_h[a:b], plan, arrays)
-    return out.reshape(depth.shape)
+    out = np.empty(flat_d.shape, np.uint16)
+    ncodes = TOTAL_LEVELS + len(plan.splits) + 1
+    starts = range(0, flat_d.size, BLOCK)
+    workers = _workers(flat_d.size)
+
+    def run(k: int) -> NDArray[np.int64]:
+        """Every ``workers``-th block from block k: numpy releases the GIL in these loops."""
+        counts = np.zeros(ncodes, np.int64)
+        for a in starts[k::workers]:  # blocks of pixels, not pixels
+            b = a + BLOCK
+            blk = _index_block(flat_d[a:b], None if flat_h is None else flat_h[a:b], plan.cutoff, tb)
+            out[a:b] = blk
+            counts += np.bincount(blk, minlength=ncodes)
+        return counts
+
+    if workers == 1:
+        return out.reshape(depth.shape), run(0)
+    with ThreadPoolExecutor(workers) as pool:
+        parts = list(pool.map(run, range(workers)))
+    return out.reshape(depth.shape), np.sum(parts, axis=0, dtype=np.int64)
+
+
+def _workers(pixels: int) -> int:
+    """Threads for the quantiser: one per core (at most 4), one for small canvases."""
+    return 1 if pixels < 4 * BLOCK else max(1, min(4, os.cpu_count() or 1))
 
 
 @dataclass(frozen=True)
 class Quantized:
     """A depth canvas quantised once; the depth map, test and region images and the level usage
-    are all table look-ups on the same per-pixel codes."""
+    are all table look-ups on the same per-pixel codes.
+
+    ``index`` holds code + 1 per pixel as uint16 (0 = black for no hit / out of range / cutoff,
+    1..256 = global level 0..255, 257 + k = a pixel of split k when that split has 0 levels), so
+    every image is one ``np.take`` from a small table; ``per_code`` counts the pixels of each.
+    """
 
     plan: SplitPlan
-    codes: np.ndarray
+    index: NDArray[np.uint16]
+    per_code: NDArray[np.int64]
 
     @classmethod
-    def of(cls, depth: np.ndarray, hit: np.ndarray | None, plan: SplitPlan) -> Quantized:
-        return cls(plan, level_codes(depth, hit, plan))
+    def of(cls, depth: FloatArray, hit: BoolArray | None, plan: SplitPlan) -> Quantized:
+        index, counts = _quantize(np.asarray(depth), None if hit is None else np.asarray(hit), plan)
+        return cls(plan, index, counts)
 
-    def _split_of_code(self) -> np.ndarray:
+    @property
+    def codes(self) -> NDArray[np.int16]:
+        """Per pixel, int16: the level 0..255, 256 + k in a 0-level split k, -1 for black."""
+        codes = self.index.astype(np.int16)
+        codes -= 1
+        return codes
+
+    def _split_of_code(self) -> NDArray[np.int32]:
         """Split number for each code + 1 (index 0 is code -1 -> -1)."""
         n = len(self.plan.splits)
         table = np.full(TOTAL_LEVELS + n + 1, -1, np.int32)
@@ -117,38 +217,39 @@ class Quantized:
             table[1 + TOTAL_LEVELS + k] = k
         return table
 
-    def _lookup(self, table: np.ndarray) -> np.ndarray:
-        return table[self.codes.astype(np.int32) + 1]
+    def _lookup(self, table: NDArray[_T]) -> NDArray[_T]:
+        return np.take(table, self.index, axis=0)
 
-    def grey(self) -> np.ndarray:
+    def _grey_table(self) -> NDArray[np.uint8]:
         table = np.zeros(TOTAL_LEVELS + len(self.plan.splits) + 1, np.uint8)
         table[1 : TOTAL_LEVELS + 1] = 255 - np.arange(TOTAL_LEVELS)
-        return self._lookup(table)
+        return table
 
-    def level_index(self) -> np.ndarray:
-        lv = self.codes.copy()
+    def grey(self) -> NDArray[np.uint8]:
+        return self._lookup(self._grey_table())
+
+    def level_index(self) -> NDArray[np.int16]:
+        lv = self.codes
         lv[lv >= TOTAL_LEVELS] = -1
         return lv
 
-    def split_labels(self) -> np.ndarray:
+    def split_labels(self) -> NDArray[np.int32]:
         """Per pixel: its split number, or -1 where it is black for being no hit / out of range."""
         return self._lookup(self._split_of_code())
 
-    def test_rgb(self) -> np.ndarray:
-        grey = np.zeros(TOTAL_LEVELS + len(self.plan.splits) + 1, np.uint8)
-        grey[1 : TOTAL_LEVELS + 1] = 255 - np.arange(TOTAL_LEVELS)
-        table = np.repeat(grey[:, None], 3, axis=1)
+    def test_rgb(self) -> NDArray[np.uint8]:
+        table = np.repeat(self._grey_table()[:, None], 3, axis=1)
         split = self._split_of_code()
         for k, s in enumerate(self.plan.splits):  # a split without a colour gets a distinct default
             table[split == k] = parse_colour(s.test) if s.test else default_test_colour(k)
         return self._lookup(table)
 
-    def region_labels(self) -> np.ndarray:
+    def region_labels(self) -> NDArray[np.int32]:
         split = self._split_of_code()
         regions = np.array([-1 if s.region is None else s.region for s in self.plan.splits] + [-1], np.int32)
         return self._lookup(regions[split])
 
-    def region_rgb(self) -> np.ndarray:
+    def region_rgb(self) -> NDArray[np.uint8]:
         split = self._split_of_code()
         table = np.zeros((len(split), 3), np.uint8)
         for k, s in enumerate(self.plan.splits):
@@ -156,28 +257,26 @@ class Quantized:
                 table[split == k] = region_color(s.region)
         return self._lookup(table)
 
-    def counts(self) -> np.ndarray:
+    def counts(self) -> NDArray[np.int64]:
         """Pixels per split (quantised pixels; below the first start counts in split 0)."""
         n = len(self.plan.splits)
-        per_code = np.bincount(self.codes.reshape(-1).astype(np.int32) + 1, minlength=TOTAL_LEVELS + n + 1)
         split = self._split_of_code()
         used = split >= 0
-        return np.bincount(split[used], weights=per_code[used], minlength=n).astype(np.int64)
+        return np.bincount(split[used], weights=self.per_code[used], minlength=n).astype(np.int64)
 
     def usage(self) -> LevelUsage:
-        per_code = np.bincount(self.codes.reshape(-1).astype(np.int32) + 1, minlength=TOTAL_LEVELS + 1)
-        present = per_code[1 : TOTAL_LEVELS + 1] > 0
+        present = self.per_code[1 : TOTAL_LEVELS + 1] > 0
         _, _, levels, offsets = _arrays(self.plan)
         per = tuple((int(n), int(present[o : o + n].sum())) for n, o in zip(levels, offsets, strict=True))
         return LevelUsage(allocated=self.plan.total_levels, used=int(present.sum()), per_split=per)
 
 
-def level_index(depth: np.ndarray, hit: np.ndarray | None, plan: SplitPlan) -> np.ndarray:
+def level_index(depth: NDArray[Any], hit: NDArray[Any] | None, plan: SplitPlan) -> NDArray[Any]:
     """Per pixel: the global level 0..255 (0 = nearest), or -1 for black. int16."""
     return Quantized.of(depth, hit, plan).level_index()
 
 
-def quantize(depth: np.ndarray, hit: np.ndarray | None, plan: SplitPlan) -> np.ndarray:
+def quantize(depth: NDArray[Any], hit: NDArray[Any] | None, plan: SplitPlan) -> NDArray[Any]:
     """The 8-bit depth map (H, W) uint8, near = white."""
     return Quantized.of(depth, hit, plan).grey()
 
@@ -196,27 +295,27 @@ class LevelUsage:
         return f"levels used {self.used}/{self.allocated}, wasted {self.wasted}"
 
 
-def level_usage(depth: np.ndarray, hit: np.ndarray | None, plan: SplitPlan) -> LevelUsage:
+def level_usage(depth: NDArray[Any], hit: NDArray[Any] | None, plan: SplitPlan) -> LevelUsage:
     """Levels that pixels land on vs. levels allocated; wasted = allocated levels no pixel uses."""
     return Quantized.of(depth, hit, plan).usage()
 
 
-def split_counts(depth: np.ndarray, hit: np.ndarray | None, plan: SplitPlan) -> np.ndarray:
+def split_counts(depth: NDArray[Any], hit: NDArray[Any] | None, plan: SplitPlan) -> NDArray[Any]:
     """Pixels per split (pixels that are quantised; below the first start counts in split 0)."""
     return Quantized.of(depth, hit, plan).counts()
 
 
-def test_image(depth: np.ndarray, hit: np.ndarray | None, plan: SplitPlan) -> np.ndarray:
+def test_image(depth: NDArray[Any], hit: NDArray[Any] | None, plan: SplitPlan) -> NDArray[Any]:
     """RGB preview: each split painted in its ``test`` colour (default: a distinct :func:`default_test_colour`)."""
     return Quantized.of(depth, hit, plan).test_rgb()
 
 
-def split_region_labels(depth: np.ndarray, hit: np.ndarray | None, plan: SplitPlan) -> np.ndarray:
+def split_region_labels(depth: NDArray[Any], hit: NDArray[Any] | None, plan: SplitPlan) -> NDArray[Any]:
     """Per pixel: the ``region`` flag of its split, or -1 (unassigned)."""
     return Quantized.of(depth, hit, plan).region_labels()
 
 
-def region_image(depth: np.ndarray, hit: np.ndarray | None, plan: SplitPlan) -> np.ndarray:
+def region_image(depth: NDArray[Any], hit: NDArray[Any] | None, plan: SplitPlan) -> NDArray[Any]:
     """RGB: each split with a ``region`` flag in Regional Prompter's colour for that number; black elsewhere."""
     return Quantized.of(depth, hit, plan).region_rgb()
 
@@ -226,14 +325,14 @@ def region_image(depth: np.ndarray, hit: np.ndarray | None, plan: SplitPlan) -> 
 
 @dataclass(frozen=True)
 class Histogram:
-    edges: np.ndarray  # bins + 1
-    counts: np.ndarray  # bins
+    edges: NDArray[Any]  # bins + 1
+    counts: NDArray[Any]  # bins
     hits: int  # hit pixels considered (below the cutoff)
     no_hit: int
     beyond_cutoff: int = 0
 
     @property
-    def percent(self) -> np.ndarray:
+    def percent(self) -> NDArray[Any]:
         return self.counts * (100.0 / max(self.hits, 1))
 
     def describe(self) -> str:
@@ -258,8 +357,8 @@ class Histogram:
 
 
 def histogram(
-    depth: np.ndarray,
-    hit: np.ndarray,
+    depth: NDArray[Any],
+    hit: NDArray[Any],
     bins: int = 20,
     cutoff: float | None = None,
     value_range: tuple[float, float] | None = None,
@@ -298,9 +397,9 @@ class Suggestion:
 
 
 def suggest_cuts(
-    depth: np.ndarray,
-    hit: np.ndarray,
-    object_index: np.ndarray | None = None,
+    depth: NDArray[Any],
+    hit: NDArray[Any],
+    object_index: NDArray[Any] | None = None,
     bins: int = 64,
     max_valleys: int = 6,
     min_coverage: float = 0.005,
@@ -353,7 +452,7 @@ class ObjectRange:
 
 
 def object_depth_ranges(
-    depth: np.ndarray, hit: np.ndarray, object_index: np.ndarray, min_coverage: float = 0.0
+    depth: NDArray[Any], hit: NDArray[Any], object_index: NDArray[Any], min_coverage: float = 0.0
 ) -> list[ObjectRange]:
     """Depth range of each integer index over its hit pixels, sorted nearest first (vectorised:
     one sort by (index, depth))."""
@@ -390,8 +489,8 @@ def object_depth_ranges(
 
 
 def auto_plan(
-    depth: np.ndarray,
-    hit: np.ndarray,
+    depth: NDArray[Any],
+    hit: NDArray[Any],
     curve: str = "inverse",
     bins: int = 256,
     min_gap: float = 0.04,
@@ -444,3 +543,41 @@ def auto_plan(
         ),
         curve="inverse",
     )
+
+
+# --------------------------------------------------------------------------- the plan of a camera
+# (here, not in lib_scene.plan, so the depth command does not import the whole planner)
+
+
+def resolve_splits(cs: CanvasSet, params: PlanParams, preset: SplitPlan | None) -> SplitPlan | None:
+    """The split plan a camera's depth map uses: the preset, ``params.splits``, else the automatic one
+    (None without a depth canvas or without hit pixels)."""
+    if cs.depth is None:
+        return None
+    if preset is not None:
+        return preset
+    if isinstance(params.splits, dict):
+        return SplitPlan.from_dict(params.splits, source="params.splits")
+    if isinstance(params.splits, str):
+        raise PlanError(
+            "params.splits names a preset file; load it first (lib_scene.request.resolve does) and pass it as "
+            "build_plan(..., preset=...)",
+            params.splits,
+        )
+    if cs.hit is None or not cs.hit.any():
+        return None
+    return auto_plan(cs.depth, cs.hit)
+
+
+def depth_splits(cs: CanvasSet, preset: SplitPlan | None, cutoff: float | None = None) -> SplitPlan:
+    """The split plan the depth commands (CLI ``depth``, the split shell) edit: :func:`resolve_splits`,
+    with a clear error when the camera has no depth canvas or no hit pixel; ``cutoff`` overrides."""
+    cs.require_depth()
+    plan = resolve_splits(cs, PlanParams(), preset)
+    if plan is None:
+        raise CanvasError(
+            f"camera {cs.camera!r}: no pixel of the depth canvas hit anything, so there is no depth range "
+            "for an automatic split plan; check the render, or give --splits",
+            cs.primary_path,
+        )
+    return plan.set_cutoff(cutoff) if cutoff is not None else plan

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .errors import CanvasError
 from .exr_guard import openexr_guard
@@ -35,14 +38,32 @@ _STRUCTURAL = {
 }
 
 
+Window = tuple[int, int, int, int]
+Header = dict[str, Any]
+
+
 @dataclass(frozen=True)
 class Channel:
-    """One channel of an EXR file, placed on the display window."""
+    """One channel of an EXR file. ``pixels`` is the channel as float32 placed on the display
+    window, made on first use: a command that never looks at a pass never pays for its conversion
+    (nor holds its float32 copy: half passes such as the beauty are kept as stored until then)."""
 
     name: str  # full name, e.g. "ViewLayer.Depth.Z"
-    pixels: np.ndarray  # (H, W) float32, read-only
+    stored: NDArray[Any]  # (h, w) as decoded: float16, float32 or uint32, on the data window
     half: bool  # stored as half in the file
     part: str  # name of the part it came from ("" for single-part files)
+    windows: tuple[Window, Window] | None = None  # (data, display) when they differ
+
+    @cached_property
+    def pixels(self) -> NDArray[np.float32]:
+        """(H, W) float32, read-only; NaN outside the data window."""
+        data = self.stored.astype(np.float32, copy=False)
+        if self.windows is not None:
+            data = _place(data, *self.windows)
+        elif data is self.stored:
+            data = data.view()
+        data.flags.writeable = False
+        return data
 
 
 @dataclass(frozen=True)
@@ -56,7 +77,7 @@ class ExrImage:
     compression: str = ""
 
 
-def _window(hdr: dict, key: str, path: str) -> tuple[int, int, int, int]:
+def _window(hdr: Header, key: str, path: str) -> Window:
     win = hdr.get(key)
     if win is None:
         raise CanvasError(f"header has no {key}", path)
@@ -67,7 +88,7 @@ def _window(hdr: dict, key: str, path: str) -> tuple[int, int, int, int]:
     return x0, y0, x1, y1
 
 
-def _check_window(win: tuple[int, int, int, int], key: str, path: str) -> None:
+def _check_window(win: Window, key: str, path: str) -> None:
     x0, y0, x1, y1 = win
     w, h = x1 - x0 + 1, y1 - y0 + 1
     if w <= 0 or h <= 0:
@@ -94,13 +115,13 @@ def _jsonable(value: object) -> object:
     return str(value)
 
 
-def read_header(path: str | os.PathLike) -> list[dict]:
+def read_header(path: str | os.PathLike[str]) -> list[Header]:
     """Read the headers of every part without reading pixels; refuse absurd windows."""
     with openexr_guard(os.fspath(path), "OpenEXR header"):
         return _read_header(path)
 
 
-def _read_header(path: str | os.PathLike) -> list[dict]:
+def _read_header(path: str | os.PathLike[str]) -> list[Header]:
     import OpenEXR
 
     path = os.fspath(path)
@@ -129,7 +150,7 @@ def _read_header(path: str | os.PathLike) -> list[dict]:
     return headers
 
 
-def read_exr(path: str | os.PathLike) -> ExrImage:
+def read_exr(path: str | os.PathLike[str]) -> ExrImage:
     """Read every channel of every part as float32 arrays placed on the display window.
 
     Pixels outside a part's data window are NaN (they read as "no hit" for depth). OpenEXR's own
@@ -139,28 +160,19 @@ def read_exr(path: str | os.PathLike) -> ExrImage:
         return _read_exr(path)
 
 
-def _read_exr(path: str | os.PathLike) -> ExrImage:
+def _read_exr(path: str | os.PathLike[str]) -> ExrImage:
     import OpenEXR
 
     path = os.fspath(path)
     headers = read_header(path)
-    dx0, dy0, dx1, dy1 = _window(headers[0], "displayWindow", path)
-    width, height = dx1 - dx0 + 1, dy1 - dy0 + 1
+    disp = _window(headers[0], "displayWindow", path)
+    width, height = disp[2] - disp[0] + 1, disp[3] - disp[1] + 1
     try:
         f = OpenEXR.File(path, separate_channels=True)
         parts = list(f.parts)
     except Exception as exc:
         raise CanvasError(f"unreadable OpenEXR pixel data ({exc})", path) from exc
-    # OpenEXR drops a part whose pixels it cannot decode (printing only a warning): compare with
-    # what the headers declare so a truncated or corrupt file is refused instead of half-read.
-    decoded = {str(dict(p.header).get("name", "") or ""): set(p.channels) for p in parts}
-    for k, hdr in enumerate(headers):
-        pname = str(hdr.get("name", "") or "")
-        declared = {getattr(c, "name", str(c)) for c in hdr.get("channels", [])}
-        if pname not in decoded or not declared <= decoded[pname]:
-            label = f"part {k} ({pname!r})" if pname else f"part {k}"
-            raise CanvasError(f"unreadable OpenEXR pixel data: {label} is truncated or corrupt", path)
-
+    _check_decoded(headers, parts, path)
     channels: dict[str, Channel] = {}
     merged: dict[str, object] = {}
     part_names: list[str] = []
@@ -173,21 +185,17 @@ def _read_exr(path: str | os.PathLike) -> ExrImage:
         for key, value in hdr.items():
             if key not in _STRUCTURAL and key not in merged:
                 merged[key] = _jsonable(value)
-        x0, y0, x1, y1 = _window(hdr, "dataWindow", path)
+        dw = _window(hdr, "dataWindow", path)
+        windows = None if dw == disp else (dw, disp)
         for name, ch in part.channels.items():
             if getattr(ch, "xSampling", 1) != 1 or getattr(ch, "ySampling", 1) != 1:
                 raise CanvasError(
                     f"channel {name!r} is subsampled; only full-resolution channels are supported", path
                 )
             px = np.asarray(ch.pixels)
-            half = px.dtype == np.float16
-            data = px.astype(np.float32, copy=False)
-            if (x0, y0, x1, y1) != (dx0, dy0, dx1, dy1):
-                data = _place(data, (x0, y0, x1, y1), (dx0, dy0, dx1, dy1))
-            data.flags.writeable = False
             if name in channels:
                 raise CanvasError(f"channel {name!r} appears in two parts", path)
-            channels[name] = Channel(name=name, pixels=data, half=half, part=pname)
+            channels[name] = Channel(name, px, px.dtype == np.float16, pname, windows)
     if not channels:
         raise CanvasError("OpenEXR file has no channels", path)
     return ExrImage(
@@ -201,7 +209,19 @@ def _read_exr(path: str | os.PathLike) -> ExrImage:
     )
 
 
-def _place(data: np.ndarray, dw: tuple[int, int, int, int], disp: tuple[int, int, int, int]) -> np.ndarray:
+def _check_decoded(headers: list[Header], parts: list[Any], path: str) -> None:
+    """OpenEXR drops a part whose pixels it cannot decode (printing only a warning): compare with
+    what the headers declare so a truncated or corrupt file is refused instead of half-read."""
+    decoded = {str(dict(p.header).get("name", "") or ""): set(p.channels) for p in parts}
+    for k, hdr in enumerate(headers):
+        pname = str(hdr.get("name", "") or "")
+        declared = {getattr(c, "name", str(c)) for c in hdr.get("channels", [])}
+        if pname not in decoded or not declared <= decoded[pname]:
+            label = f"part {k} ({pname!r})" if pname else f"part {k}"
+            raise CanvasError(f"unreadable OpenEXR pixel data: {label} is truncated or corrupt", path)
+
+
+def _place(data: NDArray[np.float32], dw: Window, disp: Window) -> NDArray[np.float32]:
     """Put a data-window array onto the display window; NaN outside the data window."""
     x0, y0, x1, y1 = dw
     dx0, dy0, dx1, dy1 = disp
@@ -216,10 +236,10 @@ def _place(data: np.ndarray, dw: tuple[int, int, int, int], disp: tuple[int, int
 
 
 def write_exr(
-    path: str | os.PathLike,
-    parts: dict[str, dict[str, np.ndarray]] | dict[str, np.ndarray],
+    path: str | os.PathLike[str],
+    parts: dict[str, dict[str, NDArray[Any]]] | dict[str, NDArray[Any]],
     compression: str = "ZIP",
-    header: dict | None = None,
+    header: Header | None = None,
 ) -> None:
     """Write an EXR: ``{channel: array}`` (single part) or ``{part_name: {channel: array}}``.
 
@@ -231,14 +251,15 @@ def write_exr(
     base = {"compression": comp, "type": OpenEXR.scanlineimage}
     if header:
         base.update(header)
-    first = next(iter(parts.values()))
-    if isinstance(first, np.ndarray):
-        f = OpenEXR.File(dict(base), {k: np.ascontiguousarray(v) for k, v in parts.items()})
+    single = {k: np.ascontiguousarray(v) for k, v in parts.items() if isinstance(v, np.ndarray)}
+    multi = {k: v for k, v in parts.items() if isinstance(v, dict)}
+    if single:
+        f = OpenEXR.File(dict(base), single)
     else:
         f = OpenEXR.File(
             [
                 OpenEXR.Part(dict(base), {k: np.ascontiguousarray(v) for k, v in chans.items()}, name)
-                for name, chans in parts.items()
+                for name, chans in multi.items()
             ]
         )
     f.write(os.fspath(path))

@@ -26,11 +26,14 @@ import base64
 import binascii
 import io
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 from PIL import Image
 
 from .errors import SceneImportError
+from .files import png_bytes
 
 TONEMAPS = ("standard", "reinhard")
 
@@ -40,7 +43,7 @@ def _check_size(width: int, height: int) -> None:
         raise ValueError(f"target size must be positive, got {width}x{height}")
 
 
-def resize_nearest(arr: np.ndarray, width: int, height: int) -> np.ndarray:
+def resize_nearest(arr: NDArray[Any], width: int, height: int) -> NDArray[Any]:
     """Nearest-neighbour resize of an (H, W[, C]) array; sample centres map to source pixel centres."""
     _check_size(width, height)
     h, w = arr.shape[:2]
@@ -51,7 +54,7 @@ def resize_nearest(arr: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.ascontiguousarray(arr[ys[:, None], xs[None, :]])
 
 
-def resize_smooth(arr: np.ndarray, width: int, height: int) -> np.ndarray:
+def resize_smooth(arr: NDArray[Any], width: int, height: int) -> NDArray[Any]:
     """Area (shrinking) or bilinear (otherwise) resize of an 8-bit (H, W) or (H, W, 3) array."""
     _check_size(width, height)
     a = np.ascontiguousarray(arr)
@@ -65,7 +68,7 @@ def resize_smooth(arr: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.asarray(img.resize((width, height), method), dtype=np.uint8).copy()
 
 
-def to_rgb8(arr: np.ndarray) -> np.ndarray:
+def to_rgb8(arr: NDArray[Any]) -> NDArray[Any]:
     """(H, W) or (H, W, 1|3) uint8 -> (H, W, 3) uint8 (grey replicated)."""
     a = np.asarray(arr)
     if a.dtype != np.uint8:
@@ -79,7 +82,7 @@ def to_rgb8(arr: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a)
 
 
-def srgb_encode(linear: np.ndarray) -> np.ndarray:
+def srgb_encode(linear: NDArray[Any]) -> NDArray[Any]:
     """IEC 61966-2-1 transfer function on values already in [0, 1] (float64 result)."""
     x = np.asarray(linear, dtype=np.float64)
     return np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(np.maximum(x, 0.0031308), 1 / 2.4) - 0.055)
@@ -89,16 +92,17 @@ _LUT_SIZE = 65536
 
 
 @lru_cache(maxsize=1)
-def _srgb_lut() -> np.ndarray:
+def _srgb_lut() -> NDArray[Any]:
     """8-bit sRGB for linear values k / 65535: an index step moves the output by at most 0.05 of a level."""
     lut = np.clip(np.rint(srgb_encode(np.arange(_LUT_SIZE) / (_LUT_SIZE - 1)) * 255.0), 0, 255).astype(
         np.uint8
     )
     lut.flags.writeable = False
-    return lut
+    out: NDArray[np.uint8] = lut
+    return out
 
 
-def tonemap_srgb(beauty: np.ndarray, method: str = "standard") -> np.ndarray:
+def tonemap_srgb(beauty: NDArray[Any], method: str = "standard") -> NDArray[Any]:
     """Linear scene-referred (H, W, 3|4) float beauty -> (H, W, 3) uint8 sRGB. See the module doc.
 
     NaN and negative values become 0, +inf white. Vectorised through a 65536-entry lookup table.
@@ -115,21 +119,22 @@ def tonemap_srgb(beauty: np.ndarray, method: str = "standard") -> np.ndarray:
         rgb = rgb / (np.float32(1) + rgb)
     np.minimum(rgb, np.float32(1), out=rgb)
     idx = np.rint(rgb * np.float32(_LUT_SIZE - 1)).astype(np.uint16)
-    return _srgb_lut()[idx]
+    out: NDArray[np.uint8] = np.take(_srgb_lut(), idx)
+    return out
 
 
-def png_b64(arr: np.ndarray) -> str:
-    """8-bit RGB (H, W, 3) or L (H, W) array -> base64 PNG text (no data-URL prefix)."""
+def png_b64(arr: NDArray[Any]) -> str:
+    """8-bit RGB (H, W, 3) or L (H, W) array -> base64 PNG text (no data-URL prefix).
+
+    Encoded by :func:`lib_scene.files.png_bytes` (Sub filter, zlib level 1, strips on threads):
+    several times faster than Pillow at level 6 on maps and masks, the same pixels."""
     a = np.ascontiguousarray(arr)
     if a.dtype != np.uint8 or not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] == 3)):
         raise ValueError(f"png_b64 takes 8-bit L or RGB arrays, got {a.dtype} {a.shape}")
-    img = Image.fromarray(a, "L" if a.ndim == 2 else "RGB")
-    buf = io.BytesIO()
-    img.save(buf, format="PNG", compress_level=6)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
+    return base64.b64encode(png_bytes(a)).decode("ascii")
 
 
-def decode_png_b64(text: str, what: str = "image") -> np.ndarray:
+def decode_png_b64(text: str, what: str = "image") -> NDArray[Any]:
     """base64 PNG (a data-URL prefix is allowed) -> uint8 (H, W, 3) RGB or (H, W) L array."""
     if not isinstance(text, str):
         raise SceneImportError(f"{what} must be a base64 PNG string, got {type(text).__name__}")

@@ -22,8 +22,8 @@ from numpy.typing import NDArray
 
 from . import __version__
 from .canvas import CanvasSet
-from .depth import auto_plan, quantize
-from .errors import CanvasError, ParamsError, PlanError, SceneImportError
+from .depth import depth_splits, quantize, resolve_splits
+from .errors import ParamsError, PlanError, SceneImportError
 from .imaging import decode_png_b64, png_b64, resize_nearest, resize_smooth, to_rgb8, tonemap_srgb
 from .models import DEFAULT_MODELS, choose_model, resolve_model
 from .normals import normal_map
@@ -352,40 +352,6 @@ def mask_colors(mask: NDArray[Any]) -> tuple[int, ...]:
 
 
 # --------------------------------------------------------------------------- building
-
-
-def resolve_splits(cs: CanvasSet, params: PlanParams, preset: SplitPlan | None) -> SplitPlan | None:
-    """The split plan a camera's depth map uses: the preset, ``params.splits``, else the automatic one
-    (None without a depth canvas or without hit pixels)."""
-    if cs.depth is None:
-        return None
-    if preset is not None:
-        return preset
-    if isinstance(params.splits, dict):
-        return SplitPlan.from_dict(params.splits, source="params.splits")
-    if isinstance(params.splits, str):
-        raise PlanError(
-            "params.splits names a preset file; load it first (lib_scene.request.resolve does) and pass it as "
-            "build_plan(..., preset=...)",
-            params.splits,
-        )
-    if cs.hit is None or not cs.hit.any():
-        return None
-    return auto_plan(cs.depth, cs.hit)
-
-
-def depth_splits(cs: CanvasSet, preset: SplitPlan | None, cutoff: float | None = None) -> SplitPlan:
-    """The split plan the depth commands (CLI ``depth``, the split shell) edit: :func:`resolve_splits`,
-    with a clear error when the camera has no depth canvas or no hit pixel; ``cutoff`` overrides."""
-    cs.require_depth()
-    plan = resolve_splits(cs, PlanParams(), preset)
-    if plan is None:
-        raise CanvasError(
-            f"camera {cs.camera!r}: no pixel of the depth canvas hit anything, so there is no depth range "
-            "for an automatic split plan; check the render, or give --splits",
-            cs.primary_path,
-        )
-    return plan.set_cutoff(cutoff) if cutoff is not None else plan
 
 
 def _region_row(r: Region) -> JSON:

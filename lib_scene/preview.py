@@ -18,13 +18,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import numpy as np
+from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFont
 
 from .canvas import CanvasSet
-from .depth import LevelUsage, level_index, quantize, test_image
+from .depth import LevelUsage, Quantized, level_index
 from .splits import TOTAL_LEVELS, SplitPlan, parse_colour
+
+_T = TypeVar("_T", bound=np.generic)
 
 PREVIEW_LONG_SIDE = 1024
 
@@ -38,8 +42,8 @@ class PreviewGrid:
 
     full_height: int
     full_width: int
-    ys: np.ndarray
-    xs: np.ndarray
+    ys: NDArray[Any]
+    xs: NDArray[Any]
 
     @property
     def height(self) -> int:
@@ -54,11 +58,12 @@ class PreviewGrid:
         """Preview pixels per canvas pixel (<= 1)."""
         return self.width / self.full_width
 
-    def sample(self, arr: np.ndarray) -> np.ndarray:
+    def sample(self, arr: NDArray[_T]) -> NDArray[_T]:
         """Nearest sample of a (H, W, ...) canvas array onto the grid (a copy; exact values)."""
         if self.height == self.full_height and self.width == self.full_width:
             return np.array(arr, copy=True)
-        return arr[self.ys[:, None], self.xs[None, :]]
+        out: NDArray[_T] = arr[self.ys[:, None], self.xs[None, :]]
+        return out
 
     def to_full(self, x: float, y: float) -> tuple[int, int]:
         """Full-canvas pixel (column, row) under preview pixel (x, y)."""
@@ -78,7 +83,7 @@ def preview_grid(height: int, width: int, long_side: int = PREVIEW_LONG_SIDE) ->
     return PreviewGrid(height, width, ys, xs)
 
 
-def area_resize(img: np.ndarray, width: int, height: int) -> np.ndarray:
+def area_resize(img: NDArray[Any], width: int, height: int) -> NDArray[Any]:
     """Box-filter (area) resize of a float (H, W) or (H, W, C) image; float32 out."""
     a = np.asarray(img, dtype=np.float32)
     if a.shape[0] == height and a.shape[1] == width:
@@ -94,7 +99,7 @@ def area_resize(img: np.ndarray, width: int, height: int) -> np.ndarray:
 # --------------------------------------------------------------------------- tone mapping / overlays
 
 
-def tone_map(linear: np.ndarray, exposure: float = 0.0) -> np.ndarray:
+def tone_map(linear: NDArray[Any], exposure: float = 0.0) -> NDArray[Any]:
     """Linear scene-referred RGB(A) float -> 8-bit sRGB RGB (alpha dropped, values clipped).
 
     ``exposure`` is in stops. NaN and negative values become black.
@@ -108,11 +113,11 @@ def tone_map(linear: np.ndarray, exposure: float = 0.0) -> np.ndarray:
     return np.clip(srgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
-def grey_rgb(grey: np.ndarray) -> np.ndarray:
+def grey_rgb(grey: NDArray[Any]) -> NDArray[Any]:
     return np.repeat(np.asarray(grey, np.uint8)[..., None], 3, axis=2)
 
 
-def overlay(base: np.ndarray, mask: np.ndarray, alpha: float = 0.55) -> np.ndarray:
+def overlay(base: NDArray[Any], mask: NDArray[Any], alpha: float = 0.55) -> NDArray[Any]:
     """Blend an RGB mask over an RGB base where the mask is not black (black = unassigned shows
     the base, darkened a little so the regions stand out)."""
     b = np.asarray(base, np.float32)[..., :3]
@@ -131,11 +136,11 @@ def overlay(base: np.ndarray, mask: np.ndarray, alpha: float = 0.55) -> np.ndarr
 class DepthIndex:
     """The canvas's hit depths, sorted once; answers per-split counts and level usage exactly."""
 
-    sorted_depth: np.ndarray  # float32, ascending, hit pixels only
+    sorted_depth: NDArray[Any]  # float32, ascending, hit pixels only
     total_pixels: int
 
     @classmethod
-    def build(cls, depth: np.ndarray, hit: np.ndarray) -> DepthIndex:
+    def build(cls, depth: NDArray[Any], hit: NDArray[Any]) -> DepthIndex:
         d = np.sort(np.asarray(depth, np.float32)[hit], kind="stable")
         d.flags.writeable = False
         return cls(d, int(depth.size))
@@ -158,7 +163,7 @@ class DepthIndex:
         """Hit pixels with depth < x (compared in float64)."""
         return int(np.searchsorted(self.sorted_depth, _ceil32(x), side="left"))
 
-    def split_slices(self, plan: SplitPlan) -> np.ndarray:
+    def split_slices(self, plan: SplitPlan) -> NDArray[Any]:
         """(S + 1) positions: split i holds sorted_depth[pos[i]:pos[i+1]] (same rule as
         :func:`lib_scene.depth.split_index`: [start, end), the last closed, below start -> split 0,
         nothing at or past the cutoff)."""
@@ -168,10 +173,10 @@ class DepthIndex:
         inner = [min(self.count_lt(s.end), n) for s in plan.splits[:-1]]
         return np.array([0, *inner, n], dtype=np.int64)
 
-    def split_counts(self, plan: SplitPlan) -> np.ndarray:
+    def split_counts(self, plan: SplitPlan) -> NDArray[Any]:
         return np.diff(self.split_slices(plan))
 
-    def level_counts(self, plan: SplitPlan) -> np.ndarray:
+    def level_counts(self, plan: SplitPlan) -> NDArray[Any]:
         """Pixels per global level 0..255 (exact: thresholds found by binary search, then checked
         against :func:`lib_scene.depth.level_index` itself at the two depths either side)."""
         out = np.zeros(TOTAL_LEVELS, np.int64)
@@ -219,7 +224,7 @@ class DepthIndex:
             o += s.levels
         return LevelUsage(allocated=plan.total_levels, used=int(present.sum()), per_split=tuple(per))
 
-    def histogram(self, lo: float, hi: float, bins: int) -> np.ndarray:
+    def histogram(self, lo: float, hi: float, bins: int) -> NDArray[Any]:
         """Counts of hit depths in ``bins`` equal bins over [lo, hi] (binary searches, no pass)."""
         if hi <= lo:
             hi = lo + max(abs(lo) * 1e-6, 1e-6)
@@ -267,13 +272,13 @@ class Preview:
 
     camera: str
     grid: PreviewGrid
-    depth: np.ndarray | None
-    hit: np.ndarray | None
-    beauty: np.ndarray | None  # (h, w, 3) uint8 sRGB
-    object_index: np.ndarray | None
-    material_index: np.ndarray | None
+    depth: NDArray[Any] | None
+    hit: NDArray[Any] | None
+    beauty: NDArray[Any] | None  # (h, w, 3) uint8 sRGB
+    object_index: NDArray[Any] | None
+    material_index: NDArray[Any] | None
     index: DepthIndex | None
-    extras: dict = field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -289,7 +294,7 @@ class Preview:
             return None
         return float(self.depth[yi, xi])
 
-    def base_image(self) -> np.ndarray:
+    def base_image(self) -> NDArray[Any]:
         """The beauty render, or the depth as plain grey when there is none."""
         if self.beauty is not None:
             return self.beauty
@@ -297,7 +302,7 @@ class Preview:
         return np.zeros((h, w, 3), np.uint8)
 
 
-def _ro(a):
+def _ro(a: NDArray[_T] | None) -> NDArray[_T] | None:
     if a is not None:
         a.flags.writeable = False
     return a
@@ -378,7 +383,7 @@ def histogram_image(
     log: bool = False,
     unit: str = "",
     selected: int | None = None,
-) -> tuple[np.ndarray, HistogramLayout]:
+) -> tuple[NDArray[Any], HistogramLayout]:
     """An RGB plot of the hit-depth histogram with split spans (tinted in their test colours),
     boundaries (numbered), each split's level count, and the cutoff (red, hatched beyond).
 
@@ -474,11 +479,11 @@ def _fmt_depth(d: float) -> str:
 
 @dataclass(frozen=True)
 class DepthRender:
-    depth: np.ndarray  # (h, w) uint8 quantised preview
-    test: np.ndarray  # (h, w, 3) uint8 test colours
-    histogram: np.ndarray  # RGB plot
+    depth: NDArray[Any]  # (h, w) uint8 quantised preview
+    test: NDArray[Any]  # (h, w, 3) uint8 test colours
+    histogram: NDArray[Any]  # RGB plot
     layout: HistogramLayout
-    counts: np.ndarray  # pixels per split, whole canvas
+    counts: NDArray[Any]  # pixels per split, whole canvas
     usage: LevelUsage  # whole canvas
 
 
@@ -489,7 +494,8 @@ def render_depth(
     levels used/wasted for the whole canvas."""
     if pv.depth is None or pv.index is None:
         raise ValueError(f"camera {pv.camera!r} has no depth canvas")
-    q = quantize(pv.depth, pv.hit, plan)
-    t = test_image(pv.depth, pv.hit, plan) if any(s.test for s in plan.splits) else grey_rgb(q)
+    quant = Quantized.of(pv.depth, pv.hit, plan)  # once, for both images
+    q = quant.grey()
+    t = quant.test_rgb() if any(s.test for s in plan.splits) else grey_rgb(q)
     hist, layout = histogram_image(pv.index, plan, log=log, unit=unit, selected=selected)
     return DepthRender(q, t, hist, layout, pv.index.split_counts(plan), pv.index.usage(plan))

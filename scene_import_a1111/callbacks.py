@@ -16,10 +16,10 @@ def on_ui_settings() -> None:
 
 
 def on_ui_tabs() -> list:
-    """The Scene Import tab, given a generation host (``runner.TabHost``), the admin's allowed
-    folders and the upload folder the dropdown Script can reopen."""
-    from .runner import TAB_UPLOADS, TabHost, allowed_roots
+    """The Scene Import tab, given a generation host (``runner.TabHost``) and the admin's allowed
+    folders (uploads go to the Script's upload store, named by id)."""
+    from .runner import TabHost, allowed_roots
     from .tab import build_tab
 
-    made = build_tab(host=TabHost(), allowed_dirs=tuple(allowed_roots()), upload_dir=TAB_UPLOADS)
+    made = build_tab(host=TabHost(), allowed_dirs=tuple(allowed_roots()))
     return [(made, "Scene Import", "scene_import")]

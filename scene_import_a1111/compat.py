@@ -35,7 +35,7 @@ def file_paths(value) -> list[str]:
     if value is None:
         return []
     items = value if isinstance(value, (list, tuple)) else [value]
-    out = []
+    out: list[str | None] = []
     for v in items:
         if v is None:
             continue
@@ -45,7 +45,7 @@ def file_paths(value) -> list[str]:
             out.append(v.get("path") or v.get("name"))
         else:
             out.append(getattr(v, "path", None) or getattr(v, "name", None))
-    return [p for p in out if p]
+    return [str(p) for p in out if p]
 
 
 def dataframe(**kw):

@@ -40,14 +40,7 @@ from lib_scene.errors import (
 )
 from lib_scene.jsonio import parse_json
 from lib_scene.params import ParamsJSONError, PlanParams
-from lib_scene.paths import (
-    confined_folder,
-    decode_uploads,
-    is_within,
-    resolve_allowed,
-    safe_upload_name,
-    write_uploads,
-)
+from lib_scene.paths import confined_folder, decode_uploads, resolve_allowed, safe_upload_name, write_uploads
 from lib_scene.plan import GenerationPlan
 from lib_scene.request import HostFacts, Scene, parse_params, resolve
 from lib_scene.wire import cn_units, generation_fields, rp_args
@@ -65,9 +58,6 @@ DEFAULT_MAX_UPLOAD_MB = 512
 #: Default bound of a request's generation long side (``--scene-import-max-long-side``).
 DEFAULT_MAX_LONG_SIDE = 2048
 UPLOADS_ROOT = os.path.join(tempfile.gettempdir(), "scene-import-uploads")
-#: Where the Scene Import tab stages its uploads (random ``mkdtemp`` names); "Send to txt2img" names
-#: that folder as ``scene``, so the Script also accepts scene folders inside it.
-TAB_UPLOADS = os.path.join(UPLOADS_ROOT, "tab")
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 _UPLOAD_TTL_S = 24 * 3600
 
@@ -237,10 +227,7 @@ def open_source(req: ScriptRequest) -> Source:
         return Source(folder, temporary=True, is_upload=True)
     if req.upload:
         return Source(upload_dir(req.upload), temporary=False, is_upload=True)
-    scene = req.params.scene
-    if os.path.isabs(scene) and os.path.isdir(TAB_UPLOADS) and is_within(scene, TAB_UPLOADS):
-        return Source(resolve_allowed(scene, [TAB_UPLOADS]), temporary=False, is_upload=True)
-    return Source(confined_folder(scene, allowed_roots()), temporary=False, is_upload=False)
+    return Source(confined_folder(str(req.params.scene), allowed_roots()), temporary=False, is_upload=False)
 
 
 def _runner(runner: object = None) -> object:

@@ -700,7 +700,7 @@ def test_a_unit_the_user_enabled_is_kept_after_ours(a1111, entry, scene):
         env.run(p)
 
 
-def test_the_tab_gets_a_generation_host_and_its_upload_folder(a1111, entry, scene, monkeypatch):
+def test_the_tab_gets_a_generation_host(a1111, entry, scene, monkeypatch):
     from dataclasses import replace
 
     from lib_scene.plan import PlanError
@@ -708,8 +708,8 @@ def test_the_tab_gets_a_generation_host_and_its_upload_folder(a1111, entry, scen
 
     got = {}
 
-    def build_tab(host=None, allowed_dirs=(), presets_dir=None, upload_dir=None):
-        got.update(host=host, allowed_dirs=allowed_dirs, upload_dir=upload_dir)
+    def build_tab(host=None, allowed_dirs=(), presets_dir=None):
+        got.update(host=host, allowed_dirs=allowed_dirs)
         return "BLOCKS"
 
     tab = types.ModuleType("scene_import_a1111.tab")
@@ -717,7 +717,7 @@ def test_the_tab_gets_a_generation_host_and_its_upload_folder(a1111, entry, scen
     monkeypatch.setitem(sys.modules, "scene_import_a1111.tab", tab)
     a1111.shared.cmd_opts.scene_import_allowed_dir = [str(scene.parent)]
     assert callbacks.on_ui_tabs() == [("BLOCKS", "Scene Import", "scene_import")]
-    assert got["allowed_dirs"] == (str(scene.parent),) and got["upload_dir"] == runner.TAB_UPLOADS
+    assert got["allowed_dirs"] == (str(scene.parent),)
     # the host generates the tab's plans (one seed for a list)
     env = Env(a1111, entry)
     monkeypatch.setattr(a1111.scripts, "scripts_txt2img", env.runner, raising=False)
@@ -727,13 +727,3 @@ def test_the_tab_gets_a_generation_host_and_its_upload_folder(a1111, entry, scen
     # a prompt replaced so it no longer matches the mask is refused before generating
     with pytest.raises(PlanError, match="BREAK sections do not match"):
         got["host"].run_plan(replace(plan, prompt=plan.prompt + " BREAK extra"))
-    # "Send to txt2img" names the tab's staged upload folder as the scene: the Script reopens it
-    os.makedirs(runner.TAB_UPLOADS, exist_ok=True)
-    staged = __import__("tempfile").mkdtemp(prefix="scene-import-", dir=runner.TAB_UPLOADS)
-    for n in ("Cam0.exr", "Cam0.json"):
-        __import__("shutil").copyfile(scene / n, os.path.join(staged, n))
-    a1111.shared.cmd_opts.scene_import_allowed_dir = []
-    p = env.p({"scene": staged, "long_side": 64})
-    env.run(p)
-    assert p.extra_generation_params["Scene Import camera"] == "Cam0"
-    __import__("shutil").rmtree(staged)

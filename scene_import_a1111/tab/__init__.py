@@ -1,6 +1,6 @@
 """The "Scene Import" tab: an interactive split and region editor with live previews.
 
-``build_tab(host=None, allowed_dirs=(), presets_dir=None, upload_dir=None, samples_dir=None)``
+``build_tab(host=None, allowed_dirs=(), presets_dir=None, samples_dir=None)``
 returns a ``gr.Blocks``. Inside A1111 it is handed to ``script_callbacks.on_ui_tabs``; standalone
 (tests, demos) it launches on its own.
 
@@ -48,7 +48,7 @@ def _runner(host: Any) -> Callable[[Any], Any] | None:
         return None
     run = getattr(host, "run_plan", None)
     if run is not None:
-        return run  # type: ignore[no-any-return]
+        return run
     return host if callable(host) else None
 
 
@@ -80,16 +80,14 @@ def build_tab(
     host: Any = None,
     allowed_dirs: Any = (),
     presets_dir: str | None = None,
-    upload_dir: str | None = None,
     samples_dir: str | None = None,
     facts: Callable[[], Facts] | None = None,
 ) -> gr.Blocks:
     """Build the tab. ``allowed_dirs``: server folders the artist may open (empty: uploads only).
-    ``presets_dir``: where named split presets live. ``upload_dir``: kept for callers; uploads go
-    to the dropdown Script's upload store (``runner.UPLOADS_ROOT``: name checks, size cap, one-day
+    ``presets_dir``: where named split presets live. Uploads go to the dropdown Script's upload
+    store (``runner.UPLOADS_ROOT``: name checks, size cap, one-day
     cleanup), which "Send to txt2img" names by id. ``samples_dir``: an optional folder offered as
     "open the sample scene"."""
-    del upload_dir
     cfg = Config(
         allowed=tuple(str(a) for a in (allowed_dirs or ())),
         presets_dir=presets_dir or _default_presets_dir(),
