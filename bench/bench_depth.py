@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from PIL import Image
-from timing import best
+from timing import PRESET, best
 
 from lib_scene.cli import main as cli_main
 from lib_scene.exr import write_exr
@@ -61,18 +61,7 @@ def main() -> None:
     ap.add_argument("--sizes", default="1200,4096")
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    preset = {
-        "version": 1,
-        "cutoff": 8.5,
-        "curve": "linear",
-        "splits": [
-            {"start": 1.0, "end": 2.0, "levels": 90, "test": "red", "region": 0},
-            {"start": 2.0, "end": 3.0, "levels": 4, "test": "green"},
-            {"start": 3.0, "end": 5.0, "levels": 60, "region": 1},
-            {"start": 5.0, "end": 7.0, "levels": 90, "test": "blue"},
-            {"start": 7.0, "end": 9.6, "levels": 12, "region": 2},
-        ],
-    }
+    preset = PRESET
     print(f"{'size':>10}  {'baseline s':>10}  {'depth s':>9}  {'ratio':>6}")
     with tempfile.TemporaryDirectory() as tmp:
         ppath = os.path.join(tmp, "preset.json")

@@ -43,20 +43,9 @@ sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 sys.path.insert(0, HERE)
 
-from lib_scene.exr import write_exr  # noqa: E402
+from timing import PRESET  # noqa: E402
 
-PRESET = {
-    "version": 1,
-    "cutoff": 8.5,
-    "curve": "linear",
-    "splits": [
-        {"start": 1.0, "end": 2.0, "levels": 90, "test": "red", "region": 0},
-        {"start": 2.0, "end": 3.0, "levels": 4, "test": "green"},
-        {"start": 3.0, "end": 5.0, "levels": 60, "region": 1},
-        {"start": 5.0, "end": 7.0, "levels": 90, "test": "blue"},
-        {"start": 7.0, "end": 9.6, "levels": 12, "region": 2},
-    ],
-}
+from lib_scene.exr import write_exr  # noqa: E402
 
 FLOOR = """
 import io, sys

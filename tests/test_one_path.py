@@ -7,14 +7,15 @@ unit dicts with their map pixels (base64 PNG) and Regional Prompter's 20 args wi
 * ``script``: the dropdown Script (``runner.run_script`` on the FAKE ``modules.*`` of tests/fake_a1111)
   — what ``apply_plan`` puts on ``p`` and in ControlNet's / Regional Prompter's ``script_args`` slices;
 * ``route``: ``POST /scene-import/v1/plan`` (``routes.plan_response``) — its payloads;
-* ``cli``: ``scene-import plan`` — its ``<camera>.payload.json``.
+* ``cli``: ``scene-import plan`` — its ``<camera>.payload.json``;
+* ``tab``: the Scene Import tab's "Generate all cameras" (needs gradio: skipped where it is absent).
 
 Admin Settings (e.g. depth weight 0.45) reach the Script and the route through A1111's Settings
 (the fake ``shared.opts``); the CLI, which runs without A1111, is given the same values in
 ``--params``.
 
-HOOK for more entry points (the tab's Generate): add a function ``fn(ctx, folder, params, settings)
--> list[body]`` to ``ENTRY_POINTS``; ``body(...)`` / ``body_from_payload`` make the canonical form.
+Another entry point is one function ``fn(ctx, folder, params, settings) -> list[body]`` in
+``ENTRY_POINTS``; ``body(...)`` / ``body_from_payload`` make the canonical form.
 """
 
 from __future__ import annotations
@@ -87,10 +88,11 @@ def _settings(ctx: Ctx, settings: dict[str, Any], folder: str) -> glue.Env:
     return env
 
 
-def script_bodies(ctx: Ctx, folder: str, params: dict[str, Any], settings: dict[str, Any]) -> list[Body]:
+def capture_applied(ctx: Ctx) -> list[Body]:
+    """Spy on ``runner.apply_plan``: every plan applied to a ``p`` adds the body ``p`` then carries
+    (its fields, ControlNet's and Regional Prompter's ``script_args`` slices)."""
     from scene_import_a1111 import runner
 
-    env = _settings(ctx, settings, folder)
     captured: list[Body] = []
     original = runner.apply_plan
 
@@ -107,10 +109,46 @@ def script_bodies(ctx: Ctx, folder: str, params: dict[str, Any], settings: dict[
         return warnings
 
     ctx.monkeypatch.setattr(runner, "apply_plan", spy)
+    return captured
+
+
+def script_bodies(ctx: Ctx, folder: str, params: dict[str, Any], settings: dict[str, Any]) -> list[Body]:
+    env = _settings(ctx, settings, folder)
+    captured = capture_applied(ctx)
     ui = dict(params)
     ui_prompt = ui.pop("ui_prompt", "ui prompt")
     p = env.p({**ui, "scene": folder}, prompt=ui_prompt)
     env.run(p)
+    return captured
+
+
+#: params the tab has a control for; the rest are Settings in the webui
+TAB_KEYS = ("base_prompt", "negative_prompt", "seed", "ui_prompt", "descriptions")
+
+
+def tab_bodies(ctx: Ctx, folder: str, params: dict[str, Any], settings: dict[str, Any]) -> list[Body]:
+    """The tab's "Generate all cameras", driven the way its button drives it: ``plans.resolve_tab``
+    with the loaded session and the webui's facts, then ``runner.TabHost.run_plan`` per camera. What
+    the tab has no control for (``long_side``, RP on/off) comes from Settings, as in the webui."""
+    pytest.importorskip("gradio")
+    from scene_import_a1111 import runner
+    from scene_import_a1111.tab import plans
+    from scene_import_a1111.tab.load import description_files
+    from scene_import_a1111.tab.state import TabSession
+
+    ui = _as_params({k: v for k, v in params.items() if k in TAB_KEYS})
+    rest = {k: v for k, v in params.items() if k not in TAB_KEYS}
+    _settings(ctx, {**settings, **PlanParams.from_dict(rest).diff()}, folder)
+    captured = capture_applied(ctx)
+    s = TabSession()
+    s.load([folder], folder=folder)
+    s.load_descriptions(description_files(folder))
+    assert s.descriptions_file == ui.get("descriptions", s.descriptions_file)
+    s.state = s.state.with_settings(base_prompt=ui.get("base_prompt", ""))
+    d = plans.tab_params(s, "txt2img", ui.get("seed", -1), ui.get("negative_prompt", ""), "")
+    host = runner.TabHost()
+    for plan in plans.resolve_tab(s, d, plans.host_facts()):
+        host.run_plan(plan)
     return captured
 
 
@@ -144,6 +182,7 @@ ENTRY_POINTS: dict[str, Callable[[Ctx, str, dict[str, Any], dict[str, Any]], lis
     "script": script_bodies,
     "route": route_bodies,
     "cli": cli_bodies,
+    "tab": tab_bodies,
 }
 
 BASE = {"long_side": 128, "seed": 1234, "descriptions": "descriptions.properties"}
@@ -169,19 +208,22 @@ def room(tmp_path) -> str:
     return str(folder)
 
 
+@pytest.mark.parametrize("entry_point", [n for n in ENTRY_POINTS if n != "route"])
 @pytest.mark.parametrize("case", list(CASES))
-def test_every_entry_point_sends_the_same_request(case, room, a1111, entry, monkeypatch, tmp_path):
+def test_every_entry_point_sends_the_same_request(
+    case, entry_point, room, a1111, entry, monkeypatch, tmp_path
+):
+    """Each entry point against the ``/plan`` route, the same scene, params and Settings."""
     params, settings = CASES[case]
     ctx = Ctx(a1111, entry, monkeypatch, tmp_path)
-    got = {name: fn(ctx, room, copy.deepcopy(params), settings) for name, fn in ENTRY_POINTS.items()}
-    ref = got["route"]
+    ref = route_bodies(ctx, room, copy.deepcopy(params), settings)
+    bodies = ENTRY_POINTS[entry_point](ctx, room, copy.deepcopy(params), settings)
     assert len(ref) == 3 and {b["seed"] for b in ref} == {1234}
-    for name, bodies in got.items():
-        assert len(bodies) == len(ref), name
-        for mine, want in zip(bodies, ref, strict=True):
-            assert json.dumps(mine, sort_keys=True) == json.dumps(want, sort_keys=True), (
-                f"{name} differs ({case})"
-            )
+    assert len(bodies) == len(ref), entry_point
+    for mine, want in zip(bodies, ref, strict=True):
+        assert json.dumps(mine, sort_keys=True) == json.dumps(want, sort_keys=True), (
+            f"{entry_point} differs ({case})"
+        )
     first = ref[0]
     if case.startswith("awkward") or case == "settings changed":
         # the one sanitiser: weights and case kept, keywords neutralised as substrings, bracket escaped
