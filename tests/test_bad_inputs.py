@@ -574,3 +574,25 @@ def test_first_commands_test_png_is_not_the_depth_map(tmp_path, capsys):
 def test_daz_sample_canvases_still_read(tmp_path, capsys):
     paths = write_daz(str(tmp_path / "daz"))
     assert main(["info", os.path.dirname(paths["depth"])]) == 0
+
+
+def test_the_tab_shows_the_same_sidecar_warnings_on_load(tmp_path):
+    pytest.importorskip("gradio")
+    from scene_import_a1111.tab.state import TabSession
+
+    path = cam(str(tmp_path))
+    write(str(tmp_path), "scene/Cam0.json", json.dumps(side_with(clip="far")))
+    problems = TabSession().load([os.path.dirname(path)], folder=os.path.dirname(path))
+    assert any(p.startswith("warning: sidecar ") and "'clip' 'far'" in p for p in problems)
+
+
+def test_the_api_warnings_list_carries_map_warnings(tmp_path):
+    from lib_scene.params import PlanParams
+    from lib_scene.request import HostFacts, Scene, resolve
+
+    path = depth_exr(str(tmp_path), NAN)
+    preset = write(str(tmp_path), "p.json", json.dumps({"splits": [{"start": 1, "end": 9, "levels": 9}]}))
+    (plan,) = resolve(
+        Scene(os.path.dirname(path)), PlanParams.from_dict({"splits": preset, "long_side": 64}), HostFacts()
+    )
+    assert any("the depth map is all black" in w for w in plan.warnings)

@@ -125,6 +125,7 @@ def wire_generate(t: Tab, cfg: Config) -> None:
             got = _images(runner(plan))
             images.extend((img, plan.camera) for img in got)
             lines.append(f"camera {k + 1}/{len(todo)} {plan.camera}: {len(got)} image(s), seed {plan.seed}")
+            lines.extend(f"warning: {w}" for w in plan.warnings)  # the plan's honest warnings, visible
         progress((len(todo), len(todo)), desc="done")
         return {g.gallery: images, g.gen_msg: "\n\n".join(lines), t.status: "Generated."}
 
