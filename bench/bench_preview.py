@@ -10,7 +10,8 @@ For each square canvas (the synthetic room of tests/scenes.py: sphere, box, wall
 * edit, preview: one split edit (``add_cut``) and everything the depth panel shows after it -
   quantised depth and test colours at preview resolution, the histogram plot, whole-canvas pixel
   counts per split and levels used/wasted (``lib_scene.preview.render_depth``);
-* edit + PNG: the same plus PNG-encoding the three images (what gradio sends to the browser);
+* edit + PNG: the same plus PNG-encoding the three images as the tab hands them to gradio 3 (our
+  encoder, a file gradio base64s);
 * baseline, full: the same edit rendered the direct way at full resolution (quantise, test image,
   per-split counts and level usage over every pixel, ``lib_scene.depth``), no PNG.
 
@@ -20,9 +21,11 @@ It prints milliseconds (best of N) and the ratios to the baseline. Nothing is as
 from __future__ import annotations
 
 import argparse
+import base64
 import io
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from functools import partial
@@ -41,6 +44,7 @@ from scenes import scene  # type: ignore[import-not-found]  # noqa: E402
 
 from lib_scene.canvas import CanvasSet, no_hit_mask  # noqa: E402
 from lib_scene.depth import auto_plan, level_usage, quantize, split_counts, test_image  # noqa: E402
+from lib_scene.files import png_bytes  # noqa: E402
 from lib_scene.preview import DepthRender, prepare, render_depth  # noqa: E402
 from lib_scene.splits import SplitPlan  # noqa: E402
 
@@ -55,10 +59,23 @@ def best(fn: Callable[[], _R], repeat: int) -> tuple[float, _R]:
     return min(times) * 1e3, out
 
 
-def png(arr: NDArray[np.uint8]) -> int:
+def pillow_png(arr: NDArray[np.uint8]) -> int:
     buf = io.BytesIO()
     Image.fromarray(arr).save(buf, format="PNG")  # gradio's default encoder settings
     return buf.tell()
+
+
+_TMP = tempfile.mkdtemp(prefix="bench-preview-")
+
+
+def file_png(arr: NDArray[np.uint8]) -> int:
+    """What the tab does on gradio 3 (``compat.png_image``): our encoder writes a file, gradio
+    reads it and base64s the bytes."""
+    path = os.path.join(_TMP, "p.png")
+    with open(path, "wb") as fh:
+        fh.write(png_bytes(arr))
+    with open(path, "rb") as fh:
+        return len(base64.b64encode(fh.read()))
 
 
 def run(n: int, repeat: int) -> dict[str, Any]:
@@ -82,7 +99,7 @@ def run(n: int, repeat: int) -> dict[str, Any]:
 
     def preview_edit_png() -> int:
         r = render_depth(pv, edited(), log=True)
-        return png(r.depth) + png(r.test) + png(r.histogram)
+        return file_png(r.depth) + file_png(r.test) + file_png(r.histogram)  # as the tab sends them
 
     def full_edit() -> tuple[object, ...]:
         plan = edited()
@@ -115,10 +132,12 @@ def _median_ms(fn: Callable[[], object], repeat: int) -> float:
     return float(np.median(times)) * 1e3
 
 
-def edits(n: int, repeat: int = 7) -> dict[str, float]:
+def edits(n: int, repeat: int = 7, encoders: tuple[str, ...] = ("file", "pillow")) -> dict[str, float]:
     """Median ms of the tab's three edits on an n x n canvas, each with the PNG encoding of every
-    image it sends (gradio's encoder settings): a split edit (depth, test, histogram), a cutoff
-    change (the same three) and a region threshold change (regions, overlay on the beauty)."""
+    image it sends: a split edit (depth, test, histogram), a cutoff change (the same three) and a
+    region threshold change (regions, overlay on the beauty). ``file``: what the tab sends on
+    gradio 3 (our encoder, a file gradio base64s); ``pillow``: gradio's own encoding of an array
+    (what the tab sent before), taken in the same rounds."""
     from lib_scene.preview import overlay
 
     depth, _, index, beauty = scene(n, n)
@@ -131,34 +150,43 @@ def edits(n: int, repeat: int = 7) -> dict[str, float]:
     lo, hi = cs.depth_range() or (0.0, 1.0)
     fracs = [0.31, 0.47, 0.63, 0.79]
     k = [0]
+    from lib_scene.region_labels import region_stats
+    from lib_scene.regions import build_regions, paint_mask
 
     def step() -> float:
         k[0] += 1
         return lo + (hi - lo) * fracs[k[0] % len(fracs)]
 
-    def send(r: DepthRender) -> int:
-        return png(r.depth) + png(r.test) + png(r.histogram)
+    def split_edit(enc: Callable[[NDArray[np.uint8]], int]) -> int:
+        r = render_depth(pv, plan0.add_cut(step()), log=True)
+        return enc(r.depth) + enc(r.test) + enc(r.histogram)
 
-    def split_edit() -> int:
-        return send(render_depth(pv, plan0.add_cut(step()), log=True))
+    def cutoff_edit(enc: Callable[[NDArray[np.uint8]], int]) -> int:
+        r = render_depth(pv, plan0.set_cutoff(step()), log=True)
+        return enc(r.depth) + enc(r.test) + enc(r.histogram)
 
-    def cutoff_edit() -> int:
-        return send(render_depth(pv, plan0.set_cutoff(step()), log=True))
-
-    out = {"split edit": _median_ms(split_edit, repeat), "cutoff change": _median_ms(cutoff_edit, repeat)}
-    try:
-        from lib_scene.regions import build_regions
-    except ImportError:
-        return out
     thr = [0.001, 0.01, 0.02]
+    stats = region_stats(cs)  # once per camera, as the tab keeps it
 
-    def threshold_edit() -> int:
+    def threshold_edit(enc: Callable[[NDArray[np.uint8]], int]) -> int:
         k[0] += 1
-        res = build_regions(cs, threshold=thr[k[0] % len(thr)])
-        return png(overlay(pv.base_image(), pv.grid.sample(res.mask)))
+        res = build_regions(cs, threshold=thr[k[0] % len(thr)], stats=stats)
+        mask = paint_mask(pv.grid.sample(res.labels).view(np.uint16), len(res.regions))  # as the tab does
+        return enc(overlay(pv.base_image(), mask))
 
-    out["region threshold"] = _median_ms(threshold_edit, repeat)
-    return out
+    coders = {"file": file_png, "pillow": pillow_png}
+    times: dict[str, list[float]] = {}
+    for _ in range(repeat):  # the encoders take turns in every round
+        for name, fn in (
+            ("split edit", split_edit),
+            ("cutoff change", cutoff_edit),
+            ("region threshold", threshold_edit),
+        ):
+            for e in encoders:
+                t = time.perf_counter()
+                fn(coders[e])
+                times.setdefault(name if e == "file" else f"{name} ({e})", []).append(time.perf_counter() - t)
+    return {key: float(np.median(v)) * 1e3 for key, v in times.items()}
 
 
 def main() -> int:

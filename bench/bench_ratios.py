@@ -224,6 +224,32 @@ def print_sizes(all_rows: dict[int, dict[str, tuple[float, float]]]) -> None:
         )
 
 
+EDITS = (
+    "import json, sys; sys.path[:0] = [sys.argv[1], sys.argv[1] + '/tests', sys.argv[1] + '/bench']; "
+    "from bench_preview import edits; print(json.dumps(edits(int(sys.argv[2]), int(sys.argv[3]))))"
+)
+
+
+def print_edits(checkouts: list[str], repeat: int) -> None:
+    """The tab's edits (``bench_preview.edits`` of each checkout, its own code and PNG encoding), in
+    fresh processes that take turns for ``repeat`` rounds; the median of the rounds' medians."""
+    print()
+    print("tab edits at preview resolution (long side 1024), PNG encoding included, median ms:")
+    for n in (1200, 4096):
+        got: dict[tuple[str, str], list[float]] = {}
+        for _ in range(repeat):
+            for c in checkouts:
+                out = subprocess.run(
+                    [sys.executable, "-c", EDITS, c, str(n), "5"], capture_output=True, text=True, check=True
+                )
+                for k, v in json.loads(out.stdout.strip().splitlines()[-1]).items():
+                    got.setdefault((c, k), []).append(v)
+        for c in checkouts:
+            tag = "" if c == CODE[0] else " [before]"
+            row = ", ".join(f"{k} {statistics.median(v):.1f}" for (cc, k), v in got.items() if cc == c)
+            print(f"  {n}x{n}{tag}: {row}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--sizes", default="1200,4096")
@@ -252,14 +278,7 @@ def main(argv: list[str] | None = None) -> int:
             all_rows[n] = size_rows(n, tmp, args.repeat, ddp)
     print_sizes(all_rows)
     if not args.no_preview:
-        from bench_preview import edits
-
-        print()
-        print("tab edits at preview resolution (long side 1024), PNG encoding included, median ms:")
-        for n in (1200, 4096):
-            print(
-                f"  {n}x{n}: " + ", ".join(f"{k} {v:.1f}" for k, v in edits(n, max(args.repeat, 5)).items())
-            )
+        print_edits([c for c in (CODE[0], BEFORE[0]) if c], args.repeat)
     return 0
 
 

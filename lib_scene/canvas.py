@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
+from .cryptomatte import CryptoLayer, find_layers
 from .errors import CanvasError
 from .exr import ExrImage, read_exr, read_header
 from .jsonio import load_json_file
@@ -35,7 +36,7 @@ Passes = dict[str, dict[str, str]]  # pass -> short channel name -> full channel
 
 #: The canvas kinds a loader assembles; ``need=`` picks some (a command that uses only depth
 #: never converts or stacks the beauty, normal or index passes).
-KINDS = frozenset({"depth", "normal", "beauty", "object", "material", "aovs"})
+KINDS = frozenset({"depth", "normal", "beauty", "object", "material", "aovs", "cryptomatte"})
 
 #: Depth at or above this is a renderer's "no hit" (Cycles writes 1e10, Iray ~3.4e38).
 NO_HIT_FAR = 1.0e9
@@ -87,6 +88,7 @@ class CanvasSet:
     object_index: NDArray[Any] | None = None  # (H, W) float32 as stored
     material_index: NDArray[Any] | None = None
     aovs: dict[str, NDArray[Any]] = field(default_factory=dict)  # other passes by name
+    cryptomatte: dict[str, CryptoLayer] = field(default_factory=dict)  # layer name -> ranks + manifest
     header: dict[str, Any] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)  # canvas kind -> file path
     channels: dict[str, list[str]] = field(default_factory=dict)  # file path -> channel names
@@ -111,7 +113,7 @@ class CanvasSet:
                 ("material index", self.material_index),
             )
             if v is not None
-        ]
+        ] + [f"cryptomatte {name}" for name in self.cryptomatte]
 
     @property
     def no_hit_count(self) -> int:
@@ -257,7 +259,7 @@ def _aovs_of(passes: Passes, img: ExrImage) -> dict[str, FloatArray]:
     known = _DEPTH_PASSES | _NORMAL_PASSES | _OBJECT_PASSES | _MATERIAL_PASSES | _BEAUTY_PASSES | {""}
     aovs: dict[str, FloatArray] = {}
     for pname, chans in passes.items():
-        if _norm(pname) in known:
+        if _norm(pname) in known or pname.lower().startswith("crypto"):
             continue
         got = _scalar(chans, img) if len(chans) == 1 else None
         if got is not None:
@@ -323,6 +325,9 @@ def load_multilayer(
         object_index=_index_of(passes, _OBJECT_PASSES, img) if "object" in want else None,
         material_index=_index_of(passes, _MATERIAL_PASSES, img) if "material" in want else None,
         aovs={k: _ro_array(v) for k, v in aovs.items()},
+        cryptomatte={c.name: c for c in find_layers(img.header, img.channels, path)}
+        if "cryptomatte" in want
+        else {},
         header=img.header,
         sources=sources or {"file": path},
         channels={path: list(img.channels)},

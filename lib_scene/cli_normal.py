@@ -6,13 +6,14 @@ import argparse
 import os
 from typing import Any
 
-from .canvas import discover, load_camera, load_sidecar
-from .cli_base import command, input_files
+from .canvas import discover, load_camera, load_sidecar, source_files
+from .cli_base import command
 from .cli_base import say as _print
 from .errors import SceneImportError
 from .files import OutputBatch
 from .normals import AXES_PRESETS, CONVENTIONS, build_normal_map, parse_axes
 from .notices import emit, normal_map_notes
+from .progress import Steps
 
 
 def parse_fill(text: str) -> tuple[float, float, float]:
@@ -92,23 +93,30 @@ def _sidecar_for(arg: str | None, camera: str, n_cams: int) -> tuple[dict[str, A
     _normal_args,
 )
 def cmd_normal(args: argparse.Namespace) -> int:
-    cams = [load_camera(s, layer=args.layer) for s in discover([args.path])]
-    sides = [_sidecar_for(args.sidecar, cs.camera, len(cams)) for cs in cams]
-    protect = [f for cs in cams for f in input_files(cs)] + [p for _, p in sides if p]
+    sources = discover([args.path])
+    sides = [_sidecar_for(args.sidecar, src.camera, len(sources)) for src in sources]
+    protect = [f for src in sources for f in source_files(src)] + [p for _, p in sides if p]
     batch = OutputBatch(protect=protect)
-    for cs, (side, _) in zip(cams, sides, strict=True):
-        res = build_normal_map(
-            cs,
-            args.convention,
-            sidecar=side,
-            fill=args.fill,
-            aov=args.aov,
-            axes=args.axes,
-            space=args.space,
-        )
-        batch.add_png(os.path.join(args.out, f"{cs.camera}.normal.png"), res.image)
-        _print(f"{cs.camera}: {res.describe()}")
-        emit([*cs.warnings, *res.warnings, *normal_map_notes(cs.camera, res.image)])
-    for path in batch.commit():
+    with Steps(2 * len(sources) + 1, "normal") as steps:
+        for src, (side, _) in zip(sources, sides, strict=True):  # one camera in memory at a time
+            steps.next(f"{src.camera}: reading")
+            cs = load_camera(src, layer=args.layer)
+            steps.next(f"{cs.camera}: normals")
+            res = build_normal_map(
+                cs,
+                args.convention,
+                sidecar=side,
+                fill=args.fill,
+                aov=args.aov,
+                axes=args.axes,
+                space=args.space,
+            )
+            batch.add_png(os.path.join(args.out, f"{cs.camera}.normal.png"), res.image)
+            steps.print(f"{cs.camera}: {res.describe()}")
+            emit([*cs.warnings, *res.warnings, *normal_map_notes(cs.camera, res.image)])
+            del cs, res
+        steps.next("encoding and writing")
+        written = batch.commit()
+    for path in written:
         _print(f"wrote {path}")
     return 0

@@ -26,6 +26,7 @@ from .jsonio import load_json_file, parse_json
 from .notices import emit
 from .params import PlanParams
 from .plan import GenerationPlan
+from .progress import Steps, progress
 from .request import HostFacts, Planned, Scene, parse_params, resolve_planned
 from .webui_client import controlnet_models, controlnet_unit_count, detect_host, request_json, webui_url
 from .wire import endpoint, to_payload
@@ -188,19 +189,27 @@ def cmd_plan(args: argparse.Namespace) -> int:
         _print(
             f"{len(facts.models or ())} ControlNet models at {url} ({facts.dialect}, {facts.unit_count} units)"
         )
-    planned = plan_request(args, facts)
-    plans = [pl.plan for pl in planned]
-    batch = OutputBatch(protect=_input_files(plans, args))
-    for pl in planned:
-        plan_outputs(pl.plan, to_payload(pl.plan, facts.dialect, facts.unit_count), args.out, batch)
-        _print(describe(pl.plan))
-        emit(pl.plan.warnings)
-    for pl in planned:
-        cs = pl.canvases
-        if pl.splits is not None and cs.depth is not None:  # the test-colour image of the splits, canvas size
-            rgb = Quantized.of(cs.depth, cs.hit, pl.splits).test_rgb()
-            batch.add_png(os.path.join(args.out, cs.camera + ".test.png"), rgb)
-    for path in batch.commit():
+    with Steps(3, "plan") as steps:
+        steps.next("reading and planning")
+        planned = plan_request(args, facts)
+        steps.set_total(2 + len(planned))
+        plans = [pl.plan for pl in planned]
+        batch = OutputBatch(protect=_input_files(plans, args))
+        for pl in planned:
+            steps.next(f"{pl.plan.camera}: maps")
+            plan_outputs(pl.plan, to_payload(pl.plan, facts.dialect, facts.unit_count), args.out, batch)
+            steps.print(describe(pl.plan))
+            emit(pl.plan.warnings)
+        for pl in planned:
+            cs = pl.canvases
+            if (
+                pl.splits is not None and cs.depth is not None
+            ):  # the test-colour image of the splits, canvas size
+                rgb = Quantized.of(cs.depth, cs.hit, pl.splits).test_rgb()
+                batch.add_png(os.path.join(args.out, cs.camera + ".test.png"), rgb)
+        steps.next("encoding and writing")
+        written = batch.commit()
+    for path in written:
         _print(f"wrote {path}")
     return 0
 
@@ -224,7 +233,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     plans = [pl.plan for pl in plan_request(args, facts)]
     _print(f"{len(plans)} camera(s), seed {plans[0].seed} for every camera, {host} at {url}")
     written = []
-    for i, plan in enumerate(plans, 1):
+    for i, plan in enumerate(progress(plans, "run", unit="camera"), 1):  # a bar: camera i/n
         _print(
             f"camera {i}/{len(plans)}: {plan.camera} -> POST {endpoint(plan)} ({plan.width}x{plan.height})"
         )

@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import os
 
-from .canvas import discover, load_camera
-from .cli_base import command, input_files, int_in
+from .canvas import discover, load_camera, source_files
+from .cli_base import command, int_in
 from .cli_base import say as _print
 from .errors import SceneImportError
 from .files import OutputBatch
 from .notices import emit, region_mask_notes
+from .progress import Steps
 from .regions import (
     DEFAULT_THRESHOLD,
     FORMS,
@@ -34,8 +35,9 @@ def _regions_args(p: argparse.ArgumentParser) -> None:
         "--source",
         default="auto",
         metavar="SRC",
-        help="index|material|aov:NAME|splits (default: the --splits preset's region flags when given, else "
-        "the object index, else the material index, else an AOV named like *index*)",
+        help="index|material|aov:NAME|cryptomatte[:LAYER]|splits (default: the --splits preset's region "
+        "flags when given, else the object index when a sidecar names its pass indices, else Cryptomatte "
+        "(object names from its manifest), else the object index, the material index, an AOV named like *index*)",
     )
     p.add_argument("--splits", metavar="PRESET.json", help="split preset whose region flags make regions")
     p.add_argument(
@@ -72,47 +74,50 @@ def cmd_regions(args: argparse.Namespace) -> int:
         raise SceneImportError(f"--grow must be >= 0, got {args.grow}")
     descriptions = load_descriptions(args.descriptions) if args.descriptions else None
     plan = load_preset(args.splits) if args.splits else None
-    cams = [load_camera(s, layer=args.layer) for s in discover([args.path])]
-    protect = [f for cs in cams for f in input_files(cs)]
+    sources = discover([args.path])
+    protect = [f for src in sources for f in source_files(src)]
     protect += [p for p in (args.descriptions, args.splits) if p]
     batch = OutputBatch(protect=protect)
     source = args.source
     if source == "auto" and plan is not None and any(s.region is not None for s in plan.splits):
         source = "splits"  # a preset with region flags given on purpose: its regions, not the index pass
-    for cs in cams:
-        result = build_regions(
-            cs,
-            descriptions=descriptions,
-            source=source,
-            threshold=args.threshold,
-            order=args.order,
-            grow=args.grow,
-            splits=plan,
-        )
-        prompt = build_prompt(args.base_prompt, result, form=args.form)
-        region_outputs(cs, result, prompt, args.out, batch)
-        _print(
-            f"{cs.camera}: {len(result.regions)} region(s) from {result.source}, "
-            f"nearest first by {result.order}"
-        )
-        unit = "cm" if result.depth_unit == "cm" else "units"
-        for r in result.regions:
-            depth = "-" if r.median_depth is None else f"{r.median_depth:.4g} {unit}"
-            _print(
-                f"  {r.number:>2} rgb{r.color} idx {','.join(map(str, r.indices))} "
-                f"{100 * r.coverage:5.2f}%  depth {depth}  {r.description}"
+    with Steps(2 * len(sources) + 1, "regions") as steps:
+        for src in sources:  # one camera in memory at a time
+            steps.next(f"{src.camera}: reading")
+            cs = load_camera(src, layer=args.layer)
+            steps.next(f"{cs.camera}: regions")
+            result = build_regions(
+                cs,
+                descriptions=descriptions,
+                source=source,
+                threshold=args.threshold,
+                order=args.order,
+                grow=args.grow,
+                splits=plan,
             )
-        if not result.regions:
-            _print("  no regions: plain prompt, all-black mask")
-        emit(
-            [
-                *cs.warnings,
-                *region_mask_notes(cs.camera, result.mask, "no object covers the visibility threshold"),
-            ]
-        )
-        for w in dict.fromkeys([*result.warnings, *prompt.warnings]):
-            _print(f"  warning: {w}")
-        _print(f"  prompt: {prompt.text}")
-    for path in batch.commit():
+            prompt = build_prompt(args.base_prompt, result, form=args.form)
+            region_outputs(cs, result, prompt, args.out, batch)
+            steps.print(
+                f"{cs.camera}: {len(result.regions)} region(s) from {result.source}, "
+                f"nearest first by {result.order}"
+            )
+            unit = "cm" if result.depth_unit == "cm" else "units"
+            for r in result.regions:
+                depth = "-" if r.median_depth is None else f"{r.median_depth:.4g} {unit}"
+                steps.print(
+                    f"  {r.number:>2} rgb{r.color} idx {','.join(map(str, r.indices))} "
+                    f"{100 * r.coverage:5.2f}%  depth {depth}  {r.description}"
+                )
+            if not result.regions:
+                steps.print("  no regions: plain prompt, all-black mask")
+            hint = "no object covers the visibility threshold"
+            emit([*cs.warnings, *region_mask_notes(cs.camera, result.mask, hint)])
+            for w in dict.fromkeys([*result.warnings, *prompt.warnings]):
+                steps.print(f"  warning: {w}")
+            steps.print(f"  prompt: {prompt.text}")
+            del cs, result
+        steps.next("encoding and writing")
+        written = batch.commit()
+    for path in written:
         _print(f"wrote {os.path.relpath(path) if not os.path.isabs(args.out) else path}")
     return 0

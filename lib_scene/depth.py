@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -181,6 +182,19 @@ def _workers(pixels: int) -> int:
     return 1 if pixels < 4 * BLOCK else max(1, min(4, os.cpu_count() or 1))
 
 
+def _read_only(a: object) -> bool:
+    return isinstance(a, np.ndarray) and not a.flags.writeable
+
+
+def _forget(ref: object) -> None:
+    if _LAST and _LAST[0][0] is ref:
+        _LAST.clear()
+
+
+#: The last quantisation of read-only canvases: (depth ref, hit ref, plan, result); one slot.
+_LAST: list[tuple[Any, Any, SplitPlan, Quantized]] = []
+
+
 @dataclass(frozen=True)
 class Quantized:
     """A depth canvas quantised once; the depth map, test and region images and the level usage
@@ -197,8 +211,19 @@ class Quantized:
 
     @classmethod
     def of(cls, depth: FloatArray, hit: BoolArray | None, plan: SplitPlan) -> Quantized:
+        """Quantise; the same read-only arrays with an equal plan right after (``plan`` makes the
+        depth unit, then the canvas-size test image) reuse the last result instead of a second pass."""
+        for d_ref, h_ref, p, q in _LAST:
+            same_hit = h_ref is None if hit is None else h_ref is not None and h_ref() is hit
+            if d_ref() is depth and same_hit and p == plan:
+                return q
         index, counts = _quantize(np.asarray(depth), None if hit is None else np.asarray(hit), plan)
-        return cls(plan, index, counts)
+        q = cls(plan, index, counts)
+        _LAST.clear()
+        if _read_only(depth) and (hit is None or _read_only(hit)):  # canvases are never edited
+            d_ref = weakref.ref(depth, _forget)  # the result goes when the canvas goes
+            _LAST.append((d_ref, None if hit is None else weakref.ref(hit), plan, q))
+        return q
 
     @property
     def codes(self) -> NDArray[np.int16]:

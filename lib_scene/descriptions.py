@@ -21,7 +21,9 @@ _SPACES = re.compile(r"\s+")
 __all__ = [
     "Descriptions",
     "camera_position",
+    "descriptions_by_name",
     "descriptions_from_sidecar",
+    "name_as_description",
     "load_descriptions",
     "parse_index_text",
     "parse_properties",
@@ -243,6 +245,72 @@ def descriptions_from_sidecar(
     return Descriptions(
         text, names, distances, {}, source, tuple(warnings), None if camera is None else str(camera)
     )
+
+
+_BLENDER_COPY = re.compile(r"\.\d{3}$")
+
+
+def name_as_description(name: str) -> str:
+    """An object name as a prompt: Blender's copy suffix dropped, underscores as spaces
+    (``Chair_A`` -> ``Chair A``, ``Cube.001`` -> ``Cube``)."""
+    text = _SPACES.sub(" ", _BLENDER_COPY.sub("", name).replace("_", " ")).strip()
+    return text or name
+
+
+def _explicit_for(code: int, name: str, explicit: Descriptions | None) -> str | None:
+    """An explicit description of object ``name`` (region-table number ``code``): by name, else by
+    its number (the numbers the region table shows for this source, as the tab's edits use them)."""
+    if explicit is None:
+        return None
+    return explicit.by_name.get(name) or explicit.text.get(code)
+
+
+def descriptions_by_name(
+    names: Mapping[int, str],
+    sidecar: Mapping[str, Any] | None,
+    explicit: Descriptions | None = None,
+) -> tuple[Descriptions, set[int]]:
+    """Descriptions of objects known by name (Cryptomatte), keyed by their codes, and the codes
+    that are background.
+
+    Per object, the first that applies: an explicit description (``name = text`` entries, or a
+    number entry for its code: the number the region table shows, as the tab's edits send it),
+    the sidecar's ``Description``; without a sidecar, the name itself (:func:`name_as_description`). With a sidecar, an object it does
+    not describe is background, as its pass index 0 would be. Distances come from the sidecar."""
+    objects = sidecar_objects(sidecar)
+    cam = camera_position(sidecar)
+    text: dict[int, str] = {}
+    distances: dict[int, float] = {}
+    background: set[int] = set()
+    for code, name in names.items():
+        obj = objects.get(name, {})
+        desc = _explicit_for(code, name, explicit) or (obj.get("description") or "").strip()
+        if desc:
+            text[code] = desc
+        elif sidecar:
+            background.add(code)
+        else:
+            text[code] = name_as_description(name)
+        dist = obj.get("distance")
+        if dist is None and cam is not None and obj.get("location") is not None:
+            dist = float(np.linalg.norm(obj["location"] - cam))
+        if dist is not None:
+            distances[code] = float(dist)
+    warnings = list(explicit.warnings) if explicit is not None else []
+    if explicit is not None:
+        unknown = sorted(set(explicit.by_name) - set(names.values()))
+        if unknown:
+            warnings.append(
+                f"descriptions name object(s) {', '.join(map(repr, unknown[:5]))}, not in the Cryptomatte manifest; ignored"
+            )
+    desc = Descriptions(
+        text=text,
+        names={c: (n,) for c, n in names.items() if c not in background},
+        distances=distances,
+        source=explicit.source if explicit is not None else None,
+        warnings=tuple(warnings),
+    )
+    return desc, background
 
 
 _PROPS_KEY = re.compile(r"^objects\.([^.]+)\.([A-Za-z_]+)$")

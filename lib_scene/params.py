@@ -47,7 +47,13 @@ __all__ = [
 DEFAULT_LONG_SIDE = 512
 CONTROL_MODES = ("Balanced", "My prompt is more important", "ControlNet is more important")
 RESIZE_MODES = ("Just Resize", "Crop and Resize", "Resize and Fill")
-REGION_SOURCES = ("auto", "index", "material", "splits")  # or "aov:<NAME>"
+REGION_SOURCES = (
+    "auto",
+    "index",
+    "material",
+    "splits",
+    "cryptomatte",
+)  # or "aov:<NAME>", "cryptomatte:<LAYER>"
 
 
 @dataclass(frozen=True)
@@ -107,7 +113,12 @@ class RegionalParams:
 class RegionParams:
     """How regions are found (passed to ``lib_scene.regions.build_regions``)."""
 
-    source: str = _p("auto", "source", "region source", 'auto, index, material, splits or "aov:<NAME>"')
+    source: str = _p(
+        "auto",
+        "source",
+        "region source",
+        'auto, index, material, splits, cryptomatte, "cryptomatte:<LAYER>" or "aov:<NAME>"',
+    )
     threshold: float = _p(0.005, "float", "visibility threshold", "minimum frame coverage", lo=0.0, hi=1.0)
     grow: int = _p(1, "int", "seam growth (px)", lo=0, hi=64)
     order: str = _p(
@@ -310,7 +321,7 @@ def params_schema() -> dict[str, Any]:
         if spec.choices:
             p["enum"] = list(spec.choices)
         if spec.kind == "source":
-            p["pattern"] = "^(auto|index|material|splits|aov:.+)$"
+            p["pattern"] = "^(auto|index|material|splits|cryptomatte|cryptomatte:.+|aov:.+)$"
         return p
 
     props: dict[str, Any] = {}
@@ -420,7 +431,11 @@ def _coerce_source(key: str, value: str) -> str:
         return v.lower()
     if v.lower().startswith("aov:") and v[4:].strip():
         return "aov:" + v[4:].strip()
-    raise ValueError(f"{key} must be auto, index, material, splits or aov:<NAME>, got {value!r}")
+    if v.lower().startswith("cryptomatte:") and v[12:].strip():
+        return "cryptomatte:" + v[12:].strip()
+    raise ValueError(
+        f"{key} must be auto, index, material, splits, cryptomatte[:<LAYER>] or aov:<NAME>, got {value!r}"
+    )
 
 
 #: Nullable strings where an empty text means null.

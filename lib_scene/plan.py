@@ -187,6 +187,9 @@ class GenerationPlan:
     warnings: tuple[str, ...] = ()
     params: JSON = field(default_factory=dict)  # PlanParams.to_dict() used
     source: JSON = field(default_factory=dict)  # canvas size, layout, files
+    #: (H, W) uint8 quantised depth at the generation size, near = white, whether or not a ControlNet
+    #: depth unit uses it: what an SD 2 depth model is conditioned on instead of MiDaS.
+    depth_map: U8Image | None = None
 
     # ----------------------------------------------------------------- serialisation
     def to_dict(self) -> JSON:
@@ -214,6 +217,7 @@ class GenerationPlan:
             "warnings": list(self.warnings),
             "params": json.loads(json.dumps(self.params)),
             "source": json.loads(json.dumps(self.source)),
+            "depth_map": None if self.depth_map is None else png_b64(self.depth_map),
         }
 
     def to_json(self) -> str:
@@ -253,6 +257,7 @@ class GenerationPlan:
                 warnings=tuple(str(w) for w in d["warnings"]),
                 params=dict(d["params"]),
                 source=dict(d["source"]),
+                depth_map=_depth_map_from(d.get("depth_map")),
             )
         except KeyError as exc:
             raise PlanError(f"plan lacks {exc.args[0]!r}") from exc
@@ -284,6 +289,8 @@ class GenerationPlan:
         for u in self.units:
             if u.image.shape != (*size, 3) or u.image.dtype != np.uint8:
                 raise PlanError(f"{u.kind} unit image is {u.image.shape}, not {self.height}x{self.width} RGB")
+        if self.depth_map is not None and (self.depth_map.shape != size or self.depth_map.dtype != np.uint8):
+            raise PlanError(f"depth map is {self.depth_map.shape}, not {self.height}x{self.width} grey")
         if self.init_image is not None and self.init_image.shape != (*size, 3):
             raise PlanError("init image is not at the generation size")
         if self.mode == "img2img" and self.init_image is None:
@@ -406,16 +413,32 @@ def _add_unit(d: _Draft, kind: str, up: UnitParams, image: NDArray[Any], models:
     )
 
 
-def _units(d: _Draft, split_plan: SplitPlan | None, models: list[str] | None) -> None:
+def _depth_map_from(value: object) -> U8Image | None:
+    if value is None:
+        return None
+    img = decode_png_b64(str(value), "depth map")
+    grey = img if img.ndim == 2 else img[..., 0]
+    return _ro(np.ascontiguousarray(grey, dtype=np.uint8))
+
+
+def _grey_depth(d: _Draft, split_plan: SplitPlan | None) -> NDArray[np.uint8] | None:
+    """The quantised depth map (canvas size), or None without depth or hits."""
+    if d.cs.depth is None or split_plan is None:
+        return None
+    return np.asarray(quantize(d.cs.depth, d.cs.hit, split_plan), dtype=np.uint8)
+
+
+def _units(
+    d: _Draft, split_plan: SplitPlan | None, models: list[str] | None, grey: NDArray[np.uint8] | None
+) -> None:
     """The depth and normal ControlNet units."""
     cs, params = d.cs, d.params
     if params.depth.enabled:
         if cs.depth is None:
             d.warn(f"camera {cs.camera}: no depth canvas; the depth unit is off")
-        elif split_plan is None:
+        elif grey is None:
             d.warn(f"camera {cs.camera}: the depth canvas has no hit pixels; the depth unit is off")
         else:
-            grey = quantize(cs.depth, cs.hit, split_plan)
             d.warnings.extend(depth_map_notes(cs.camera, grey, cs.hit, cs.depth_unit))
             _add_unit(d, "depth", params.depth, grey, models)
     if params.normal.enabled:
@@ -541,8 +564,9 @@ def build_plan(
     width, height = generation_size(cs.width, cs.height, params.long_side)
     d = _Draft(cs, params, width, height, warnings=list(cs.warnings))
     split_plan = resolve_splits(cs, params, preset)
+    grey = _grey_depth(d, split_plan)
     if controlnet:
-        _units(d, split_plan, available_models)
+        _units(d, split_plan, available_models, grey)
     elif params.depth.enabled or params.normal.enabled:
         d.warn(NO_CONTROLNET)
     _regions(d, descriptions, split_plan)
@@ -578,6 +602,7 @@ def build_plan(
             "files": sorted(cs.channels),
             "splits": None if split_plan is None else split_plan.to_dict(),
         },
+        depth_map=None if grey is None else _ro(resize_smooth(grey, width, height)),
     )
     plan.check()
     return plan

@@ -49,6 +49,12 @@ class Steps:
         self._open = what
         self._bar.set_postfix_str(what, refresh=True)
 
+    def set_total(self, total: int) -> None:
+        """The number of steps, once it is known (e.g. after the cameras are found)."""
+        if self._bar is not None:
+            self._bar.total = total
+            self._bar.refresh()
+
     def print(self, text: str) -> None:
         """Print a line of the command's output (stdout) without tearing the bar."""
         if self._bar is not None:

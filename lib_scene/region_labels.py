@@ -5,12 +5,14 @@ depth split plan. See :mod:`lib_scene.regions` for the pipeline."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from .canvas import CanvasSet
+from .cryptomatte import dominant_ids, object_codes, pick_layer
 from .errors import RegionError
 from .splits import SplitPlan
 
@@ -18,14 +20,16 @@ from .splits import SplitPlan
 AOV_TOLERANCE = 0.01
 #: Larger index values are treated as garbage (Blender's pass index is a 16-bit short).
 _MAX_ID = float(1 << 30)
-SOURCES = ("auto", "index", "material", "splits")  # plus "aov:NAME"
+SOURCES = ("auto", "index", "material", "splits", "cryptomatte")  # plus "aov:NAME", "cryptomatte:LAYER"
 
 __all__ = [
     "AOV_TOLERANCE",
     "SOURCES",
     "clean_index_aov",
     "count_codes",
+    "crypto_labels",
     "cv2_or_none",
+    "is_crypto",
     "pick_source",
     "source_labels",
 ]
@@ -141,19 +145,46 @@ def _find_aov(cs: CanvasSet, name: str) -> tuple[str, NDArray[Any]]:
 _INDEX_AOV = re.compile(r"(?i)index")
 
 
+def is_crypto(source: str) -> bool:
+    """``cryptomatte`` or ``cryptomatte:LAYER``."""
+    return source == "cryptomatte" or source.startswith("cryptomatte:")
+
+
+def crypto_labels(cs: CanvasSet, source: str) -> tuple[NDArray[Any], dict[int, str], list[str]]:
+    """Cryptomatte source: per-pixel object codes (int32, 0 none), code -> object name, warnings."""
+    wanted = source.split(":", 1)[1] if ":" in source else ""
+    if not cs.cryptomatte:
+        raise RegionError(
+            f"camera {cs.camera!r} has no Cryptomatte layer; enable View Layer > Passes > Cryptomatte > Object",
+            cs.primary_path,
+        )
+    layer = pick_layer(cs.cryptomatte, wanted, cs.layer)
+    codes, names, warnings = object_codes(layer, dominant_ids(layer))
+    return codes, names, warnings
+
+
 def pick_source(cs: CanvasSet, source: str = "auto", splits: SplitPlan | None = None) -> str:
     """Resolve ``auto``: a split plan whose splits carry region flags (the artist asked for
-    regions from depth), else object index, else material index, else an AOV named like
+    regions from depth), else the object index when a sidecar gives its pass indices meaning,
+    else Cryptomatte, else object index, else material index, else an AOV named like
     ``*index*``. Raises :class:`RegionError` when nothing fits."""
     src = (source or "auto").strip()
     if src.lower() in ("object", "objectindex", "indexob"):
         src = "index"
+    if src.lower().startswith("cryptomatte"):
+        src = "cryptomatte" + src[len("cryptomatte") :]
     if src != "auto":
-        if src not in SOURCES and not src.startswith("aov:"):
-            raise RegionError(f"unknown index source {source!r}; use index, material, aov:NAME or splits")
+        if src not in SOURCES and not src.startswith("aov:") and not is_crypto(src):
+            raise RegionError(
+                f"unknown index source {source!r}; use index, material, aov:NAME, cryptomatte[:LAYER] or splits"
+            )
         return src
     if splits is not None and any(s.region is not None for s in splits.splits):
         return "splits"
+    if cs.object_index is not None and cs.sidecar:
+        return "index"
+    if cs.cryptomatte:
+        return "cryptomatte"
     if cs.object_index is not None:
         return "index"
     if cs.material_index is not None:
@@ -162,7 +193,7 @@ def pick_source(cs: CanvasSet, source: str = "auto", splits: SplitPlan | None = 
     if scalar:
         return f"aov:{sorted(scalar)[0]}"
     raise RegionError(
-        f"camera {cs.camera!r} has no object or material index pass, no index AOV"
+        f"camera {cs.camera!r} has no object or material index pass, no Cryptomatte, no index AOV"
         + (
             " and the split plan has no region flags"
             if splits is not None
@@ -216,6 +247,9 @@ def source_labels(
             )
         np.maximum(ids, 0, out=ids)
         return ids, 0, warnings
+    if is_crypto(source):
+        codes, _names, warnings = crypto_labels(cs, source)
+        return codes, 0, warnings
     if source == "splits":
         if splits is None:
             raise RegionError("source 'splits' needs a split plan with region flags (--splits PRESET)")
@@ -245,3 +279,74 @@ def count_codes(codes: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any], NDArra
         counts = np.concatenate(([0], counts))
     keys = np.arange(1, uniq.size)
     return keys, uniq[keys], counts[keys], compact
+
+
+# --------------------------------------------------------------------------- per-camera statistics
+
+
+@dataclass(frozen=True)
+class RegionStats:
+    """One camera's labels from one resolved source, counted once: what a threshold change (the
+    tab's slider) re-thresholds instead of relabelling the whole canvas. ``keys``/``values``/
+    ``counts``/``codes`` as :func:`count_codes`; ``depths``: each present key's hit depths, sorted
+    (None when not asked for or without a depth canvas)."""
+
+    camera: str
+    source: str
+    codes: NDArray[Any]
+    keys: NDArray[Any]
+    values: NDArray[Any]
+    counts: NDArray[Any]
+    offset: int
+    warnings: tuple[str, ...]
+    depths: dict[int, NDArray[Any]] | None = None
+
+    def medians(self, keys_of_group: list[list[int]]) -> list[float | None]:
+        """Exact median hit depth of each group of keys (the same values as a median over the
+        group's pixels: the same multiset); None for a group without hit pixels."""
+        assert self.depths is not None
+        out: list[float | None] = []
+        for group in keys_of_group:
+            segs = [self.depths[k] for k in group if self.depths[k].size]
+            c = sum(int(s.size) for s in segs)
+            if c == 0:
+                out.append(None)
+                continue
+            a, b = (c - 1) // 2, c // 2
+            part = segs[0] if len(segs) == 1 else np.partition(np.concatenate(segs), (a, b))
+            out.append((float(part[a]) + float(part[b])) / 2.0)
+        return out
+
+
+def _sorted_depths(cs: CanvasSet, codes: NDArray[Any], keys: NDArray[Any]) -> dict[int, NDArray[Any]] | None:
+    if cs.depth is None:
+        return None
+    sel = codes > 0
+    if cs.hit is not None:
+        sel &= cs.hit
+    else:
+        with np.errstate(invalid="ignore"):
+            sel &= np.isfinite(cs.depth) & (cs.depth < 1e9)
+    c, d = codes[sel], np.asarray(cs.depth)[sel]
+    order = np.argsort(c, kind="stable")
+    c, d = c[order], d[order]
+    ends = np.searchsorted(c, keys, side="right")
+    starts = np.searchsorted(c, keys, side="left")
+    return {int(k): np.sort(d[a:e]) for k, a, e in zip(keys, starts, ends, strict=True)}
+
+
+def region_stats(
+    cs: CanvasSet, source: str = "auto", splits: SplitPlan | None = None, depths: bool = True
+) -> RegionStats:
+    """The camera's labels for ``source`` (resolved with :func:`pick_source`), counted, and with
+    ``depths`` each label's sorted hit depths (a one-off sort; every re-threshold then reads its
+    medians without touching the canvas)."""
+    src = pick_source(cs, source, splits)
+    codes, offset, warnings = source_labels(cs, src, splits)
+    if codes.shape != (cs.height, cs.width):
+        raise RegionError(
+            f"{src} labels are {codes.shape[::-1]}, the canvas {cs.width}x{cs.height}", cs.primary_path
+        )
+    keys, values, counts, codes = count_codes(codes)
+    per_key = _sorted_depths(cs, codes, keys) if depths else None
+    return RegionStats(cs.camera, src, codes, keys, values, counts, offset, tuple(warnings), per_key)

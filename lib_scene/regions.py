@@ -49,6 +49,7 @@ from .canvas import CanvasSet
 from .descriptions import (
     Descriptions,
     camera_position,
+    descriptions_by_name,
     descriptions_from_sidecar,
     load_descriptions,
     parse_index_text,
@@ -61,9 +62,13 @@ from .palette import MAX_REGIONS, region_palette
 from .prompt import RP_KEYWORDS, compose, flat, sanitize
 from .region_labels import (
     AOV_TOLERANCE,
+    RegionStats,
     clean_index_aov,
     count_codes,
+    crypto_labels,
+    is_crypto,
     pick_source,
+    region_stats,
     source_labels,
 )
 from .splits import SplitPlan
@@ -132,7 +137,7 @@ class RegionResult:
     regions: tuple[Region, ...]
     hidden: tuple[Hidden, ...]
     warnings: tuple[str, ...]
-    source: str  # "index" | "material" | "aov:NAME" | "splits"
+    source: str  # "index" | "material" | "aov:NAME" | "splits" | "cryptomatte[:LAYER]"
     order: str
     threshold: float
     grow: int
@@ -172,12 +177,12 @@ class PromptResult:
 
 
 def _group_medians(
-    groups: NDArray[Any], depth: NDArray[Any] | None, hit: NDArray[Any] | None, n: int, bins: int = 1024
+    groups: NDArray[Any], depth: NDArray[Any] | None, hit: NDArray[Any] | None, n: int
 ) -> list[float | None]:
     """Exact median depth of each group's hit pixels (``groups`` == n: no group); None where a
-    group has no hit pixel. No sort of the canvas: one histogram of (group, depth bin), then only
-    the pixels in each group's median bin(s) are gathered and partitioned. The bin mapping is
-    monotonic, so the ranks found in the histogram are exact."""
+    group has no hit pixel. The hit pixels of the groups are gathered once; each group's depths
+    are then cut out (a boolean pick for a few groups, one radix sort by group for many) and only
+    partitioned around the middle rank(s), never sorted."""
     if depth is None or n == 0:
         return [None] * n
     sel = groups < n
@@ -186,49 +191,25 @@ def _group_medians(
     else:
         with np.errstate(invalid="ignore"):
             sel &= np.isfinite(depth) & (depth < 1e9)
-    if not sel.any():
+    keep = np.flatnonzero(sel)
+    if keep.size == 0:
         return [None] * n
-    lo = float(np.min(depth, where=sel, initial=np.inf))
-    hi = float(np.max(depth, where=sel, initial=-np.inf))
-    scale = np.float32((bins - 1) / (hi - lo)) if hi > lo else np.float32(0.0)
-    x = np.zeros(depth.shape, dtype=np.float32)
-    with np.errstate(invalid="ignore", over="ignore"):
-        np.subtract(depth, np.float32(lo), out=x, where=sel)
-        np.multiply(x, scale, out=x)
-    b = x.astype(np.int32)
-    np.clip(b, 0, bins - 1, out=b)
-    g = np.where(sel, groups, n).astype(np.int32)
-    key = g * bins
-    key += b
-    hist = np.bincount(key.ravel(), minlength=(n + 1) * bins).reshape(n + 1, bins)[:n]
-    cnt = hist.sum(axis=1)
-    cum = np.cumsum(hist, axis=1)
-    k1 = (cnt - 1) // 2
-    k2 = cnt // 2
-    before = np.zeros(n, dtype=np.int64)
-    wanted = np.zeros((n + 1) * bins, dtype=bool)  # (group, bin) pairs holding a median rank
-    for k in np.flatnonzero(cnt):
-        b1 = int(np.searchsorted(cum[k], k1[k], side="right"))
-        b2 = int(np.searchsorted(cum[k], k2[k], side="right"))
-        before[k] = cum[k][b1] - hist[k][b1]
-        wanted[k * bins + b1] = wanted[k * bins + b2] = True
-    pick = np.take(wanted, key)
-    dv = depth[pick]
-    gv = g[pick].astype(np.uint16)  # 16-bit keys: numpy's stable sort is a radix sort
-    order = np.argsort(gv, kind="stable")
-    dv = dv[order]
-    sizes = np.bincount(gv, minlength=n)[:n]
-    ends = np.cumsum(sizes)
-    starts = ends - sizes
+    g = np.take(groups.ravel(), keep).astype(np.uint16, copy=False)  # 16-bit keys: radix sort
+    dv = np.take(np.asarray(depth).ravel(), keep)
+    cnt = np.bincount(g, minlength=n)[:n]
+    ends = np.cumsum(cnt)
+    if n > 8:
+        dv = dv[np.argsort(g, kind="stable")]
     out: list[float | None] = []
     for k in range(n):
-        if cnt[k] == 0:
+        c = int(cnt[k])
+        if c == 0:
             out.append(None)
             continue
-        seg = dv[starts[k] : ends[k]]
-        a, c = int(k1[k] - before[k]), int(k2[k] - before[k])
-        part = np.partition(seg, (a, c)) if a != c else np.partition(seg, a)
-        out.append((float(part[a]) + float(part[c])) / 2.0)
+        seg = dv[ends[k] - c : ends[k]] if n > 8 else dv[g == k]
+        a, b = (c - 1) // 2, c // 2
+        part = np.partition(seg, (a, b)) if a != b else np.partition(seg, a)
+        out.append((float(part[a]) + float(part[b])) / 2.0)
     return out
 
 
@@ -371,9 +352,11 @@ def _describe(b: _Build, visible: NDArray[np.bool_], descriptions: Descriptions 
         if not clean:
             clean = _fallback_name(b.src, idx)
             b.warnings.append(f"description of index {idx} is empty; using {clean!r}")
-        g = group_of.get(clean)
+        # Cryptomatte names every object apart: equal descriptions still make separate regions
+        key = f"{idx}\0{clean}" if is_crypto(b.src) else clean
+        g = group_of.get(key)
         if g is None:
-            g = group_of[clean] = len(b.members)
+            g = group_of[key] = len(b.members)
             b.members.append([])
             b.texts.append(clean)
         b.members[g].append(int(pos))
@@ -502,23 +485,32 @@ def build_regions(
     order: str = "depth",
     grow: int = 1,
     splits: SplitPlan | None = None,
+    stats: RegionStats | None = None,
 ) -> RegionResult:
     """Regions of one camera (:class:`lib_scene.canvas.CanvasSet`): mask, table and warnings.
 
     ``descriptions`` default to the camera's sidecar (its ``objects`` map; ``materials`` for the
     material source). Names and distances missing from given descriptions are taken from the
     sidecar. An index without a description is described by its object name, else "object N",
-    with a warning. Descriptions are sanitised (:func:`lib_scene.prompt.sanitize`).
+    with a warning. Descriptions are sanitised (:func:`lib_scene.prompt.sanitize`). ``stats``:
+    this camera's :func:`lib_scene.region_labels.region_stats` for ``source`` and ``splits``
+    (kept by a caller that re-thresholds; the result is the same).
     """
     thr, grow = _check_options(threshold, order, grow)
-    src = pick_source(cs, source, splits)
-    codes, offset, warnings = source_labels(cs, src, splits)
-    if codes.shape != (cs.height, cs.width):
-        raise RegionError(
-            f"{src} labels are {codes.shape[::-1]}, the canvas {cs.width}x{cs.height}", cs.primary_path
-        )
-    desc, known = _descriptions_for(cs, src, descriptions, order, warnings)
-    keys, values, counts, codes = count_codes(codes)
+    src = stats.source if stats is not None else pick_source(cs, source, splits)
+    st: RegionStats | None = None
+    if is_crypto(src):  # objects by name: the descriptions decide which are background
+        codes, names, warnings = crypto_labels(cs, src)
+        desc, background = descriptions_by_name(names, cs.sidecar, descriptions)
+        codes, offset = _drop_background(codes, background, cs, warnings), 0
+        known = set(desc.names)
+        warnings.extend(desc.warnings)
+        keys, values, counts, codes = count_codes(codes)
+    else:
+        st = stats if stats is not None else region_stats(cs, source, splits, depths=False)
+        src, warnings, offset = st.source, list(st.warnings), st.offset
+        desc, known = _descriptions_for(cs, src, descriptions, order, warnings)
+        keys, values, counts, codes = st.keys, st.values, st.counts, st.codes
     cover = counts / codes.size
     visible = cover > thr
     b = _Build(cs, src, desc, known, warnings, values - offset, counts, cover, _split_labels(src, splits))
@@ -530,7 +522,10 @@ def build_regions(
     for g, pos_list in enumerate(b.members):
         code_to_group[keys[pos_list]] = g
     groups = np.take(code_to_group, codes)  # n: no group (unassigned or invisible)
-    medians = _group_medians(groups, cs.depth, cs.hit, n)
+    if st is not None and st.depths is not None:  # counted once per camera: no pass over the canvas
+        medians = st.medians([[int(keys[p]) for p in pos_list] for pos_list in b.members])
+    else:
+        medians = _group_medians(groups, cs.depth, cs.hit, n)
     dists = [_min_distance(b, pos_list) for pos_list in b.members]
     rank, order_used = _rank(b, order, medians, dists)
     numbers = _numbers(b, groups, rank, grow)
@@ -554,6 +549,24 @@ def build_regions(
         grow=grow,
         depth_unit=getattr(cs, "depth_unit", "scene"),
     )
+
+
+def _drop_background(
+    codes: NDArray[Any], background: set[int], cs: CanvasSet, warnings: list[str]
+) -> NDArray[Any]:
+    """Cryptomatte objects the sidecar does not describe are background (code 0)."""
+    if not background:
+        return codes
+    lut = np.arange(int(codes.max()) + 1 if codes.size else 1, dtype=np.int32)
+    gone = [c for c in background if c < lut.size]
+    lut[gone] = 0
+    out = np.take(lut, codes)
+    if np.count_nonzero(out != codes):
+        warnings.append(
+            f"camera {cs.camera!r}: {len(gone)} Cryptomatte object(s) have no description in "
+            f"{os.path.basename(cs.sidecar_path or 'the sidecar')}; they are background"
+        )
+    return out
 
 
 def _min_distance(b: _Build, pos_list: list[int]) -> float | None:

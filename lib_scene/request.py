@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .canvas import CameraSource, CanvasSet, discover, load_camera
+from .canvas import KINDS, CameraSource, CanvasSet, discover, load_camera
 from .descriptions import Descriptions, load_descriptions
 from .errors import NotFoundError, ParamsError
 from .jsonio import parse_json
@@ -127,15 +127,20 @@ class Planned:
     splits: SplitPlan | None
 
 
-def _load(scene: Scene, camera: str | None) -> tuple[list[str], list[CanvasSet]]:
-    """(every camera name of the scene, the selected cameras' canvases)."""
+def _load(
+    scene: Scene, camera: str | None, need: Collection[str] | None = None
+) -> tuple[list[str], list[CanvasSet]]:
+    """(every camera name of the scene, the selected cameras' canvases; ``need``: the canvas kinds
+    to assemble, default all)."""
     if scene.cameras is not None:
         by_name = {cs.camera: cs for cs in scene.cameras}
         return list(by_name), [by_name[n] for n in select_cameras(list(by_name), camera)]
     sources: list[CameraSource] = discover(list(scene.paths or (scene.folder,)))
     by_src = {s.camera: s for s in sources}
     names = [s.camera for s in sources]
-    return names, [load_camera(by_src[n], layer=scene.layer) for n in select_cameras(names, camera)]
+    return names, [
+        load_camera(by_src[n], layer=scene.layer, need=need) for n in select_cameras(names, camera)
+    ]
 
 
 def _inputs(scene: Scene, params: PlanParams) -> tuple[SplitPlan | None, Descriptions | None]:
@@ -176,7 +181,11 @@ def resolve_planned(
     rng: random.Random | None = None,
 ) -> list[Planned]:
     """:func:`resolve`, keeping each camera's canvases and split plan."""
-    names, cameras = _load(scene, params.camera)
+    img2img = params.mode == "img2img" or any(
+        isinstance(o, Mapping) and o.get("mode") == "img2img" for o in (camera_params or {}).values()
+    )
+    # txt2img never reads the beauty: it is not converted or stacked (a fifth of a plan's memory)
+    names, cameras = _load(scene, params.camera, None if img2img else KINDS - {"beauty"})
     if not cameras:
         raise NotFoundError("no cameras found (no EXR canvases)", scene.folder)
     if params.seed == -1:

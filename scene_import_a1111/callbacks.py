@@ -4,9 +4,11 @@ from __future__ import annotations
 
 
 def on_app_started(demo, app) -> None:
+    from .depth2img import register_probe
     from .routes import register
 
     register(app)
+    register_probe()  # tests only: a no-op unless SCENE_IMPORT_PROBE_DIR is set
 
 
 def on_ui_settings() -> None:

@@ -4,12 +4,19 @@
 * ``gr.File`` hands 3.x tempfile wrappers (``.name``) and 4.x plain path strings;
 * ``gr.Image`` sends lossy webp on 4.x unless told ``format="png"``;
 * ``gr.Dataframe`` lost ``max_rows`` / ``overflow_row_behaviour`` in 4.x;
-* ``gr.Warning`` / ``gr.Info`` raise outside an event on some versions: :func:`warn` never raises.
+* ``gr.Warning`` / ``gr.Info`` raise outside an event on some versions: :func:`warn` never raises;
+* 3.x encodes a numpy output image with Pillow's default PNG settings (~26 ms per 1024 px RGB
+  here) but sends a file path's bytes as they are: :func:`png_image` hands it a file written by
+  our fast encoder (``lib_scene.files.png_bytes``; same pixels, lossless).
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
+import os
+import tempfile
+from collections import deque
 
 import gradio as gr
 
@@ -64,6 +71,32 @@ def image(**kw):
         kw.setdefault("show_share_button", False)
         kw.setdefault("format", "png")  # 4.x defaults to lossy webp: depth levels must stay exact
     return gr.Image(**kw)
+
+
+_PREVIEW_DIR: list[str] = []
+_PREVIEW_FILES: deque[str] = deque()
+_PREVIEW_SERIAL = itertools.count()
+#: Preview files kept on disk (gradio 3 reads each one while answering the event that made it).
+KEEP_PREVIEWS = 64
+
+
+def png_image(arr):
+    """An output value for :func:`image`: on gradio 3.x the path of a PNG written by our encoder
+    (gradio base64s the file as it is), else the array itself (4.x saves it to its cache)."""
+    if arr is None or IS_GRADIO_4:
+        return arr
+    from lib_scene.files import png_bytes
+
+    if not _PREVIEW_DIR:
+        _PREVIEW_DIR.append(tempfile.mkdtemp(prefix="scene-import-preview-"))
+    path = os.path.join(_PREVIEW_DIR[0], f"p{next(_PREVIEW_SERIAL)}.png")
+    with open(path, "wb") as fh:
+        fh.write(png_bytes(arr))
+    _PREVIEW_FILES.append(path)
+    while len(_PREVIEW_FILES) > KEEP_PREVIEWS:
+        with contextlib.suppress(OSError):
+            os.remove(_PREVIEW_FILES.popleft())
+    return path
 
 
 def warn(message: str) -> None:

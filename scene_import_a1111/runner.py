@@ -46,6 +46,7 @@ from lib_scene.request import HostFacts, Scene, parse_params, resolve
 from lib_scene.wire import cn_units, generation_fields, rp_args
 
 from . import API_NAME, TITLE
+from .depth2img import apply_depth2img
 from .errors import for_api
 from .hosts import ControlNetAdapter, RegionalPrompterAdapter, is_forge
 from .settings import settings_defaults
@@ -345,6 +346,9 @@ def apply_plan(p, plan: GenerationPlan, runner=None) -> list[str]:
     if getattr(p, "extra_generation_params", None) is None:
         p.extra_generation_params = {}
     p.extra_generation_params.update(plan.infotext)
+    note = apply_depth2img(p, plan, lambda text: _warn(p, text))
+    if note:
+        warnings.append(note)
     for w in warnings:
         _warn(p, w)
     return warnings

@@ -124,3 +124,28 @@ def test_cli_depth_is_quiet_on_stderr_when_piped(blender5, tmp_path):
     # no progress noise; only the honest warning that the automatic plan has no region flags
     assert all(ln.startswith("scene-import: warning: ") for ln in res.stderr.splitlines()), res.stderr
     assert "levels used" in res.stdout and res.stdout.count("wrote ") == 3
+
+
+@pytest.mark.parametrize("command", ["plan", "regions", "normal"])
+def test_cli_commands_show_a_bar_on_a_terminal_only(command, blender5, tmp_path, monkeypatch, capsys):
+    pytest.importorskip("tqdm")
+    import json
+
+    from scenes import sidecar
+
+    from lib_scene.cli import main
+
+    camera = os.path.splitext(os.path.basename(blender5))[0]
+    with open(os.path.splitext(blender5)[0] + ".json", "w", encoding="utf-8") as fh:
+        json.dump(sidecar(camera), fh)  # the normal command needs the camera matrix
+    monkeypatch.setattr(progress, "DELAY", 0.0)
+    term = _Terminal()
+    monkeypatch.setattr(sys, "stderr", term)
+    assert main([command, blender5, "--out", str(tmp_path / "a")]) == 0
+    assert command in term.getvalue() and camera in term.getvalue()
+    assert "wrote " in capsys.readouterr().out
+    piped = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", piped)
+    assert main([command, blender5, "--out", str(tmp_path / "b")]) == 0
+    assert piped.getvalue() == ""
+    assert sorted(os.listdir(tmp_path / "a")) == sorted(os.listdir(tmp_path / "b"))

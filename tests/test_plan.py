@@ -129,7 +129,7 @@ def test_params_unknown_keys_are_reported_with_suggestions():
         ({"long_side": 32}, "long_side must be 0 (canvas size) or at least 64"),
         (
             {"regions": {"source": "colour"}},
-            "regions.source must be auto, index, material, splits or aov:<NAME>",
+            "regions.source must be auto, index, material, splits, cryptomatte[:<LAYER>] or aov:<NAME>",
         ),
         ({"depth": 0.3}, "'depth' must be an object"),
         ({"seed": None}, "seed must not be null"),

@@ -102,6 +102,20 @@ def test_overlay_paints_regions_only():
     assert out[1, 1].tolist() == [60, 60, 60]  # unassigned: darkened base
 
 
+@pytest.mark.parametrize("alpha", [0.55, 0.5, 0.3])
+def test_overlay_table_gives_the_float32_blend_bytes(alpha):
+    rng = np.random.default_rng(3)
+    base = rng.integers(0, 256, (64, 80, 3)).astype(np.uint8)
+    mask = rng.integers(0, 256, (64, 80, 3)).astype(np.uint8)
+    mask[rng.random((64, 80)) < 0.4] = 0  # unassigned pixels
+    mask[:4, :, 1:] = 0  # painted with some channels 0
+    b, m = base.astype(np.float32), mask.astype(np.float32)
+    want = np.where(mask.any(axis=2, keepdims=True), b * (1.0 - alpha) + m * alpha, b * 0.6)
+    want = np.clip(want + 0.5, 0, 255).astype(np.uint8)
+    assert np.array_equal(overlay(base, mask, alpha=alpha), want)
+    assert np.array_equal(overlay(base.astype(np.float32), mask, alpha=alpha), want)  # the float path
+
+
 def test_histogram_image_draws_boundaries_and_cutoff(blender5):
     cs = load_multilayer(blender5)
     idx = DepthIndex.build(cs.depth, cs.hit)

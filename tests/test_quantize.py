@@ -169,3 +169,27 @@ def test_histogram_describe_reads_like_ddp():
     text = h.describe()
     assert "   0    33.33%  [1, 1.5)" in text and "   1    66.67%  [1.5, 2]" in text
     assert "3 hit pixels, 1 no-hit pixels" in text
+
+
+def test_quantised_once_for_the_same_read_only_canvas():
+    """``plan`` asks for the depth unit and then the test image of the same canvas: one pass."""
+    import gc
+
+    from lib_scene import depth as D
+
+    rng = np.random.default_rng(1)
+    depth = rng.uniform(1.0, 9.0, (64, 48)).astype(np.float32)
+    hit = rng.random((64, 48)) < 0.9
+    plan = SplitPlan((Split(1.0, 5.0, 128, test="red"), Split(5.0, 9.0, 128)))
+    fresh = D.Quantized.of(depth, hit, plan)  # writable arrays: never reused
+    assert D.Quantized.of(depth, hit, plan) is not fresh
+    depth.flags.writeable = hit.flags.writeable = False
+    q = D.Quantized.of(depth, hit, plan)
+    assert D.Quantized.of(depth, hit, SplitPlan.from_dict(plan.to_dict())) is q  # an equal plan
+    assert np.array_equal(q.index, fresh.index) and np.array_equal(q.test_rgb(), fresh.test_rgb())
+    other = SplitPlan((Split(1.0, 9.0, 256),))
+    assert D.Quantized.of(depth, hit, other) is not q
+    assert D.Quantized.of(depth, None, other) is not D.Quantized.of(depth, hit, other)
+    del depth
+    gc.collect()
+    assert D._LAST == []  # the result goes with its canvas

@@ -779,17 +779,18 @@ def test_samples_cli_and_daz_set_without_index(tmp_path, capsys):
 # --------------------------------------------------------------------------- internals with exact references
 
 
+@pytest.mark.parametrize("n", [6, 12])  # a boolean pick per group / one sort by group
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_group_medians_are_exact(seed):
+def test_group_medians_are_exact(seed, n):
     rng = np.random.default_rng(seed)
-    h, w, n = 70, 90, 6
+    h, w = 70, 90
     groups = rng.integers(0, n + 1, (h, w)).astype(np.uint16)  # n = no group
     depth = rng.choice(np.array([1.0, 2.5, 2.5, 3.0, 7.25, 40.0], np.float32), (h, w))
     depth += rng.normal(0, 1e-3, (h, w)).astype(np.float32) * (rng.random((h, w)) < 0.5)
     hit = rng.random((h, w)) < 0.9
     groups[groups == 4] = n  # group 4 has no pixels at all
     hit[groups == 5] = False  # group 5 has pixels but no hits
-    got = R._group_medians(groups, depth, hit, n, bins=7)
+    got = R._group_medians(groups, depth, hit, n)
     for g in range(n):
         sel = (groups == g) & hit
         if not sel.any():
@@ -879,3 +880,35 @@ def test_build_prompt_edge_cases():
     assert w[0].startswith("base prompt held AND;") and w[1].startswith("region 0 held BREAK;")
     with pytest.raises(R.RegionError, match="prompt form must be one of regional, flat, got 'fancy'"):
         R.build_prompt("", [], form="fancy")
+
+
+def _same_result(a: R.RegionResult, b: R.RegionResult) -> None:
+    assert np.array_equal(a.mask, b.mask) and np.array_equal(a.labels, b.labels)
+    assert a.to_dict() == b.to_dict()
+    assert [r.median_depth for r in a.regions] == [r.median_depth for r in b.regions]  # unrounded
+
+
+@pytest.mark.parametrize("source", ["auto", "material", "splits"])
+def test_counted_once_stats_give_the_same_regions_at_every_threshold(source):
+    """The tab counts a camera's labels and sorts their depths once, then re-thresholds: every
+    mask, table, median and warning is the one a fresh build gives."""
+    for src in discover([ROOM, os.path.join(SAMPLES, "room_daz")]):
+        cs = load_camera(src)
+        splits = SplitPlan((Split(0.0, 4.0, 128, region=0), Split(4.0, 1e6, 128, region=1)))
+        if source == "material" and cs.material_index is None:
+            continue
+        stats = region_labels.region_stats(cs, source, splits)
+        assert stats.depths is not None or cs.depth is None
+        for thr in (0.0, 0.001, 0.01, 0.05, 0.2):
+            for order in ("depth", "distance"):
+                fresh = R.build_regions(cs, source=source, threshold=thr, order=order, splits=splits)
+                again = R.build_regions(
+                    cs, source=source, threshold=thr, order=order, splits=splits, stats=stats
+                )
+                _same_result(fresh, again)
+        if source == "auto" and cs.object_index is not None:  # one description, several indices
+            st = region_labels.region_stats(cs, "index")
+            same = R.with_edits(None, {str(int(v)): "the same thing" for v in st.values}, source="test")
+            fresh = R.build_regions(cs, same, source="index", threshold=0.0)
+            assert any(len(r.indices) > 1 for r in fresh.regions)
+            _same_result(fresh, R.build_regions(cs, same, source="index", threshold=0.0, stats=st))

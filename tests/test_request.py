@@ -219,3 +219,23 @@ def test_section_check_messages():
     assert check_sections("room", 0) == (True, "no regions: a plain prompt")
     assert check_sections("a BREAK b", 0) == (False, "no regions, but the prompt has 2 sections")
     assert not check_sections("a addp", 0)[0]
+
+
+def test_txt2img_plans_never_assemble_the_beauty(folder):
+    from lib_scene.request import resolve_planned
+
+    (t2i,) = resolve_planned(Scene(str(folder)), _small(camera="Cam0", seed=1), HostFacts())
+    assert t2i.canvases.beauty is None and t2i.canvases.depth is not None
+    assert t2i.canvases.normal is not None and t2i.canvases.object_index is not None
+    (i2i,) = resolve_planned(Scene(str(folder)), _small(camera="Cam0", seed=1, mode="img2img"), HostFacts())
+    assert i2i.canvases.beauty is not None and i2i.plan.init_image is not None
+    per_camera = {"Cam0": {"mode": "img2img"}}
+    (mixed,) = resolve_planned(
+        Scene(str(folder)), _small(camera="Cam0", seed=1), HostFacts(), camera_params=per_camera
+    )
+    assert mixed.plan.init_image is not None
+    # the plan without the beauty is the plan with it
+    loaded = resolve(
+        Scene(str(folder), cameras=load_cameras(str(folder))), _small(camera="Cam0", seed=1), HostFacts()
+    )
+    assert loaded[0].to_dict() == t2i.plan.to_dict()

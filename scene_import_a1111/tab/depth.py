@@ -140,9 +140,9 @@ def render(t: Tab, s: TabSession, log: bool, message: str = "") -> dict[Any, Any
     )
     out: dict[Any, Any] = {
         t.sess: s,
-        d.hist: r.histogram,
-        d.depth_img: r.depth,
-        d.test_img: r.test,
+        d.hist: compat.png_image(r.histogram),
+        d.depth_img: compat.png_image(r.depth),
+        d.test_img: compat.png_image(r.test),
         d.usage: usage_md,
         d.table: split_rows(plan, r.counts, u, pv.index.hits if pv.index else None),
         t.status: message,
@@ -337,7 +337,7 @@ def _wire_clicks(t: Tab) -> None:
         img, s.layout = histogram_image(s.depth_index(), plan, log=bool(log), unit=unit, selected=i)
         return {
             sess: s,
-            d.hist: img,
+            d.hist: compat.png_image(img),
             d.split_no: i,
             d.levels_no: plan.splits[i].levels,
             d.bound_no: i + 1,

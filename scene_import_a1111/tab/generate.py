@@ -117,6 +117,7 @@ def wire_generate(t: Tab, cfg: Config) -> None:
     ) -> dict[Any, Any]:
         s = need(s)
         d = plans.tab_params(s, md, sd, neg, "")
+        progress(0, desc=f"reading and planning {len(s.state.cameras)} camera(s)")
         todo = plans.resolve_tab(s, d, cfg.facts(), prompts=prompts_for(s, prompt))
         images: list[tuple[Any, str]] = []
         lines: list[str] = []

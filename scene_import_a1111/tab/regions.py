@@ -6,6 +6,7 @@ artist types in it is kept per camera and generated verbatim (its BREAK count is
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +15,8 @@ import numpy as np
 
 from lib_scene.errors import SceneImportError
 from lib_scene.preview import overlay
-from lib_scene.regions import RegionError, build_regions, pick_source, with_edits
+from lib_scene.region_labels import is_crypto, region_stats
+from lib_scene.regions import RegionError, build_regions, paint_mask, pick_source, with_edits
 from lib_scene.session import REGION_COLUMNS
 from scene_import_a1111 import compat
 
@@ -23,6 +25,9 @@ from .context import Config, Tab
 from .handlers import event, guard, need
 from .state import TabSession
 from .view import check_md, rows_of, swatch_html, table
+
+#: Region statistics kept per session (camera x source x split plan).
+KEEP_STATS = 4
 
 
 @dataclass
@@ -45,7 +50,7 @@ def build_regions_panel() -> RegionsUI:
         source = gr.Dropdown(
             ["auto", "index", "material", "splits"],
             value="auto",
-            label="Region source (or aov:NAME)",
+            label="Region source (or aov:NAME, cryptomatte:LAYER)",
             allow_custom_value=True,
             elem_id="scene-import-region-source",
         )
@@ -110,11 +115,31 @@ def _descriptions(s: TabSession, src: str) -> Any:
     return with_edits(None if from_splits else s.descriptions, edits, source="tab")
 
 
+def _stats(s: TabSession, cs: Any, src: str, plan: Any) -> Any:
+    """The camera's labels counted and their depths sorted once per source (and split plan, for
+    regions from splits): a threshold change then re-thresholds them."""
+    used = pick_source(cs, src, plan)
+    if is_crypto(used):  # Cryptomatte regions depend on the descriptions: built afresh each time
+        return None
+    key = (cs.camera, used, json.dumps(plan.to_dict(), sort_keys=True) if used == "splits" else "")
+    st = s.region_stats.get(key)
+    if st is None:
+        st = s.region_stats[key] = region_stats(cs, used, plan)
+        while len(s.region_stats) > KEEP_STATS:
+            s.region_stats.pop(next(iter(s.region_stats)))
+    return st
+
+
 def compute(s: TabSession, src: str, thr: float) -> tuple[list[dict[str, Any]], np.ndarray, list[str], str]:
     """The current camera's regions: rows, the mask at preview size, warnings, the source used."""
-    cs = s.canvas()
+    cs, plan = s.canvas(), s.state.require_plan()
     res = build_regions(
-        cs, _descriptions(s, src), source=src, threshold=float(thr), splits=s.state.require_plan()
+        cs,
+        _descriptions(s, src),
+        source=src,
+        threshold=float(thr),
+        splits=plan,
+        stats=_stats(s, cs, src, plan),
     )
     rows = [
         {
@@ -127,7 +152,10 @@ def compute(s: TabSession, src: str, thr: float) -> tuple[list[dict[str, Any]], 
         }
         for r in res.regions
     ]
-    return rows, s.preview().grid.sample(res.mask), list(res.warnings), res.source
+    # the labels sampled onto the preview grid, then painted: the same pixels as sampling the
+    # RGB mask, a third of the gather
+    mask = paint_mask(s.preview().grid.sample(res.labels).view(np.uint16), len(res.regions))
+    return rows, mask, list(res.warnings), res.source
 
 
 def table_rows(rows: list[dict[str, Any]]) -> list[list[Any]]:
@@ -184,7 +212,7 @@ def show(t: Tab, cfg: Config, s: TabSession) -> dict[Any, Any]:
     r = t.regions
     out = {
         t.sess: s,
-        r.overlay_img: overlay(s.preview().base_image(), mask),
+        r.overlay_img: compat.png_image(overlay(s.preview().base_image(), mask)),
         r.legend: swatch_html(rows),
         r.table: table(REGION_COLUMNS, table_rows(rows)),
         t.status: f"{len(rows)} region(s) from {used}." + ("" if not warns else " " + " ".join(warns)),

@@ -38,6 +38,7 @@ class TabSession:
         self.unused_description_files: list[str] = []
         self.layout: Any = None  # the histogram's plot layout (for clicks on it)
         self.region_result: list[dict[str, Any]] | None = None
+        self.region_stats: dict[tuple[str, str, str], Any] = {}  # (camera, source, splits) -> RegionStats
         self.prompts: dict[str, str] = {}  # camera -> the prompt as the artist typed it
         self.planned: dict[str, GenerationPlan] = {}  # camera -> its last previewed plan
         self._canvases: OrderedDict[str, CanvasSet] = OrderedDict()
@@ -80,6 +81,7 @@ class TabSession:
         self.scene_folder = folder
         self.state = EditorState().loaded(cams, plans)
         self.region_result = None
+        self.region_stats = {}
         self.prompts = {}
         self.planned = {}
         self.problems = problems

@@ -417,6 +417,13 @@ def main(argv=None):
         "the others are full float (default: Cam0 float32, Cam1+Cam2 half)",
     )
     p.add_argument("--save-blend", default="", help="also save the .blend here (keep it out of the repo)")
+    p.add_argument(
+        "--cryptomatte",
+        type=int,
+        default=0,
+        metavar="LEVELS",
+        help="also write the Cryptomatte object pass (0 = off; samples/room_crypto uses 6)",
+    )
     p.add_argument("--no-render", action="store_true")
     args = p.parse_args(argv)
 
@@ -440,6 +447,7 @@ def main(argv=None):
                 device="CPU",
                 render=not args.no_render,
                 color_depth=depth,
+                cryptomatte=args.cryptomatte,
             )
     write_descriptions(scene, args.out)
     if args.save_blend:

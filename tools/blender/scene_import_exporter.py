@@ -197,6 +197,14 @@ def parse_args(argv):
         choices=["32", "16"],
         help="EXR float depth (default 32; 16 = half Combined, data passes stay float32)",
     )
+    p.add_argument(
+        "--cryptomatte",
+        type=int,
+        default=0,
+        metavar="LEVELS",
+        help="also write the Cryptomatte object pass with this many levels (ranked id/coverage "
+        "pairs; 0 = off, Blender's default is 6)",
+    )
     p.add_argument("--no-render", action="store_true", help="only assign indices and write sidecars")
     p.add_argument("--save-blend", default="", help="save the prepared .blend here (optional)")
     return p.parse_args(argv)
@@ -258,12 +266,21 @@ def pick_view_layer(scene, name=""):
 
 
 def configure_output(
-    scene, view_layer, samples=0, resolution=None, engine="CYCLES", device="", color_depth="32"
+    scene,
+    view_layer,
+    samples=0,
+    resolution=None,
+    engine="CYCLES",
+    device="",
+    color_depth="32",
+    cryptomatte=0,
 ):
     """Passes + EXR multilayer float ZIP multi-part; only `view_layer` renders.
 
     color_depth "32" (default, full float) or "16" (half: Blender then stores
-    Combined as half but keeps the data passes - Depth, Normal, indices - float32)."""
+    Combined as half but keeps the data passes - Depth, Normal, indices - float32).
+    cryptomatte > 0 adds the Cryptomatte object pass with that many levels (the
+    manifest with the object names goes into the EXR header)."""
     r = scene.render
     if engine and engine.upper() != "KEEP":
         r.engine = engine.upper()
@@ -285,6 +302,11 @@ def configure_output(
     view_layer.use_pass_normal = True
     view_layer.use_pass_object_index = True
     view_layer.use_pass_material_index = True
+    if cryptomatte:
+        view_layer.use_pass_cryptomatte_object = True
+        view_layer.pass_cryptomatte_depth = int(cryptomatte)
+        if hasattr(view_layer, "use_pass_cryptomatte_accurate"):
+            view_layer.use_pass_cryptomatte_accurate = True
 
     ims = r.image_settings
     if hasattr(ims, "media_type"):  # Blender 5.0+: multilayer is a media type
@@ -373,7 +395,8 @@ def camera_sidecar(scene, cam, view_layer, indices):
         exr_layout="multipart"
         if not getattr(r.image_settings, "use_exr_interleave", False)
         else "interleaved",
-        passes=["Combined", "Depth", "Normal", "Object Index", "Material Index"],
+        passes=["Combined", "Depth", "Normal", "Object Index", "Material Index"]
+        + (["CryptoObject"] if getattr(view_layer, "use_pass_cryptomatte_object", False) else []),
         depth_units="scene units (planar camera Z); Cycles writes 1e10 where nothing is hit",
         normal_space="world",
     )
@@ -480,6 +503,7 @@ def export_scene(
     restore=False,
     log=print,
     color_depth="32",
+    cryptomatte=0,
 ):
     """Assign indices, configure passes, render cameras, write sidecars.
 
@@ -499,6 +523,7 @@ def export_scene(
             engine=engine,
             device=device,
             color_depth=color_depth,
+            cryptomatte=cryptomatte,
         )
         if scene.render.engine != "CYCLES":
             log(f"warning: engine {scene.render.engine} has no Object Index pass; use Cycles")
@@ -671,6 +696,7 @@ def main(argv=None):
         device=args.device,
         render=not args.no_render,
         color_depth=args.color_depth,
+        cryptomatte=args.cryptomatte,
     )
     if args.save_blend:
         bpy.ops.wm.save_as_mainfile(filepath=os.path.abspath(args.save_blend), copy=True)
