@@ -24,30 +24,51 @@ import os
 from typing import Any
 
 from .chain import ChainStep, run_chain
-from .cli_base import command
+from .cli_base import command, finite, int_in
 from .cli_base import say as _print
 from .consistency import read_rgb_bytes
 from .depth import Quantized
 from .errors import InputError, PlanError
 from .files import OutputBatch
+from .jsonio import load_json_file, parse_json
+from .notices import emit
 from .params import PlanParams
 from .plan import GenerationPlan
 from .progress import Steps, progress
 from .request import HostFacts, Planned, Scene, chain_scene, parse_params, resolve_planned
-from .webui_client import controlnet_models, controlnet_unit_count, detect_host, request_json
+from .webui_client import controlnet_models, controlnet_unit_count, detect_host, request_json, webui_url
 from .wire import endpoint, to_payload
 
 
 def _plan_args(p: argparse.ArgumentParser, run: bool = False) -> None:
     p.add_argument("paths", nargs="+", metavar="SCENE", help="EXR files or folders (one camera or many)")
     if run:
-        p.add_argument("--webui", required=True, metavar="URL", help="the webui, e.g. http://127.0.0.1:7860")
-        p.add_argument("--out", default="scene-import-output", metavar="DIR", help="where images go")
-        p.add_argument("--timeout", type=float, default=900.0, help="seconds to wait per generation")
+        p.add_argument(
+            "--webui",
+            required=True,
+            type=webui_url,
+            metavar="URL",
+            help="the webui, e.g. http://127.0.0.1:7860",
+        )
+        p.add_argument(
+            "--out",
+            default="scene-import-output",
+            metavar="DIR",
+            help="where the images, <camera>.info.json and <camera>.infotext.txt go (default: scene-import-output)",
+        )
+        p.add_argument(
+            "--timeout",
+            type=finite(0.0, above=True),
+            default=900.0,
+            help="seconds to wait per generation (default 900)",
+        )
     else:
-        p.add_argument("--out", required=True, metavar="DIR")
+        p.add_argument(
+            "--out", required=True, metavar="DIR", help="folder for the plans and maps (made if missing)"
+        )
         p.add_argument(
             "--webui-models",
+            type=webui_url,
             metavar="URL",
             help="ask this webui's /controlnet/model_list and pick each unit's model by kind",
         )
@@ -55,18 +76,26 @@ def _plan_args(p: argparse.ArgumentParser, run: bool = False) -> None:
         "--splits", metavar="PRESET.json", help="split preset for the depth map (default: automatic)"
     )
     p.add_argument("--descriptions", metavar="FILE", help=".properties, .json sidecar or 'index = text' file")
-    p.add_argument("--base-prompt", metavar="TEXT")
-    p.add_argument("--negative-prompt", metavar="TEXT")
-    p.add_argument("--mode", choices=("txt2img", "img2img"))
-    p.add_argument("--camera", help="only this camera (or a comma-separated list)")
-    p.add_argument("--seed", type=int)
+    p.add_argument(
+        "--base-prompt", metavar="TEXT", help="style/quality text before the regions (default: none)"
+    )
+    p.add_argument("--negative-prompt", metavar="TEXT", help="negative prompt (default: none)")
+    p.add_argument(
+        "--mode",
+        choices=("txt2img", "img2img"),
+        help="default txt2img; img2img also writes <camera>.init.png",
+    )
+    p.add_argument("--camera", help="only this camera (or a comma-separated list; default: every camera)")
+    p.add_argument(
+        "--seed", type=int_in(-1, 2**32 - 1), help="one seed for every camera (default -1: one random seed)"
+    )
     p.add_argument(
         "--params",
         metavar="JSON",
         help='PlanParams as JSON text or @file.json (e.g. \'{"depth": {"weight": 0.4}, "long_side": 768}\')',
     )
     p.add_argument("--host", choices=("auto", "a1111", "forge"), default="auto", help="payload dialect")
-    p.add_argument("--layer", help="view layer to read")
+    p.add_argument("--layer", help="view layer to read (default: the first with a depth pass)")
 
 
 def _params_data(args: argparse.Namespace) -> dict[str, Any]:
@@ -77,15 +106,9 @@ def _params_data(args: argparse.Namespace) -> dict[str, Any]:
     if args.params:
         text = args.params
         if text.startswith("@"):
-            try:
-                with open(text[1:], encoding="utf-8") as fh:
-                    text = fh.read()
-            except OSError as exc:
-                raise InputError(f"cannot read params ({exc.strerror})", text[1:]) from exc
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"--params is not valid JSON (line {exc.lineno}: {exc.msg})") from exc
+            data = load_json_file(text[1:], "params file (--params @FILE)")
+        else:
+            data = parse_json(text, "--params")
         if not isinstance(data, dict):
             raise InputError("--params must be a JSON object")
     out: dict[str, Any] = dict(data) if isinstance(data, dict) else {}
@@ -189,6 +212,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
             steps.next(f"{pl.plan.camera}: maps")
             plan_outputs(pl.plan, to_payload(pl.plan, facts.dialect, facts.unit_count), args.out, batch)
             steps.print(describe(pl.plan))
+            emit(pl.plan.warnings)
         for pl in planned:
             cs = pl.canvases
             if (

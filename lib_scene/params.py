@@ -20,6 +20,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ParamsError
+from .jsonio import parse_json
+
+
+class ParamsJSONError(ParamsError):
+    """Params text that is not usable JSON (one problem; same status as every ParamsError)."""
+
+    def __init__(self, problem: str, path: str | None = None) -> None:
+        super().__init__([problem], path)
+
 
 __all__ = [
     "CONTROL_MODES",
@@ -281,10 +290,7 @@ class PlanParams:
     def from_json(cls, text: str, base: PlanParams | None = None) -> PlanParams:
         if text is None or not str(text).strip():
             return base or cls()
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ParamsError([f"parameters are not valid JSON (line {exc.lineno}: {exc.msg})"]) from exc
+        data = parse_json(str(text), "parameters", error=ParamsJSONError)
         return cls.from_dict(data, base)
 
     @classmethod

@@ -27,6 +27,7 @@ from .errors import ParamsError, PlanError, SceneImportError
 from .imaging import decode_png_b64, png_b64, resize_nearest, resize_smooth, to_rgb8, tonemap_srgb
 from .models import DEFAULT_MODELS, choose_model, resolve_model
 from .normals import normal_map
+from .notices import depth_map_notes, normal_map_notes
 from .palette import color_to_region, region_color
 from .params import (
     CONTROL_MODES,
@@ -475,6 +476,7 @@ def _units(
         elif grey is None:
             d.warn(f"camera {cs.camera}: the depth canvas has no hit pixels; the depth unit is off")
         else:
+            d.warnings.extend(depth_map_notes(cs.camera, grey, cs.hit, cs.depth_unit))
             _add_unit(d, "depth", params.depth, grey, models)
     if params.normal.enabled:
         if cs.normal is None:
@@ -485,6 +487,7 @@ def _units(
         except SceneImportError as exc:
             d.warn(f"camera {cs.camera}: normal map failed ({exc}); the normal unit is off")
             return
+        d.warnings.extend(normal_map_notes(cs.camera, np.asarray(nmap)))
         _add_unit(d, "normal", params.normal, np.asarray(nmap, dtype=np.uint8), models)
 
 
@@ -596,7 +599,7 @@ def build_plan(
     """
     params = params or PlanParams()
     width, height = generation_size(cs.width, cs.height, params.long_side)
-    d = _Draft(cs, params, width, height)
+    d = _Draft(cs, params, width, height, warnings=list(cs.warnings))
     split_plan = resolve_splits(cs, params, preset)
     grey = _grey_depth(d, split_plan)
     if controlnet:

@@ -17,7 +17,6 @@ Every entry point calls :func:`resolve` and nothing else: the dropdown Script, `
 
 from __future__ import annotations
 
-import json
 import os
 import random
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -28,7 +27,8 @@ from .canvas import KINDS, CameraSource, CanvasSet, discover, load_camera
 from .chain import ChainScene, chain_order
 from .descriptions import Descriptions, load_descriptions
 from .errors import NotFoundError, ParamsError
-from .params import PlanParams
+from .jsonio import parse_json
+from .params import ParamsJSONError, PlanParams
 from .plan import GenerationPlan, build_plan
 from .splits import SplitPlan, load_preset
 
@@ -93,12 +93,7 @@ def parse_params(raw: Mapping[str, Any] | str | None, facts: HostFacts, **overri
         if not raw.strip():
             data = {}
         else:
-            try:
-                data = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                raise ParamsError(
-                    [f"the params text is not valid JSON (line {exc.lineno}: {exc.msg})"]
-                ) from exc
+            data = parse_json(raw, "the params text", error=ParamsJSONError)
     if data is None:
         data = {}
     if not isinstance(data, Mapping):

@@ -19,6 +19,27 @@ class WebuiError(HostError):
         self.status = status
 
 
+def webui_url(text: str) -> str:
+    """An argparse type: the webui's base URL, ``http(s)://host[:port][/path]`` (a clear error otherwise)."""
+    import argparse
+    import urllib.parse
+
+    value = text.strip()
+    try:
+        parts = urllib.parse.urlsplit(value)
+        parts.port  # noqa: B018  (raises ValueError on a bad port)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        hint = f"; did you mean 'http://{value}'?" if not parts.scheme or "://" not in value else ""
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a webui address: give http://HOST:PORT, e.g. http://127.0.0.1:7860{hint}"
+        )
+    if parts.query or parts.fragment:
+        raise argparse.ArgumentTypeError(f"{text!r}: give the webui's base address without '?' or '#'")
+    return value.rstrip("/")
+
+
 def _join(base: str, path: str) -> str:
     return base.rstrip("/") + path
 
@@ -48,7 +69,10 @@ def error_text(body: str) -> str:
 def request_json(url: str, body: dict[str, Any] | None = None, timeout: float = 30.0) -> object:
     """GET (``body`` None) or POST JSON; the parsed JSON answer, or WebuiError with the server's message."""
     data = None if body is None else json.dumps(body).encode("utf-8")
-    req = urllib.request.Request(url, data=data, method="GET" if body is None else "POST")
+    try:
+        req = urllib.request.Request(url, data=data, method="GET" if body is None else "POST")
+    except ValueError as exc:  # not a URL
+        raise WebuiError(f"not a webui address ({exc}); give http://HOST:PORT", url) from exc
     req.add_header("Accept", "application/json")
     if data is not None:
         req.add_header("Content-Type", "application/json")

@@ -59,6 +59,10 @@ def _check_dialect(dialect: str) -> None:
         raise ValueError(f"dialect must be one of {DIALECTS}, got {dialect!r}")
 
 
+#: Steps of an API body whose plan leaves them null: the txt2img/img2img UI default of A1111 and Forge.
+API_STEPS = 20
+
+
 def endpoint(plan: GenerationPlan) -> str:
     """The webui route for the plan: ``/sdapi/v1/txt2img`` or ``/sdapi/v1/img2img``."""
     return f"/sdapi/v1/{plan.mode}"
@@ -167,10 +171,13 @@ def to_payload(plan: GenerationPlan, dialect: str = "a1111", unit_count: int = 3
 
     ControlNet goes in ``alwayson_scripts["ControlNet"]["args"]`` (dict units, padded to
     ``unit_count``), Regional Prompter in ``alwayson_scripts["Regional Prompter"]["args"]`` (20 args).
-    Parameters left null (steps, CFG, sampler) are omitted so the host's defaults apply.
+    CFG and sampler left null are omitted so the host's defaults apply; steps left null are
+    :data:`API_STEPS` (the webui's own UI default), because a body without ``steps`` runs the API
+    model's default of 50.
     """
     _check_dialect(dialect)
     body = generation_fields(plan)
+    body.setdefault("steps", API_STEPS)
     if plan.mode == "img2img" and plan.init_image is not None:
         body["init_images"] = [png_b64(plan.init_image)]
         body["denoising_strength"] = plan.denoising_strength
@@ -188,6 +195,7 @@ def to_payload(plan: GenerationPlan, dialect: str = "a1111", unit_count: int = 3
 
 
 __all__ = [
+    "API_STEPS",
     "DIALECTS",
     "RP_ARG_COUNT",
     "RP_ARG_NAMES",

@@ -18,7 +18,7 @@
 from __future__ import annotations
 
 import copy
-import json
+import dataclasses
 import logging
 import os
 import re
@@ -41,8 +41,9 @@ from lib_scene.errors import (
     UploadError,
     UploadTooLarge,
 )
-from lib_scene.params import PlanParams
-from lib_scene.paths import decode_uploads, resolve_allowed, safe_upload_name, write_uploads
+from lib_scene.jsonio import parse_json
+from lib_scene.params import ParamsJSONError, PlanParams
+from lib_scene.paths import confined_folder, decode_uploads, resolve_allowed, safe_upload_name, write_uploads
 from lib_scene.plan import GenerationPlan
 from lib_scene.request import HostFacts, Planned, Scene, chain_scene, parse_params, resolve_planned
 from lib_scene.wire import cn_units, generation_fields, rp_args
@@ -58,6 +59,8 @@ log = logging.getLogger("scene_import")
 #: Keys of the Script/API params dict that are not PlanParams: uploaded canvases.
 REQUEST_KEYS = ("files", "upload")
 DEFAULT_MAX_UPLOAD_MB = 512
+#: Default bound of a request's generation long side (``--scene-import-max-long-side``).
+DEFAULT_MAX_LONG_SIDE = 2048
 UPLOADS_ROOT = os.path.join(tempfile.gettempdir(), "scene-import-uploads")
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 _UPLOAD_TTL_S = 24 * 3600
@@ -82,6 +85,34 @@ def allowed_roots() -> list[str]:
     if isinstance(roots, str):
         roots = [roots]
     return [os.path.abspath(r) for r in roots if r]
+
+
+def max_long_side() -> int:
+    """The admin's bound on the generation size one request may ask for (``--scene-import-max-long-side``)."""
+    n = getattr(_cmd_opts(), "scene_import_max_long_side", None) or DEFAULT_MAX_LONG_SIDE
+    return int(n)
+
+
+def check_work(params: PlanParams) -> None:
+    """Refuse a request asking for more work than the admin allows (before any canvas is read)."""
+    limit = max_long_side()
+    if params.long_side > limit:
+        raise InputError(
+            f"long_side {params.long_side} exceeds this webui's limit of {limit} pixels "
+            "(the admin sets it with --scene-import-max-long-side)"
+        )
+
+
+def check_plans(plans: list[GenerationPlan]) -> None:
+    """Refuse plans larger than the admin allows (long_side 0 keeps the canvas size)."""
+    limit = max_long_side()
+    for plan in plans:
+        if max(plan.width, plan.height) > limit:
+            raise InputError(
+                f"camera {plan.camera}: {plan.width}x{plan.height} exceeds this webui's limit of {limit} "
+                "pixels on the long side; ask for a smaller long_side (the admin sets the limit with "
+                "--scene-import-max-long-side)"
+            )
 
 
 def max_upload_bytes() -> int:
@@ -147,10 +178,7 @@ def parse_request(raw: object, facts: HostFacts | None = None) -> ScriptRequest:
     """dict (API) or JSON text (UI) -> ScriptRequest, params read over the facts' (Settings) defaults;
     unknown keys are reported (ParamsError)."""
     if isinstance(raw, str):
-        try:
-            raw = json.loads(raw) if raw.strip() else {}
-        except json.JSONDecodeError as exc:
-            raise ParamsError([f"the params text is not valid JSON (line {exc.lineno}: {exc.msg})"]) from exc
+        raw = parse_json(raw, "the params text", error=ParamsJSONError) if raw.strip() else {}
     if not isinstance(raw, dict):
         raise ParamsError([f"the params must be a JSON object, got {type(raw).__name__}"])
     rest = {k: v for k, v in raw.items() if k not in REQUEST_KEYS}
@@ -203,7 +231,7 @@ def open_source(req: ScriptRequest) -> Source:
         return Source(folder, temporary=True, is_upload=True)
     if req.upload:
         return Source(upload_dir(req.upload), temporary=False, is_upload=True)
-    return Source(resolve_allowed(str(req.params.scene), allowed_roots()), temporary=False, is_upload=False)
+    return Source(confined_folder(str(req.params.scene), allowed_roots()), temporary=False, is_upload=False)
 
 
 def _runner(runner: object = None) -> object:
@@ -237,14 +265,39 @@ def host_facts(runner: object = None) -> HostFacts:
 def planned_for_request(req: ScriptRequest, facts: HostFacts, rng=None) -> list[Planned]:
     """Open the request's canvases and resolve every selected camera (``lib_scene.request``), keeping
     the canvases (a chain warps with them); paths inside params are relative to the scene folder and
-    confined to the allowed folders."""
+    confined to the allowed folders. The work one request may ask for is bounded (``check_work``,
+    ``check_plans``), and an upload's server folder never shows in a message or a plan."""
+    check_work(req.params)
     with open_source(req) as src:
-        return resolve_planned(Scene(src.folder, resolve_path=src.resolve), req.params, facts, rng=rng)
+        try:
+            planned = resolve_planned(Scene(src.folder, resolve_path=src.resolve), req.params, facts, rng=rng)
+        except SceneImportError as exc:
+            raise scrubbed(exc, src.folder) if src.is_upload else exc from None
+        if src.is_upload:  # the server's upload folder is nobody's business: file names only
+            planned = [dataclasses.replace(pl, plan=_names_only(pl.plan)) for pl in planned]
+    check_plans([pl.plan for pl in planned])
+    return planned
 
 
 def plans_for_request(req: ScriptRequest, facts: HostFacts, rng=None) -> list[GenerationPlan]:
     """:func:`planned_for_request`'s plans (``lib_scene.request.resolve``)."""
     return [pl.plan for pl in planned_for_request(req, facts, rng)]
+
+
+def scrubbed(exc: SceneImportError, folder: str) -> SceneImportError:
+    """``exc`` with the server's upload folder cut from its path and message (the names stay)."""
+    prefix = os.path.join(folder, "")
+    exc.path = exc.path.replace(prefix, "") if exc.path else exc.path
+    exc.problem = exc.problem.replace(prefix, "")
+    exc.args = tuple(a.replace(prefix, "") if isinstance(a, str) else a for a in exc.args)
+    if isinstance(exc, ParamsError):
+        exc.problems = [p.replace(prefix, "") for p in exc.problems]
+    return exc
+
+
+def _names_only(plan: GenerationPlan) -> GenerationPlan:
+    files = [os.path.basename(str(f)) for f in plan.source.get("files", [])]
+    return dataclasses.replace(plan, source={**plan.source, "files": files})
 
 
 # --------------------------------------------------------------------------- applying

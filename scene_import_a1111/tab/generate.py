@@ -190,6 +190,7 @@ def wire_generate(t: Tab, cfg: Config) -> None:
         todo = plans.resolve_tab(s, d, cfg.facts(), prompts=prompts_for(s, prompt))
         run = run_chained if chained else run_cameras
         images, lines = run(s, todo, runner, progress)
+        lines.extend(f"warning: {w}" for plan in todo for w in plan.warnings)  # the honest warnings
         progress((len(todo), len(todo)), desc="done")
         done = {p.camera: s.generated[p.camera] for p in todo if p.camera in s.generated}
         return {

@@ -61,6 +61,7 @@ class TabSession:
             if cs is None:
                 continue
             summaries[cs.camera] = camera_summary(cs)
+            problems.extend(f"warning: {w}" for w in cs.warnings)  # the honest notes, shown on load
             if cs.depth is None or cs.hit is None or not cs.hit.any():
                 why = "no depth canvas" if cs.depth is None else "no pixel of the depth canvas hit anything"
                 problems.append(f"{cs.primary_path}: camera {cs.camera!r} has {why}; it cannot be edited")
