@@ -17,3 +17,11 @@ def preload(parser):
         metavar="MB",
         help="Scene Import: the largest total upload (EXR canvases) accepted per request, in MiB (default 512)",
     )
+    parser.add_argument(
+        "--scene-import-max-long-side",
+        type=int,
+        default=2048,
+        metavar="PX",
+        help="Scene Import: the largest generation long side (pixels) one request may ask for; bounds the "
+        "work of /scene-import/v1/plan and the Script (default 2048)",
+    )

@@ -14,7 +14,6 @@ Layouts read:
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import re
 from collections.abc import Collection
@@ -36,6 +35,8 @@ from .frames import (
     parse_frames,
     select_frames,
 )
+from .jsonio import load_json_file
+from .sidecar import far_clip, sidecar_notes
 
 _T = TypeVar("_T", bound=np.generic)
 
@@ -105,6 +106,7 @@ class CanvasSet:
     sidecar: dict[str, Any] | None = None
     sidecar_path: str | None = None
     frame: int | None = None  # the frame number of a sequence camera (lib_scene.frames), else None
+    warnings: tuple[str, ...] = ()  # honest notes about the inputs (ignored sidecar fields, ...)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -232,24 +234,8 @@ def _layers(img: ExrImage) -> dict[str, dict[str, dict[str, str]]]:
     return out
 
 
-def _far_clip(sidecar: dict[str, Any] | None) -> float | None:
-    if not sidecar:
-        return None
-    clip = sidecar.get("clip")
-    try:
-        return float(clip[1]) if clip else None
-    except (TypeError, ValueError, IndexError):
-        return None
-
-
 def load_sidecar(path: str) -> dict[str, Any]:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except json.JSONDecodeError as exc:
-        raise CanvasError(f"sidecar is not valid JSON (line {exc.lineno}: {exc.msg})", path) from exc
-    except OSError as exc:
-        raise CanvasError(f"cannot read sidecar ({exc.strerror})", path) from exc
+    data = load_json_file(path, "sidecar", error=CanvasError)
     if not isinstance(data, dict):
         raise CanvasError("sidecar must hold a JSON object", path)
     return data
@@ -338,7 +324,7 @@ def load_multilayer(
     aovs = _aovs_of(passes, img) if "aovs" in want else {}
     multi = len(img.parts) > 1
     layout = ("blender5" if multi else "blender4") if (layer or multi) else "plain"
-    hit = None if depth is None else ~no_hit_mask(depth, half, _far_clip(side))
+    hit = None if depth is None else ~no_hit_mask(depth, half, far_clip(side))
     sources = {
         k: path for k, v in (("depth", depth), ("normal", normal), ("beauty", beauty)) if v is not None
     }
@@ -364,6 +350,7 @@ def load_multilayer(
         layer=layer,
         sidecar=side,
         sidecar_path=side_path,
+        warnings=tuple(sidecar_notes(side, img.width, img.height, side_path)),
     )
 
 
@@ -405,10 +392,12 @@ def load_daz(
     for kind in ("depth", "distance"):
         if kind in images:
             img = images[kind]
-            got = _scalar({n.split(".")[-1]: n for n in img.channels}, img)
+            got = _depth_channel(img)
             if got is None:
                 raise CanvasError(
-                    f"depth canvas has channels {sorted(img.channels)}; expected one (Y)", img.path
+                    f"a {kind} canvas needs one depth channel (Y or Z); this file has channels "
+                    f"{', '.join(sorted(img.channels))}: is it another canvas (beauty, normal) named as {kind}?",
+                    img.path,
                 )
             depth, half = got
             depth_kind = "planar" if kind == "depth" else "distance"
@@ -430,7 +419,7 @@ def load_daz(
     mat = None
     if "material" in images:
         mat = _ids_from_colours(images["material"])
-    hit = ~no_hit_mask(depth, bool(half), _far_clip(side)) if depth is not None else None
+    hit = ~no_hit_mask(depth, bool(half), far_clip(side)) if depth is not None else None
     merged: dict[str, object] = {}
     for img in images.values():
         for k, v in img.header.items():
@@ -454,7 +443,21 @@ def load_daz(
         channels=header_names,
         sidecar=side,
         sidecar_path=side_path,
+        warnings=tuple(sidecar_notes(side, width, height, side_path)),
     )
+
+
+def _depth_channel(img: ExrImage) -> tuple[NDArray[Any], bool] | None:
+    """A Daz depth/distance canvas: its Y (or Z) channel, or its only channel; None otherwise."""
+    names = {n.split(".")[-1]: n for n in img.channels}
+    for c in ("Y", "Z"):
+        if c in names:
+            ch = img.channels[names[c]]
+            return ch.pixels, ch.half
+    if len(names) == 1:
+        ch = img.channels[next(iter(names.values()))]
+        return ch.pixels, ch.half
+    return None
 
 
 def _ids_from_colours(img: ExrImage) -> NDArray[Any]:
@@ -546,12 +549,23 @@ def discover(paths: list[str] | str) -> list[CameraSource]:
             continue  # a Daz canvas of a kind we do not use (e.g. Diffuse); ignore it
         else:
             name = os.path.splitext(os.path.basename(f))[0]
-            cams[name if name not in cams else f] = CameraSource(camera=name, layout="exr", files={"file": f})
+            _unique(cams, name, f)
+            cams[name] = CameraSource(camera=name, layout="exr", files={"file": f})
     for (_, stem), group in daz.items():
-        cams[stem if stem not in cams else f"{stem}:daz"] = CameraSource(
-            camera=stem, layout="daz", files=group
-        )
+        _unique(cams, stem, next(iter(group.values())))
+        cams[stem] = CameraSource(camera=stem, layout="daz", files=group)
     return sorted(cams.values(), key=lambda c: c.camera)
+
+
+def _unique(cams: dict[str, CameraSource], name: str, path: str) -> None:
+    """Cameras are unique by name within one run: their outputs are named after them."""
+    if name in cams:
+        other = next(iter(cams[name].files.values()))
+        raise CanvasError(
+            f"two cameras are named {name!r} ({other} and {path}); their outputs would overwrite each "
+            "other: give one folder at a time or rename one",
+            path,
+        )
 
 
 def load_camera(

@@ -15,13 +15,14 @@ import numpy as np
 
 from . import __version__
 from .canvas import CanvasSet, discover, frame_numbers, load_camera, source_files
-from .cli_base import COMMANDS, add_frames, command, depth_and_hit, iter_cameras
+from .cli_base import COMMANDS, CUTOFF, MAX_BINS, add_frames, command, depth_and_hit, int_in, iter_cameras
 from .cli_base import say as _print
 from .depth import Quantized, depth_splits, histogram, suggest_cuts
 from .errors import SceneImportError
 from .files import OutputBatch
 from .frames import describe as describe_frames
 from .frames import parse_frames, select_frames
+from .notices import depth_map_notes, emit, region_mask_notes
 from .progress import Steps, progress
 from .splits import SplitPlan, load_preset
 
@@ -56,6 +57,7 @@ def _info_args(p: argparse.ArgumentParser) -> None:
 def cmd_info(args: argparse.Namespace) -> int:
     _frame_ranges(args.paths, args.frames)
     for cs in iter_cameras(args.paths, args.layer, args.frames):
+        emit(cs.warnings)
         _print(
             f"camera {cs.camera}{_frame(cs)}  ({cs.layout}, {cs.width}x{cs.height}{', layer ' + cs.layer if cs.layer else ''})"
         )
@@ -100,9 +102,13 @@ def _frame_ranges(paths: list[str], frames: str | None) -> None:
 
 def _histogram_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("path", metavar="PATH")
-    p.add_argument("--bins", type=int, default=20)
-    p.add_argument("--cutoff", type=float, help="ignore depth at or past this")
-    p.add_argument("--layer")
+    p.add_argument(
+        "--bins", type=int_in(1, MAX_BINS), default=20, help=f"number of bins, 1 to {MAX_BINS} (default 20)"
+    )
+    p.add_argument(
+        "--cutoff", type=CUTOFF, metavar="DEPTH", help="ignore depth at or past this (a number > 0)"
+    )
+    p.add_argument("--layer", help="view layer to read (default: the first with a depth pass)")
 
 
 @command("histogram", "print the depth histogram over hit pixels (bin, percent, range)", _histogram_args)
@@ -110,6 +116,7 @@ def cmd_histogram(args: argparse.Namespace) -> int:
     todo = [(src, n) for src in discover([args.path]) for n in frame_numbers(src, args.frames)]
     for src, n in progress(todo, "reading", unit="camera"):
         cs = load_camera(src, layer=args.layer, need=("depth", "object"), frame=n)  # only what it shows
+        emit(cs.warnings)
         depth, hit = depth_and_hit(cs)
         h = histogram(depth, hit, bins=args.bins, cutoff=args.cutoff)
         _print(f"camera {cs.camera}{_frame(cs)} ({_unit(cs)})")
@@ -127,28 +134,46 @@ def cmd_histogram(args: argparse.Namespace) -> int:
 
 
 def depth_outputs(
-    cs: CanvasSet, plan: SplitPlan, out: str, batch: OutputBatch, sixteen: bool = False, regions: bool = True
+    cs: CanvasSet,
+    plan: SplitPlan,
+    out: str,
+    batch: OutputBatch,
+    sixteen: bool = False,
+    regions: bool = True,
+    notes: list[str] | None = None,
 ) -> Quantized:
-    """Queue <camera>.depth.png, .test.png (and .regions.png, .depth16.png); return the quantisation."""
+    """Queue <camera>.depth.png, .test.png (and .regions.png, .depth16.png); return the quantisation.
+    Honest warnings about them (all-black maps) are appended to ``notes``."""
     q = Quantized.of(cs.require_depth(), cs.hit, plan)
     base = os.path.join(out, cs.out_stem)
     grey = q.grey()
     batch.add_png(base + ".depth.png", grey)
+    if notes is not None:
+        notes.extend(depth_map_notes(cs.camera, grey, cs.hit, cs.depth_unit))
     if sixteen:
         batch.add_png(base + ".depth16.png", grey.astype(np.uint16) * 257)
     batch.add_png(base + ".test.png", q.test_rgb())
     if regions:
-        batch.add_png(base + ".regions.png", q.region_rgb())
+        rgb = q.region_rgb()
+        batch.add_png(base + ".regions.png", rgb)
+        if notes is not None:
+            hint = "no split has a 'region' number; give region numbers in the --splits preset, or use the regions command"
+            notes.extend(region_mask_notes(cs.camera, rgb, hint))
     return q
 
 
 def _depth_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("path", metavar="PATH")
     p.add_argument("--splits", metavar="PRESET.json", help="split preset (default: automatic)")
-    p.add_argument("--out", required=True, metavar="DIR")
-    p.add_argument("--cutoff", type=float, help="override the preset's cutoff")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for the images (made if missing)")
+    p.add_argument(
+        "--cutoff",
+        type=CUTOFF,
+        metavar="DEPTH",
+        help="override the preset's cutoff (a number > 0; at or past it: black)",
+    )
     p.add_argument("--16bit", dest="sixteen", action="store_true", help="also write <camera>.depth16.png")
-    p.add_argument("--layer")
+    p.add_argument("--layer", help="view layer to read (default: the first with a depth pass)")
 
 
 @command(
@@ -167,8 +192,10 @@ def cmd_depth(args: argparse.Namespace) -> int:
             cs = load_camera(src, layer=args.layer, need=("depth",), frame=n)
             steps.next(f"{src.camera}: quantising")
             plan = depth_splits(cs, preset, args.cutoff)
-            q = depth_outputs(cs, plan, args.out, batch, sixteen=args.sixteen)
+            notes = list(cs.warnings)
+            q = depth_outputs(cs, plan, args.out, batch, sixteen=args.sixteen, notes=notes)
             steps.print(f"{cs.camera}: {q.usage().describe()}")
+            emit(notes)
             del cs, q
         steps.next("encoding and writing")
         written = batch.commit()
@@ -183,8 +210,10 @@ def cmd_depth(args: argparse.Namespace) -> int:
 def _shell_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("path", metavar="PATH")
     p.add_argument("--splits", metavar="PRESET.json", help="start from this preset")
-    p.add_argument("--out", default=".", metavar="DIR", help="where 'write' and 'test' put images")
-    p.add_argument("--layer")
+    p.add_argument(
+        "--out", default=".", metavar="DIR", help="where 'write' and 'test' put images (default: .)"
+    )
+    p.add_argument("--layer", help="view layer to read (default: the first with a depth pass)")
 
 
 @command("shell", "interactive split editor for artists who know the DDP shell", _shell_args)
@@ -234,6 +263,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("scene-import: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader went away (``scene-import histogram ... | head``): stop quietly, like cat does
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 141
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -26,6 +27,50 @@ def command(
         return fn
 
     return deco
+
+
+def int_in(lo: int, hi: int) -> Callable[[str], int]:
+    """An argparse type: a whole number in [lo, hi] (argparse names the flag and exits 2)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"{value} is out of range; give {lo} to {hi}")
+        return value
+
+    parse.__name__ = "whole number"
+    return parse
+
+
+def finite(lo: float | None = None, hi: float | None = None, above: bool = False) -> Callable[[str], float]:
+    """An argparse type: a finite number (not nan/inf) >= lo (> lo when ``above``) and <= hi."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+        if lo is not None and (value <= lo if above else value < lo):
+            raise argparse.ArgumentTypeError(
+                f"{text} is too small; give a number {'above' if above else 'from'} {lo:g}"
+            )
+        if hi is not None and value > hi:
+            raise argparse.ArgumentTypeError(f"{text} is too large; give at most {hi:g}")
+        return value
+
+    parse.__name__ = "number"
+    return parse
+
+
+#: --cutoff everywhere: a finite depth above 0 (depth at or past it is black).
+CUTOFF = finite(0.0, above=True)
+#: --bins: enough for any histogram worth printing, small enough to allocate.
+MAX_BINS = 4096
 
 
 def say(*a: object) -> None:

@@ -12,6 +12,7 @@ from .cli_base import say as _print
 from .errors import SceneImportError
 from .files import OutputBatch
 from .normals import AXES_PRESETS, CONVENTIONS, build_normal_map, parse_axes
+from .notices import emit, normal_map_notes
 from .progress import Steps
 
 
@@ -117,8 +118,7 @@ def cmd_normal(args: argparse.Namespace) -> int:
             )
             batch.add_png(os.path.join(args.out, f"{cs.out_stem}.normal.png"), res.image)
             steps.print(f"{cs.out_stem}: {res.describe()}")
-            for w in res.warnings:
-                steps.print(f"  warning: {w}")
+            emit([*cs.warnings, *res.warnings, *normal_map_notes(cs.out_stem, res.image)])
             del cs, res
         steps.next("encoding and writing")
         written = batch.commit()

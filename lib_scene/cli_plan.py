@@ -7,6 +7,12 @@ Files per camera, all at the generation size, all exactly what the payload carri
 * ``<camera>.regions.png``: the Regional Prompter mask; ``<camera>.regions.json``: the region table;
 * ``<camera>.prompt.txt``: the prompt; ``<camera>.init.png``: the img2img init image;
 * ``<camera>.plan.txt``: endpoint, size, units, warnings, in words.
+
+``run`` writes ``<camera>.png`` (and the webui's other images as ``<camera>-k.png``),
+``<camera>.info.json`` and ``<camera>.infotext.txt``; a chained run (``chain.enabled``) also
+``<camera>.warp.png`` (what earlier cameras carried into it, black where nothing) and
+``<camera>.warp.mask.png`` (the inpaint mask sent, 255 = painted) for every camera after the first,
+and with a seam blend pass ``<camera>.inpaint.png`` (the inpaint before the pass).
 """
 
 from __future__ import annotations
@@ -18,17 +24,21 @@ import os
 from typing import Any
 
 from .animation import out_stem
+from .chain import ChainStep, run_chain
 from .cli_animate import movies, needs_script, script_body
-from .cli_base import add_frames, command, say
+from .cli_base import add_frames, command, finite, int_in, say
 from .cli_base import say as _print
+from .consistency import read_rgb_bytes
 from .depth import Quantized
 from .errors import InputError, PlanError
 from .files import OutputBatch
+from .jsonio import load_json_file, parse_json
+from .notices import emit
 from .params import PlanParams
 from .plan import GenerationPlan
 from .progress import Steps, progress
-from .request import HostFacts, Planned, Scene, parse_params, resolve_planned
-from .webui_client import controlnet_models, controlnet_unit_count, detect_host, request_json
+from .request import HostFacts, Planned, Scene, chain_scene, parse_params, resolve_planned
+from .webui_client import controlnet_models, controlnet_unit_count, detect_host, request_json, webui_url
 from .wire import endpoint, to_payload
 
 
@@ -39,16 +49,30 @@ def _plan_args(p: argparse.ArgumentParser, run: bool = False, anim: bool = False
             "--webui",
             required=True,
             action="append",
+            type=webui_url,
             metavar="URL",
             help="a webui, e.g. http://127.0.0.1:7860; give several to spread the job over them (Dask)",
         )
-        p.add_argument("--out", default="scene-import-output", metavar="DIR", help="where images go")
-        p.add_argument("--timeout", type=float, default=900.0, help="seconds to wait per generation")
+        p.add_argument(
+            "--out",
+            default="scene-import-output",
+            metavar="DIR",
+            help="where the images, <camera>.info.json and <camera>.infotext.txt go (default: scene-import-output)",
+        )
+        p.add_argument(
+            "--timeout",
+            type=finite(0.0, above=True),
+            default=900.0,
+            help="seconds to wait per generation (default 900)",
+        )
         _cluster_args(p)
     else:
-        p.add_argument("--out", required=True, metavar="DIR")
+        p.add_argument(
+            "--out", required=True, metavar="DIR", help="folder for the plans and maps (made if missing)"
+        )
         p.add_argument(
             "--webui-models",
+            type=webui_url,
             metavar="URL",
             help="ask this webui's /controlnet/model_list and pick each unit's model by kind",
         )
@@ -56,18 +80,26 @@ def _plan_args(p: argparse.ArgumentParser, run: bool = False, anim: bool = False
         "--splits", metavar="PRESET.json", help="split preset for the depth map (default: automatic)"
     )
     p.add_argument("--descriptions", metavar="FILE", help=".properties, .json sidecar or 'index = text' file")
-    p.add_argument("--base-prompt", metavar="TEXT")
-    p.add_argument("--negative-prompt", metavar="TEXT")
-    p.add_argument("--mode", choices=("txt2img", "img2img"))
-    p.add_argument("--camera", help="only this camera (or a comma-separated list)")
-    p.add_argument("--seed", type=int)
+    p.add_argument(
+        "--base-prompt", metavar="TEXT", help="style/quality text before the regions (default: none)"
+    )
+    p.add_argument("--negative-prompt", metavar="TEXT", help="negative prompt (default: none)")
+    p.add_argument(
+        "--mode",
+        choices=("txt2img", "img2img"),
+        help="default txt2img; img2img also writes <camera>.init.png",
+    )
+    p.add_argument("--camera", help="only this camera (or a comma-separated list; default: every camera)")
+    p.add_argument(
+        "--seed", type=int_in(-1, 2**32 - 1), help="one seed for every camera (default -1: one random seed)"
+    )
     p.add_argument(
         "--params",
         metavar="JSON",
         help='PlanParams as JSON text or @file.json (e.g. \'{"depth": {"weight": 0.4}, "long_side": 768}\')',
     )
     p.add_argument("--host", choices=("auto", "a1111", "forge"), default="auto", help="payload dialect")
-    p.add_argument("--layer", help="view layer to read")
+    p.add_argument("--layer", help="view layer to read (default: the first with a depth pass)")
     add_frames(p)
     if anim:
         p.add_argument("--fps", type=float, default=8.0, help="frames per second of the animation files")
@@ -101,15 +133,9 @@ def _params_data(args: argparse.Namespace) -> dict[str, Any]:
     if args.params:
         text = args.params
         if text.startswith("@"):
-            try:
-                with open(text[1:], encoding="utf-8") as fh:
-                    text = fh.read()
-            except OSError as exc:
-                raise InputError(f"cannot read params ({exc.strerror})", text[1:]) from exc
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"--params is not valid JSON (line {exc.lineno}: {exc.msg})") from exc
+            data = load_json_file(text[1:], "params file (--params @FILE)")
+        else:
+            data = parse_json(text, "--params")
         if not isinstance(data, dict):
             raise InputError("--params must be a JSON object")
     out: dict[str, Any] = dict(data) if isinstance(data, dict) else {}
@@ -166,7 +192,12 @@ def describe(plan: GenerationPlan) -> str:
             f"  Regional Prompter: {rp.mode}, {len(rp.colors)} regions, base ratio {rp.base_ratio:g}, "
             f"use base {rp.use_base}, {rp.calc}"
         )
-    if plan.mode == "img2img":
+    if plan.chain.get("step"):
+        lines.append(
+            f"  chained: step {plan.chain['step'] + 1} of {len(plan.chain.get('order', []))}; an img2img "
+            "inpaint of the earlier cameras' images warped into this one (made at run time)"
+        )
+    elif plan.mode == "img2img":
         lines.append(f"  img2img from the beauty, denoise {plan.denoising_strength:g}")
     lines.append(f"  prompt: {plan.prompt}")
     lines.extend(f"  warning: {w}" for w in plan.warnings)
@@ -208,6 +239,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
             steps.next(f"{out_stem(pl.plan)}: maps")
             plan_outputs(pl.plan, to_payload(pl.plan, facts.dialect, facts.unit_count), args.out, batch)
             steps.print(describe(pl.plan))
+            emit(pl.plan.warnings)
         for pl in planned:
             cs = pl.canvases
             if (
@@ -225,17 +257,20 @@ def cmd_plan(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- run
 
 
-def _save_answer(
-    answer: dict[str, Any], base: str, protect: list[str], images: dict[str, bytes]
-) -> list[str]:
-    """``base.png`` (the generation; later images, e.g. ControlNet's maps, ``base-k.png``), its
-    ``.info.json`` and ``.infotext.txt``; the generation's PNG bytes go into ``images``."""
-    batch = OutputBatch(protect=protect)
+def _post(url: str, plan: GenerationPlan, facts: HostFacts, timeout: float) -> dict[str, Any]:
+    answer = request_json(
+        url.rstrip("/") + endpoint(plan), to_payload(plan, facts.dialect, facts.unit_count), timeout=timeout
+    )
+    if not isinstance(answer, dict) or not isinstance(answer.get("images"), list) or not answer["images"]:
+        raise PlanError(f"camera {plan.camera}: the webui answered without images", url)
+    return answer
+
+
+def _save_answer(answer: dict[str, Any], base: str, batch: OutputBatch) -> None:
+    """``base``.png (the first image), ``base``-k.png (the others), .info.json, .infotext.txt."""
     for k, b64 in enumerate(answer["images"]):
         data = base64.b64decode(b64.split(",", 1)[-1])
         batch.add(f"{base}.png" if k == 0 else f"{base}-{k}.png", data)
-        if k == 0:
-            images[os.path.basename(base)] = data
     info = answer.get("info")
     try:
         info_obj = json.loads(info) if isinstance(info, str) else info
@@ -245,18 +280,67 @@ def _save_answer(
     texts = info_obj.get("infotexts") if isinstance(info_obj, dict) else None
     if texts:
         batch.add(base + ".infotext.txt", str(texts[0]) + "\n")
-    got = batch.commit()
-    say(f"  {len(answer['images'])} image(s) saved as {base}*.png")
-    return got
+
+
+def _announce(i: int, n: int, plan: GenerationPlan) -> None:
+    what = f"POST {endpoint(plan)} ({plan.width}x{plan.height})"
+    if plan.mask is not None:
+        carried = 100.0 * float(plan.chain.get("carried", 0.0))
+        what += f", inpaint: {carried:.1f}% carried from {', '.join(plan.chain.get('after', []))}"
+    _print(f"camera {i}/{n}: {plan.camera} -> {what}")
+    for w in plan.warnings:
+        _print(f"  warning: {w}")
+
+
+def _run_chain(args: argparse.Namespace, facts: HostFacts, planned: list[Planned]) -> list[str]:
+    """A chained run: each camera after the first inpaints what the ones before it painted.
+    Writes ``<camera>.warp.png`` and ``<camera>.warp.mask.png`` (the mask sent) beside ``<camera>.png``."""
+    scene = chain_scene(planned)
+    assert scene is not None  # chain_scene is None only for unchained plans
+    plans = [pl.plan for pl in planned]
+    written: list[str] = []
+
+    def on_step(k: int, step: ChainStep) -> None:
+        _announce(k + 1, len(plans), step.plan)
+        if step.warp is not None and step.mask is not None:
+            batch = OutputBatch(protect=_input_files(plans, args))
+            base = os.path.join(args.out, step.plan.camera)
+            batch.add_png(base + ".warp.png", step.warp)
+            batch.add_png(base + ".warp.mask.png", step.mask)
+            written.extend(batch.commit())
+
+    def generate(plan: GenerationPlan) -> tuple[Any, dict[str, Any]]:
+        answer = _post(args.webui[0], plan, facts, args.timeout)
+        blend = "Scene Import chain blend" in plan.infotext
+        if blend:
+            _print(f"  seam blend pass, denoise {plan.denoising_strength:g}")
+        batch = OutputBatch(protect=_input_files(plans, args))
+        base = os.path.join(args.out, plan.camera)
+        if plan.mask is not None:  # the inpaint before a blend pass keeps its own name
+            with_blend = PlanParams.from_dict(plan.params).chain.blend > 0
+            base += ".inpaint" if with_blend else ""
+        _save_answer(answer, base, batch)
+        written.extend(batch.commit())
+        data = base64.b64decode(answer["images"][0].split(",", 1)[-1])
+        return read_rgb_bytes(data, f"{plan.camera}: the webui's image"), answer
+
+    run_chain(plans, scene, generate, on_step)
+    return written
 
 
 @command(
     "run",
-    "plan every camera and generate it on a running webui (one seed for all), saving images and infotext",
+    "plan every camera (and frame, variation) and generate it on a running webui (one seed for all; "
+    'chained with {"chain": {"enabled": true}}), saving images and infotext',
     lambda p: _plan_args(p, run=True, anim=True),
 )
 def cmd_run(args: argparse.Namespace) -> int:
     if len(args.webui) > 1 or args.scheduler:
+        if (_params_data(args).get("chain") or {}).get("enabled"):
+            raise InputError(
+                "a chained run (chain.enabled) runs on one webui: each camera inpaints what the ones "
+                "before it painted; give one --webui and no --scheduler"
+            )
         return _run_cluster(args)
     url = args.webui[0]
     facts = HostFacts(
@@ -264,9 +348,26 @@ def cmd_run(args: argparse.Namespace) -> int:
         unit_count=controlnet_unit_count(url),
         dialect=detect_host(url) if args.host == "auto" else args.host,
     )
+    planned = plan_request(args, facts)
+    plans = [pl.plan for pl in planned]
+    if plans[0].chain:
+        _print(
+            f"{len(plans)} camera(s), seed {plans[0].seed} for every camera, {facts.dialect} at {url}"
+            f", chained: {' > '.join(p.camera for p in plans)}"
+        )
+        written = _run_chain(args, facts, planned)
+    else:
+        written = _run_frames(args, facts, url, planned)
+    for path in written:
+        _print(f"wrote {path}")
+    return 0
+
+
+def _run_frames(args: argparse.Namespace, facts: HostFacts, url: str, planned: list[Planned]) -> list[str]:
+    """Every camera, frame and variation in turn (travel/variations through the webui's Script),
+    then the animation files."""
     host, slots = facts.dialect, facts.unit_count
     data = _params_data(args)
-    planned = plan_request(args, facts)
     plans = [pl.plan for pl in planned]
     via_script = needs_script(plans)
     _print(
@@ -285,18 +386,19 @@ def cmd_run(args: argparse.Namespace) -> int:
             _print(f"  warning: {w}")
         body = script_body(plan, pl.canvases, data) if via_script else to_payload(plan, host, slots)
         answer = request_json(url.rstrip("/") + endpoint(plan), body, timeout=args.timeout)
-        if not isinstance(answer, dict) or not isinstance(answer.get("images"), list):
+        if not isinstance(answer, dict) or not isinstance(answer.get("images"), list) or not answer["images"]:
             raise PlanError(f"{out_stem(plan)}: the webui answered without images", url)
-        written += _save_answer(
-            answer, os.path.join(args.out, out_stem(plan)), _input_files([plan], args), images
-        )
+        base = os.path.join(args.out, out_stem(plan))
+        batch = OutputBatch(protect=_input_files([plan], args))
+        _save_answer(answer, base, batch)
+        images[os.path.basename(base)] = base64.b64decode(answer["images"][0].split(",", 1)[-1])
+        written += batch.commit()
+        say(f"  {len(answer['images'])} image(s) saved as {base}*.png")
     batch = OutputBatch(protect=_input_files(plans, args))
     for path, blob in movies(plans, images, args.out, args.fps).items():
         batch.add(path, blob)
     written += batch.commit()
-    for path in written:
-        _print(f"wrote {path}")
-    return 0
+    return written
 
 
 def _run_cluster(args: argparse.Namespace) -> int:

@@ -6,10 +6,11 @@ import argparse
 import os
 
 from .canvas import discover, frame_numbers, load_camera, source_files
-from .cli_base import command
+from .cli_base import command, int_in
 from .cli_base import say as _print
 from .errors import SceneImportError
 from .files import OutputBatch
+from .notices import emit, region_mask_notes
 from .progress import Steps
 from .regions import (
     DEFAULT_THRESHOLD,
@@ -49,7 +50,13 @@ def _regions_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--order", choices=ORDERS, default="depth", help="nearest first by median depth or distance"
     )
-    p.add_argument("--grow", type=int, default=1, metavar="N", help="seam growth in pixels (default 1)")
+    p.add_argument(
+        "--grow",
+        type=int_in(0, 64),
+        default=1,
+        metavar="N",
+        help="seam growth in pixels, 0 to 64 (default 1)",
+    )
     p.add_argument("--base-prompt", default="", metavar="TEXT", help="base prompt (style, quality)")
     p.add_argument("--form", choices=FORMS, default="regional", help="prompt form (default regional)")
     p.add_argument("--out", required=True, metavar="DIR")
@@ -104,6 +111,8 @@ def cmd_regions(args: argparse.Namespace) -> int:
                 )
             if not result.regions:
                 steps.print("  no regions: plain prompt, all-black mask")
+            hint = "no object covers the visibility threshold"
+            emit([*cs.warnings, *region_mask_notes(cs.camera, result.mask, hint)])
             for w in dict.fromkeys([*result.warnings, *prompt.warnings]):
                 steps.print(f"  warning: {w}")
             steps.print(f"  prompt: {prompt.text}")

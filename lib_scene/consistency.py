@@ -94,12 +94,20 @@ def read_rgb(path: str | os.PathLike[str]) -> U8:
     try:
         with open(path, "rb") as fh:
             raw = fh.read()
+    except OSError as exc:
+        raise WarpError(f"cannot read the image ({exc.strerror or exc})", path) from exc
+    return read_rgb_bytes(raw, path)
+
+
+def read_rgb_bytes(raw: bytes, where: str | None = None) -> U8:
+    """Encoded image bytes as 8-bit RGB (H, W, 3); a :class:`WarpError` naming ``where`` otherwise."""
+    try:
         with Image.open(io.BytesIO(raw)) as img:
             return np.asarray(img.convert("RGB"), dtype=np.uint8).copy()
     except OSError as exc:
         if isinstance(exc, UnidentifiedImageError):
-            raise WarpError("not an image Pillow can read", path) from exc
-        raise WarpError(f"cannot read the image ({exc.strerror or exc})", path) from exc
+            raise WarpError("not an image Pillow can read", where) from exc
+        raise WarpError(f"cannot read the image ({exc.strerror or exc})", where) from exc
 
 
 def _errors(view_a: View, img_a: U8, view_b: View, img_b: U8, tol: float) -> tuple[int, float, float]:

@@ -13,6 +13,7 @@ for no-hit pixels. Everything is vectorised over the whole canvas.
 
 from __future__ import annotations
 
+import math
 import os
 import weakref
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .errors import CanvasError, PlanError, SplitError
-from .palette import region_color
+from .palette import default_test_colour, region_color
 from .params import PlanParams
 from .splits import TOTAL_LEVELS, Split, SplitPlan, largest_remainder, parse_colour
 
@@ -264,9 +265,8 @@ class Quantized:
     def test_rgb(self) -> NDArray[np.uint8]:
         table = np.repeat(self._grey_table()[:, None], 3, axis=1)
         split = self._split_of_code()
-        for k, s in enumerate(self.plan.splits):
-            if s.test:
-                table[split == k] = parse_colour(s.test)
+        for k, s in enumerate(self.plan.splits):  # a split without a colour gets a distinct default
+            table[split == k] = parse_colour(s.test) if s.test else default_test_colour(k)
         return self._lookup(table)
 
     def region_labels(self) -> NDArray[np.int32]:
@@ -331,7 +331,7 @@ def split_counts(depth: NDArray[Any], hit: NDArray[Any] | None, plan: SplitPlan)
 
 
 def test_image(depth: NDArray[Any], hit: NDArray[Any] | None, plan: SplitPlan) -> NDArray[Any]:
-    """RGB preview: each split with a ``test`` colour painted in it, the others in their grey."""
+    """RGB preview: each split painted in its ``test`` colour (default: a distinct :func:`default_test_colour`)."""
     return Quantized.of(depth, hit, plan).test_rgb()
 
 
@@ -362,6 +362,14 @@ class Histogram:
 
     def describe(self) -> str:
         """Printed like the DDP shell's histogram: bin, percent, range."""
+        extra = f", {self.beyond_cutoff} past the cutoff" if self.beyond_cutoff else ""
+        if self.hits == 0:
+            why = (
+                "every hit pixel is at or past the cutoff"
+                if self.beyond_cutoff
+                else "the canvas has no hit pixel"
+            )
+            return f"no depth to histogram: {why}\n0 hit pixels, {self.no_hit} no-hit pixels{extra}"
         lines = [f"{'bin':>4}  {'percent':>8}  range"]
         for i, p in enumerate(self.percent):
             bar = "#" * int(round(p / 2))
@@ -369,7 +377,6 @@ class Histogram:
             lines.append(
                 f"{i:>4}  {p:>7.2f}%  [{self.edges[i]:.6g}, {self.edges[i + 1]:.6g}{close}  {bar}".rstrip()
             )
-        extra = f", {self.beyond_cutoff} past the cutoff" if self.beyond_cutoff else ""
         lines.append(f"{self.hits} hit pixels, {self.no_hit} no-hit pixels{extra}")
         return "\n".join(lines)
 
@@ -385,16 +392,15 @@ def histogram(
     if bins < 1:
         raise ValueError("bins must be >= 1")
     d = depth[hit]
+    no_hit = int(hit.size - d.size)
     beyond = 0
     if cutoff is not None:
         keep = d < cutoff
         beyond = int(d.size - np.count_nonzero(keep))
         d = d[keep]
-    if d.size == 0:
-        lo, hi = value_range or (0.0, 1.0)
-        return Histogram(
-            np.linspace(lo, hi, bins + 1), np.zeros(bins, np.int64), 0, int(hit.size - d.size), beyond
-        )
+    if d.size == 0:  # no bins to invent: an empty histogram over no range
+        lo, hi = value_range or (math.nan, math.nan)
+        return Histogram(np.linspace(lo, hi, bins + 1), np.zeros(bins, np.int64), 0, no_hit, beyond)
     lo, hi = value_range or (float(d.min()), float(d.max()))
     if hi <= lo:
         hi = lo + max(abs(lo) * 1e-6, 1e-6)

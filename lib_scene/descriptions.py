@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
@@ -15,6 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .errors import PresetError
+from .jsonio import MAX_JSON_BYTES, parse_json
 
 _SPACES = re.compile(r"\s+")
 
@@ -444,21 +444,10 @@ def load_descriptions(path: str | os.PathLike[str]) -> Descriptions:
     map), a ``.properties`` file (``objects.N.*``), or ``index = description`` text. The format is
     chosen by extension, then by content."""
     path = os.fspath(path)
-    try:
-        with open(path, encoding="utf-8-sig") as fh:
-            text = fh.read()
-    except FileNotFoundError as exc:
-        raise PresetError("no such descriptions file", path) from exc
-    except UnicodeDecodeError as exc:
-        raise PresetError("descriptions file is not UTF-8 text", path) from exc
-    except OSError as exc:
-        raise PresetError(f"cannot read descriptions ({exc.strerror})", path) from exc
+    text = _read_text(path)
     ext = os.path.splitext(path)[1].lower()
     if ext == ".json" or (ext not in (".properties", ".txt") and text.lstrip().startswith("{")):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise PresetError(f"not valid JSON (line {exc.lineno}: {exc.msg})", path) from exc
+        data = parse_json(text, "descriptions file", path, error=PresetError)
         if not isinstance(data, dict):
             raise PresetError("a descriptions JSON file must hold an object", path)
         if "objects" in data:
@@ -473,6 +462,25 @@ def load_descriptions(path: str | os.PathLike[str]) -> Descriptions:
     if is_props:
         return parse_properties(text, source=path)
     return parse_index_text(text, source=path)
+
+
+def _read_text(path: str) -> str:
+    """The descriptions file as text (size-limited, UTF-8), or a PresetError naming it."""
+    try:
+        if os.path.isdir(path):
+            raise PresetError("descriptions file is a folder; give a file", path)
+        if os.path.getsize(path) > MAX_JSON_BYTES:
+            raise PresetError(f"descriptions file is larger than {MAX_JSON_BYTES} bytes", path)
+        with open(path, encoding="utf-8-sig") as fh:
+            return fh.read()
+    except FileNotFoundError as exc:
+        raise PresetError("no such descriptions file", path) from exc
+    except UnicodeDecodeError as exc:
+        raise PresetError("descriptions file is not UTF-8 text; is it a binary file?", path) from exc
+    except OSError as exc:
+        raise PresetError(f"cannot read descriptions ({exc.strerror})", path) from exc
+    except ValueError as exc:  # NUL byte in the name
+        raise PresetError(f"invalid descriptions file name ({exc})", path) from exc
 
 
 def _single_line(v: object) -> str:

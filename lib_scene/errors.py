@@ -72,6 +72,10 @@ class RegionError(InputError):
     """Regions cannot be built from what the camera holds (no such source, bad options)."""
 
 
+class OutputError(InputError):
+    """An output location cannot be used (a file where a folder must be, not writable, ...)."""
+
+
 class ParamsError(InputError):
     """Invalid parameters; ``problems`` lists every one found."""
 
@@ -85,6 +89,7 @@ __all__ = [
     "HostError",
     "InputError",
     "NotFoundError",
+    "OutputError",
     "ParamsError",
     "PathNotAllowed",
     "PlanError",

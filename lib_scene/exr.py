@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .errors import CanvasError
+from .exr_guard import openexr_guard
 
 #: Largest canvas side we accept; anything larger is refused before any pixel is allocated.
 MAX_SIDE = 16384
@@ -116,6 +117,11 @@ def _jsonable(value: object) -> object:
 
 def read_header(path: str | os.PathLike[str]) -> list[Header]:
     """Read the headers of every part without reading pixels; refuse absurd windows."""
+    with openexr_guard(os.fspath(path), "OpenEXR header"):
+        return _read_header(path)
+
+
+def _read_header(path: str | os.PathLike[str]) -> list[Header]:
     import OpenEXR
 
     path = os.fspath(path)
@@ -147,8 +153,14 @@ def read_header(path: str | os.PathLike[str]) -> list[Header]:
 def read_exr(path: str | os.PathLike[str]) -> ExrImage:
     """Read every channel of every part as float32 arrays placed on the display window.
 
-    Pixels outside a part's data window are NaN (they read as "no hit" for depth).
+    Pixels outside a part's data window are NaN (they read as "no hit" for depth). OpenEXR's own
+    messages are captured (:mod:`lib_scene.exr_guard`), never printed raw.
     """
+    with openexr_guard(os.fspath(path), "OpenEXR file"):
+        return _read_exr(path)
+
+
+def _read_exr(path: str | os.PathLike[str]) -> ExrImage:
     import OpenEXR
 
     path = os.fspath(path)

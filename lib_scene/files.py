@@ -1,5 +1,11 @@
 """Output files are written whole or not at all, and never over what the user made.
 
+Every output goes to a temp file in its own folder (``.tmp-*``) and is renamed into place; its mode
+follows the umask like any file the user makes (0644 under the usual 022), not mkstemp's 0600. An
+output folder that cannot be used (a file in the way, no permission) is refused with an
+:class:`~lib_scene.errors.OutputError` before anything is written, and a failure part-way removes
+every temp file.
+
 PNGs are encoded here with numpy and zlib only (no image library): every row gets PNG filter 1
 ("Sub", the difference to the pixel on the left), then zlib level 1 with the run-length strategy.
 Depth, test and region maps are smooth gradients and flat colours, for which this is 2-3x faster
@@ -11,9 +17,11 @@ result as a plain 8-bit (or 16-bit) grey or RGB PNG.
 
 from __future__ import annotations
 
+import errno
 import os
 import struct
 import tempfile
+import threading
 import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -21,7 +29,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .errors import SceneImportError
+from .errors import OutputError, SceneImportError
+
+_UMASK_LOCK = threading.Lock()
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: Raw bytes per deflate strip: large enough that a strip's flush costs nothing measurable.
@@ -39,15 +49,70 @@ def _executor(kind: str = "image") -> ThreadPoolExecutor:
     return pool
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
-    """A temp file in the same folder, then an atomic rename."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+def file_mode() -> int:
+    """The mode a new file gets under the process umask (0o666 & ~umask)."""
+    with _UMASK_LOCK:
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return 0o666 & ~mask
+
+
+def output_folder(folder: str, create: bool = True) -> str:
+    """Make ``folder`` (and its parents) or raise OutputError saying why it cannot be an output folder
+    (``create=False``: only check that it could be made)."""
+    folder = os.path.abspath(folder)
+    if os.path.isdir(folder):
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise OutputError("the output folder is not writable; choose another --out", folder)
+        return folder
+    probe = folder
+    while not os.path.exists(probe):
+        parent = os.path.dirname(probe)
+        if parent == probe:
+            break
+        probe = parent
+    if os.path.exists(probe) and not os.path.isdir(probe):
+        what = "is a file" if probe == folder else f"cannot be made: {probe} is a file, not a folder"
+        raise OutputError(f"the output folder {what}; choose another --out", folder)
+    if not create:
+        return folder
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"cannot make the output folder ({exc.strerror or exc}); choose another --out", folder
+        ) from exc
+    return folder
+
+
+def _temp_beside(path: str, mode: int) -> tuple[int, str]:
+    folder = output_folder(os.path.dirname(os.path.abspath(path)))
+    if os.path.isdir(path):
+        raise OutputError("a folder is in the way of this output file; move it or choose another --out", path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+    except OSError as exc:
+        raise OutputError(f"cannot write in the output folder ({exc.strerror or exc})", folder) from exc
+    os.fchmod(fd, mode)
+    return fd, tmp
+
+
+def _write_fd(fd: int, data: bytes, tmp: str, path: str) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            raise OutputError(f"cannot write the output ({exc.strerror}); free some space", path) from exc
+        raise
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """A temp file in the same folder (mode from the umask), then an atomic rename."""
+    path = os.fspath(path)
+    fd, tmp = _temp_beside(path, file_mode())
+    try:
+        _write_fd(fd, data, tmp, path)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -158,14 +223,14 @@ class OutputBatch:
     def commit(self) -> list[str]:
         items = self._encoded()
         temps: list[tuple[str, str]] = []
+        mode = file_mode()
+        for folder in dict.fromkeys(os.path.dirname(os.path.abspath(p)) for p, _ in self._items):
+            output_folder(folder, create=False)  # every folder checked before any is made or written
         try:
             for path, data in items:
-                folder = os.path.dirname(os.path.abspath(path))
-                os.makedirs(folder, exist_ok=True)
-                fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+                fd, tmp = _temp_beside(path, mode)
                 temps.append((tmp, path))
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(data)
+                _write_fd(fd, data, tmp, path)
             for tmp, path in temps:
                 os.replace(tmp, path)
         except BaseException:

@@ -228,6 +228,6 @@ def _no_camera_space(
     return CanvasError(
         "the Normal pass is in world space and there is no camera matrix to turn it into camera space: "
         f"put the camera sidecar {stem}.json (with its matrix_world) next to the EXR, or pass it with "
-        "--sidecar FILE (sidecar= in Python); refusing to emit world-space normals as camera space",
+        "the normal command's --sidecar FILE (sidecar= in Python); refusing to emit world-space normals as camera space",
         path,
     )

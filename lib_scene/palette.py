@@ -15,7 +15,9 @@ import numpy as np
 
 from .types import I64, U8
 
-MAX_REGIONS = 4096
+#: Regions with distinct mask colours: region 256 truncates to region 0's colour (hue 511/512 ~ 0), so
+#: more than 256 regions cannot be told apart by Regional Prompter (found by a property test).
+MAX_REGIONS = 256
 
 
 def region_hue(i: int) -> float:
@@ -33,6 +35,14 @@ def region_color(i: int) -> tuple[int, int, int]:
     """The exact RGB colour Regional Prompter expects for region ``i``."""
     r, g, b = colorsys.hsv_to_rgb(region_hue(i), 0.5, 0.5)
     return int(256 * r), int(256 * g), int(256 * b)
+
+
+def default_test_colour(k: int) -> tuple[int, int, int]:
+    """The default test colour of split ``k`` (0-based): bright, saturated, distinct for every k < 1024
+    (hues in Regional Prompter's dyadic order, at saturation 1 and value 1 so they never match a
+    mask colour nor a grey)."""
+    r, g, b = colorsys.hsv_to_rgb(region_hue(k), 1.0, 1.0)
+    return round(255 * r), round(255 * g), round(255 * b)
 
 
 @lru_cache(maxsize=16)

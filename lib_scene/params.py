@@ -21,10 +21,20 @@ from typing import Any
 
 from .errors import ParamsError
 from .frames import parse_frames
+from .jsonio import parse_json
 from .travel import check_travel, check_variations
+
+
+class ParamsJSONError(ParamsError):
+    """Params text that is not usable JSON (one problem; same status as every ParamsError)."""
+
+    def __init__(self, problem: str, path: str | None = None) -> None:
+        super().__init__([problem], path)
+
 
 __all__ = [
     "CONTROL_MODES",
+    "ChainParams",
     "REGION_SOURCES",
     "RESIZE_MODES",
     "ParamsError",
@@ -51,7 +61,7 @@ REGION_SOURCES = (
 
 @dataclass(frozen=True)
 class Spec:
-    kind: str  # bool | int | float | str | choice | splits | source | descmap
+    kind: str  # bool | int | float | str | choice | splits | source | descmap | names
     label: str
     help: str = ""
     lo: float | None = None
@@ -123,7 +133,54 @@ class RegionParams:
     )
 
 
-_GROUPS = {"depth": UnitParams, "normal": UnitParams, "regional": RegionalParams, "regions": RegionParams}
+@dataclass(frozen=True)
+class ChainParams:
+    """Chained generation (``lib_scene.chain``): each camera after the first is an img2img inpaint of
+    what the cameras before it painted, warped into it; only what it sees for the first time is painted."""
+
+    enabled: bool = _p(False, "bool", "chain cameras", "off: every camera is generated on its own")
+    order: tuple[str, ...] | None = _p(
+        None,
+        "names",
+        "camera order",
+        "null: nearest-pose order from the first camera; or camera names (a list or 'Cam0,Cam2,Cam1')",
+        nullable=True,
+        settings=False,
+    )
+    denoise: float = _p(
+        0.75,
+        "float",
+        "denoise of the painted area",
+        "img2img denoising strength of the inpaint; the area to paint starts from the tone-mapped beauty",
+        lo=0.0,
+        hi=1.0,
+    )
+    feather: int = _p(
+        4,
+        "int",
+        "mask feather (px)",
+        "the paint mask grows by a quarter of this (edge pixels are repainted) and is blurred by this much (A1111's mask blur)",
+        lo=0,
+        hi=64,
+    )
+    blend: float = _p(
+        0.0,
+        "float",
+        "seam blend pass",
+        "denoising strength of a light whole-image img2img pass after each inpaint; 0: off "
+        "(carried content stays exactly as painted)",
+        lo=0.0,
+        hi=1.0,
+    )
+
+
+_GROUPS = {
+    "depth": UnitParams,
+    "normal": UnitParams,
+    "regional": RegionalParams,
+    "regions": RegionParams,
+    "chain": ChainParams,
+}
 
 
 @dataclass(frozen=True)
@@ -178,6 +235,7 @@ class PlanParams:
     normal: UnitParams = field(default_factory=UnitParams)
     regional: RegionalParams = field(default_factory=RegionalParams)
     regions: RegionParams = field(default_factory=RegionParams)
+    chain: ChainParams = field(default_factory=ChainParams)
     splits: dict[str, Any] | str | None = _p(
         None,
         "splits",
@@ -262,10 +320,7 @@ class PlanParams:
     def from_json(cls, text: str, base: PlanParams | None = None) -> PlanParams:
         if text is None or not str(text).strip():
             return base or cls()
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ParamsError([f"parameters are not valid JSON (line {exc.lineno}: {exc.msg})"]) from exc
+        data = parse_json(str(text), "parameters", error=ParamsJSONError)
         return cls.from_dict(data, base)
 
     @classmethod
@@ -337,6 +392,10 @@ def params_schema() -> dict[str, Any]:
             return p
         if spec.kind == "frames":
             p["type"] = ["integer", "string", "null"]
+            return p
+        if spec.kind == "names":
+            p["type"] = ["array", "string", "null"]
+            p["items"] = {"type": "string"}
             return p
         if spec.kind == "descmap":
             p["type"] = ["object", "null"]
@@ -448,6 +507,26 @@ def _coerce_splits(key: str, value: object) -> dict[str, Any] | str | None:
     raise ValueError(f"{key} must be a split preset object or a preset file path, got {type(value).__name__}")
 
 
+def _coerce_names(key: str, value: object) -> tuple[str, ...] | None:
+    """A list of names or one comma-separated text; empty: null. Each name once."""
+    if isinstance(value, str):
+        items: list[object] = list(value.split(","))
+    elif isinstance(value, (list, tuple)):
+        items = list(value)
+    else:
+        raise ValueError(f"{key} must be a list of camera names or 'A,B,C', got {type(value).__name__}")
+    names: list[str] = []
+    for item in items:
+        if not isinstance(item, str):
+            raise ValueError(f"{key} must hold camera names (strings), got {item!r}")
+        if item.strip():
+            names.append(item.strip())
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ValueError(f"{key} names {', '.join(map(repr, twice))} more than once")
+    return tuple(names) or None
+
+
 def _coerce_choice(key: str, spec: Spec, value: str) -> str:
     for c in spec.choices:
         if value == c or value.lower() == c.lower():
@@ -504,6 +583,8 @@ def _coerce(key: str, spec: Spec, value: object) -> object:
         return _coerce_splits(key, value)
     if spec.kind in _ANIMATION:
         return _ANIMATION[spec.kind](value)
+    if spec.kind == "names":
+        return _coerce_names(key, value)
     return _coerce_text(key, spec, value)
 
 

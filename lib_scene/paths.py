@@ -15,7 +15,9 @@ import re
 from .errors import PathNotAllowed, UploadError, UploadTooLarge
 
 __all__ = [
+    "MAX_PATH",
     "UPLOAD_SUFFIXES",
+    "confined_folder",
     "PathNotAllowed",
     "UploadError",
     "UploadTooLarge",
@@ -59,6 +61,8 @@ def resolve_allowed(path: str, roots: list[str] | tuple[str, ...]) -> str:
         )
     if "\x00" in path:
         raise PathNotAllowed("invalid path (NUL byte)", path.replace("\x00", "\\0"))
+    if len(path) > MAX_PATH:
+        raise PathNotAllowed(f"invalid path (longer than {MAX_PATH} characters)", path[:80] + "...")
     candidate: str | None = path
     if not os.path.isabs(path):
         candidate = next(
@@ -69,6 +73,31 @@ def resolve_allowed(path: str, roots: list[str] | tuple[str, ...]) -> str:
     if any(is_within(candidate, r) for r in roots):
         return os.path.realpath(candidate)
     raise PathNotAllowed("is outside the folders the webui admin allowed (--scene-import-allowed-dir)", path)
+
+
+#: Longest server path accepted (Linux's PATH_MAX); longer is refused before touching the disk.
+MAX_PATH = 4096
+
+
+def confined_folder(path: str, roots: list[str] | tuple[str, ...]) -> str:
+    """:func:`resolve_allowed` for a scene folder, then every file in it that a plan could read
+    (canvases, sidecars, descriptions) must resolve inside the allowed roots too: a file symlink in an
+    allowed folder that points outside is refused, as a folder symlink is."""
+    if isinstance(path, str) and len(path) > MAX_PATH:
+        raise PathNotAllowed(f"invalid path (longer than {MAX_PATH} characters)", path[:80] + "...")
+    real = resolve_allowed(path, roots)
+    if not os.path.isdir(real):
+        return real
+    allowed = [r for r in roots if r]
+    for name in sorted(os.listdir(real)):
+        entry = os.path.join(real, name)
+        if os.path.islink(entry) and not any(is_within(entry, r) for r in allowed):
+            raise PathNotAllowed(
+                f"{name} is a link to a file outside the folders the webui admin allowed "
+                "(--scene-import-allowed-dir); copy the file into the scene folder instead",
+                os.path.join(path, name),
+            )
+    return real
 
 
 UPLOAD_SUFFIXES = (".exr", ".json", ".properties", ".txt")

@@ -27,6 +27,7 @@ from .errors import ParamsError, PlanError, SceneImportError
 from .imaging import decode_png_b64, png_b64, resize_nearest, resize_smooth, to_rgb8, tonemap_srgb
 from .models import DEFAULT_MODELS, choose_model, resolve_model
 from .normals import normal_map
+from .notices import depth_map_notes, normal_map_notes
 from .palette import color_to_region, region_color
 from .params import (
     CONTROL_MODES,
@@ -178,6 +179,10 @@ class GenerationPlan:
     sampler_name: str | None = None
     denoising_strength: float | None = None  # img2img only
     init_image: U8Image | None = None  # (H, W, 3) uint8 sRGB, img2img only
+    mask: U8Image | None = None  # (H, W) uint8, img2img inpaint only: 255 = paint here, 0 = keep
+    mask_blur: int = 0  # inpaint: A1111's mask blur (px)
+    inpainting_fill: int = 1  # inpaint: 0 fill, 1 original, 2 latent noise, 3 latent nothing
+    inpaint_full_res: bool = False  # inpaint: False = the whole picture (the context matters)
     units: tuple[UnitSpec, ...] = ()
     regional: RegionalSpec | None = None
     sections: tuple[str, ...] = ()  # the region sections of the prompt, in colour order
@@ -187,6 +192,7 @@ class GenerationPlan:
     params: JSON = field(default_factory=dict)  # PlanParams.to_dict() used
     source: JSON = field(default_factory=dict)  # canvas size, layout, files
     animation: JSON = field(default_factory=dict)  # frame, travel position, variation (lib_scene.animation)
+    chain: JSON = field(default_factory=dict)  # chained runs: {"step", "order", ...}; {} otherwise
     #: (H, W) uint8 quantised depth at the generation size, near = white, whether or not a ControlNet
     #: depth unit uses it: what an SD 2 depth model is conditioned on instead of MiDaS.
     depth_map: U8Image | None = None
@@ -209,6 +215,10 @@ class GenerationPlan:
             "sampler_name": self.sampler_name,
             "denoising_strength": self.denoising_strength,
             "init_image": None if self.init_image is None else png_b64(self.init_image),
+            "mask": None if self.mask is None else png_b64(self.mask),
+            "mask_blur": self.mask_blur,
+            "inpainting_fill": self.inpainting_fill,
+            "inpaint_full_res": self.inpaint_full_res,
             "units": [u.to_dict() for u in self.units],
             "regional": None if self.regional is None else self.regional.to_dict(),
             "sections": list(self.sections),
@@ -218,6 +228,7 @@ class GenerationPlan:
             "params": json.loads(json.dumps(self.params)),
             "source": json.loads(json.dumps(self.source)),
             "animation": json.loads(json.dumps(self.animation)),
+            "chain": json.loads(json.dumps(self.chain)),
             "depth_map": None if self.depth_map is None else png_b64(self.depth_map),
         }
 
@@ -250,6 +261,10 @@ class GenerationPlan:
                 init_image=None
                 if d["init_image"] is None
                 else _ro(to_rgb8(decode_png_b64(d["init_image"], "init image"))),
+                mask=_mask_of(d.get("mask")),
+                mask_blur=int(d.get("mask_blur", 0)),
+                inpainting_fill=int(d.get("inpainting_fill", 1)),
+                inpaint_full_res=bool(d.get("inpaint_full_res", False)),
                 units=tuple(UnitSpec.from_dict(u) for u in d["units"]),
                 regional=None if d["regional"] is None else RegionalSpec.from_dict(d["regional"]),
                 sections=tuple(str(s) for s in d["sections"]),
@@ -259,6 +274,7 @@ class GenerationPlan:
                 params=dict(d["params"]),
                 source=dict(d["source"]),
                 animation=dict(d.get("animation") or {}),
+                chain=dict(d.get("chain") or {}),
                 depth_map=_depth_map_from(d.get("depth_map")),
             )
         except KeyError as exc:
@@ -297,6 +313,7 @@ class GenerationPlan:
             raise PlanError("init image is not at the generation size")
         if self.mode == "img2img" and self.init_image is None:
             raise PlanError("an img2img plan needs an init image")
+        _check_inpaint(self)
         if self.regional is not None:
             rp = self.regional
             if rp.mask.shape != (*size, 3):
@@ -311,6 +328,27 @@ class GenerationPlan:
                 )
             if count_sections(self.prompt) != len(rp.colors) + (1 if (rp.use_base or rp.use_common) else 0):
                 raise PlanError("the prompt's BREAK sections do not match the mask's colours plus the base")
+
+
+def _check_inpaint(plan: GenerationPlan) -> None:
+    """An inpaint mask: on an img2img plan, (H, W) uint8 at the generation size, valid settings."""
+    if plan.mask is None:
+        return
+    if plan.mode != "img2img":
+        raise PlanError("an inpaint mask needs an img2img plan")
+    if plan.mask.shape != (plan.height, plan.width) or plan.mask.dtype != np.uint8:
+        raise PlanError(f"inpaint mask is {plan.mask.shape}, not {plan.height}x{plan.width} grey")
+    if plan.inpainting_fill not in (0, 1, 2, 3) or plan.mask_blur < 0:
+        raise PlanError("inpainting_fill must be 0..3 and mask_blur at least 0")
+
+
+def _mask_of(b64: object) -> U8Image | None:
+    if b64 is None:
+        return None
+    img = np.asarray(decode_png_b64(str(b64), "inpaint mask"))
+    if img.ndim == 3:
+        img = img[..., 0]
+    return _ro(np.asarray(img, dtype=np.uint8))
 
 
 def _ro(a: NDArray[Any]) -> U8Image:
@@ -441,6 +479,7 @@ def _units(
         elif grey is None:
             d.warn(f"camera {cs.camera}: the depth canvas has no hit pixels; the depth unit is off")
         else:
+            d.warnings.extend(depth_map_notes(cs.camera, grey, cs.hit, cs.depth_unit))
             _add_unit(d, "depth", params.depth, grey, models)
     if params.normal.enabled:
         if cs.normal is None:
@@ -451,6 +490,7 @@ def _units(
         except SceneImportError as exc:
             d.warn(f"camera {cs.camera}: normal map failed ({exc}); the normal unit is off")
             return
+        d.warnings.extend(normal_map_notes(cs.camera, np.asarray(nmap)))
         _add_unit(d, "normal", params.normal, np.asarray(nmap, dtype=np.uint8), models)
 
 
@@ -562,7 +602,7 @@ def build_plan(
     """
     params = params or PlanParams()
     width, height = generation_size(cs.width, cs.height, params.long_side)
-    d = _Draft(cs, params, width, height)
+    d = _Draft(cs, params, width, height, warnings=list(cs.warnings))
     split_plan = resolve_splits(cs, params, preset)
     grey = _grey_depth(d, split_plan)
     if controlnet:

@@ -17,24 +17,26 @@ Every entry point calls :func:`resolve` and nothing else: the dropdown Script, `
 
 from __future__ import annotations
 
-import json
 import os
 import random
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
 from .animation import camera_frames, check_keyframes, plans_for_frame
 from .canvas import KINDS, CameraSource, CanvasSet, discover, load_camera
+from .chain import ChainScene, chain_order
 from .descriptions import Descriptions, load_descriptions
 from .errors import NotFoundError, ParamsError
-from .params import PlanParams
+from .jsonio import parse_json
+from .params import ParamsJSONError, PlanParams
 from .plan import GenerationPlan, build_plan
 from .splits import SplitPlan, load_preset
 
 __all__ = [
     "HostFacts",
+    "chain_scene",
     "Planned",
     "Scene",
     "draw_seed",
@@ -93,12 +95,7 @@ def parse_params(raw: Mapping[str, Any] | str | None, facts: HostFacts, **overri
         if not raw.strip():
             data = {}
         else:
-            try:
-                data = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                raise ParamsError(
-                    [f"the params text is not valid JSON (line {exc.lineno}: {exc.msg})"]
-                ) from exc
+            data = parse_json(raw, "the params text", error=ParamsJSONError)
     if data is None:
         data = {}
     if not isinstance(data, Mapping):
@@ -165,6 +162,14 @@ def _read(src: CameraSource, layer: str | None, need: Collection[str] | None, fr
     return load_camera(src, layer=layer, need=need, frame=frame)
 
 
+def _chain_cameras(cameras: list[_Camera], params: PlanParams) -> list[_Camera]:
+    """A chain's cameras in chain order, each loaded once (a sequence camera: its first frame; a
+    chain runs one view per camera)."""
+    loaded = [load(numbers[0] if numbers else None) for _, numbers, load in cameras]
+    order = chain_order(loaded, params.chain.order)
+    return [(cameras[i][0], [], partial(_given, loaded[i])) for i in order]
+
+
 def _inputs(scene: Scene, params: PlanParams) -> tuple[SplitPlan | None, Descriptions | None]:
     """The split preset and descriptions files params name, read through the scene's path rule."""
     preset = (
@@ -225,14 +230,18 @@ def resolve_planned(
     img2img = params.mode == "img2img" or any(
         isinstance(o, Mapping) and o.get("mode") == "img2img" for o in (camera_params or {}).values()
     )
-    # txt2img never reads the beauty: it is not converted or stacked (a fifth of a plan's memory)
-    names, cameras = _load(scene, params.camera, None if img2img else KINDS - {"beauty"})
+    # txt2img never reads the beauty: it is not converted or stacked (a fifth of a plan's memory);
+    # a chain does (its holes are filled from it)
+    beauty = img2img or params.chain.enabled
+    names, cameras = _load(scene, params.camera, None if beauty else KINDS - {"beauty"})
     if not cameras:
         raise NotFoundError("no cameras found (no EXR canvases)", scene.folder)
+    if params.chain.enabled:  # chain order; every camera needs a pose (PoseError names the file)
+        cameras = _chain_cameras(cameras, params)
     if params.seed == -1:
         params = params.replace(seed=draw_seed(rng))
     per_camera = _camera_params(params, camera_params, names)
-    out = []
+    out: list[Planned] = []
     for name, numbers, load in cameras:
         p = per_camera.get(name, params)
         preset, descriptions = _inputs(scene, p)
@@ -244,11 +253,21 @@ def resolve_planned(
             if n == 0:
                 check_keyframes(build, p)
             for plan in plans_for_frame(build, p, frame):
+                if params.chain.enabled:
+                    plan = replace(plan, chain={"step": len(out), "order": [c[0] for c in cameras]})
                 splits = (
                     None if plan.source.get("splits") is None else SplitPlan.from_dict(plan.source["splits"])
                 )
                 out.append(Planned(cs, plan, splits))
     return out
+
+
+def chain_scene(planned: Sequence[Planned]) -> ChainScene | None:
+    """The views and beauty a chained run needs (None when the plans are not chained)."""
+    if not planned or not planned[0].plan.chain:
+        return None
+    tonemap = str(planned[0].plan.params.get("tonemap", "standard"))
+    return ChainScene.of([p.canvases for p in planned], tonemap)
 
 
 def resolve(

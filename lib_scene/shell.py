@@ -213,3 +213,7 @@ class SplitShell(cmd.Cmd):
     def do_EOF(self, arg: str) -> bool:
         self.say()
         return True
+
+    def get_names(self) -> list[str]:
+        """The names ``help`` lists: EOF is Ctrl-D, not a command (no "Undocumented commands: EOF")."""
+        return [n for n in super().get_names() if n != "do_EOF"]

@@ -25,6 +25,7 @@ import numpy.typing as npt
 
 from .errors import PresetError, SplitError
 from .files import atomic_write_text
+from .jsonio import load_json_file
 from .types import I64
 
 TOTAL_LEVELS = 256
@@ -326,6 +327,9 @@ class SplitPlan:
     def from_dict(cls, data: object, source: str | None = None) -> SplitPlan:
         if not isinstance(data, dict):
             raise PresetError("a split preset must be a JSON object", source)
+        unknown_top = sorted(k for k in data if not _known_top_key(k))
+        if unknown_top:
+            raise PresetError(_unknown_keys(unknown_top), source)
         version = data.get("version", PRESET_VERSION)
         if version != PRESET_VERSION:
             raise PresetError(f"unsupported preset version {version!r} (this build reads version 1)", source)
@@ -391,6 +395,29 @@ class SplitPlan:
         return "\n".join(lines)
 
 
+#: Top-level keys of a preset; "description", "comment" and "_..." keys are free notes for people.
+PRESET_KEYS = ("version", "name", "cutoff", "curve", "splits")
+
+
+def _known_top_key(key: object) -> bool:
+    return isinstance(key, str) and (
+        key in PRESET_KEYS or key in ("description", "comment") or key.startswith("_")
+    )
+
+
+def _unknown_keys(keys: list[str]) -> str:
+    import difflib
+
+    parts = []
+    for k in keys:
+        close = difflib.get_close_matches(str(k), PRESET_KEYS, n=1, cutoff=0.6)
+        parts.append(f"{k!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    return (
+        f"unknown preset key{'s' if len(parts) > 1 else ''} {', '.join(parts)}; a preset has "
+        f"{', '.join(PRESET_KEYS)} (and free 'description'/'comment' notes)"
+    )
+
+
 def largest_remainder(weights: npt.ArrayLike, total: int) -> I64:
     """Integers proportional to ``weights`` summing to ``total`` (ties go to the earlier index)."""
     w: npt.NDArray[np.float64] = np.asarray(weights, dtype=np.float64)
@@ -406,15 +433,7 @@ def largest_remainder(weights: npt.ArrayLike, total: int) -> I64:
 
 def load_preset(path: str | os.PathLike[str]) -> SplitPlan:
     path = os.fspath(path)
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except FileNotFoundError as exc:
-        raise PresetError("no such preset file", path) from exc
-    except json.JSONDecodeError as exc:
-        raise PresetError(f"not valid JSON (line {exc.lineno}: {exc.msg})", path) from exc
-    except OSError as exc:
-        raise PresetError(f"cannot read preset ({exc.strerror})", path) from exc
+    data = load_json_file(path, "preset file", error=PresetError)
     plan = SplitPlan.from_dict(data, source=path)
     return replace(plan, name=os.path.splitext(os.path.basename(path))[0])
 

@@ -19,14 +19,60 @@ class WebuiError(HostError):
         self.status = status
 
 
+def webui_url(text: str) -> str:
+    """An argparse type: the webui's base URL, ``http(s)://host[:port][/path]`` (a clear error otherwise)."""
+    import argparse
+    import urllib.parse
+
+    value = text.strip()
+    try:
+        parts = urllib.parse.urlsplit(value)
+        parts.port  # noqa: B018  (raises ValueError on a bad port)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        hint = f"; did you mean 'http://{value}'?" if not parts.scheme or "://" not in value else ""
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a webui address: give http://HOST:PORT, e.g. http://127.0.0.1:7860{hint}"
+        )
+    if parts.query or parts.fragment:
+        raise argparse.ArgumentTypeError(f"{text!r}: give the webui's base address without '?' or '#'")
+    return value.rstrip("/")
+
+
 def _join(base: str, path: str) -> str:
     return base.rstrip("/") + path
+
+
+def error_text(body: str) -> str:
+    """The message of a webui's error answer.
+
+    A1111's API middleware answers ``{"error", "detail", "body", "errors": str(e)}``; Forge's app-wide
+    handler (webui.py ``_handle_exception``) ``{"error", "detail", "body", "message": str(e)}``;
+    FastAPI's own ``HTTPException`` handler ``{"detail": ...}``. The first non-empty of detail,
+    errors, message is the text; the exception's type name (``error``) only when there is nothing else.
+    """
+    try:
+        j = json.loads(body)
+    except json.JSONDecodeError:
+        return body
+    if not isinstance(j, dict):
+        return body
+    for key in ("detail", "errors", "message"):
+        value = j.get(key)
+        if value:
+            return value if isinstance(value, str) else json.dumps(value)
+    error = j.get("error")
+    return str(error) if error else body
 
 
 def request_json(url: str, body: dict[str, Any] | None = None, timeout: float = 30.0) -> object:
     """GET (``body`` None) or POST JSON; the parsed JSON answer, or WebuiError with the server's message."""
     data = None if body is None else json.dumps(body).encode("utf-8")
-    req = urllib.request.Request(url, data=data, method="GET" if body is None else "POST")
+    try:
+        req = urllib.request.Request(url, data=data, method="GET" if body is None else "POST")
+    except ValueError as exc:  # not a URL
+        raise WebuiError(f"not a webui address ({exc}); give http://HOST:PORT", url) from exc
     req.add_header("Accept", "application/json")
     if data is not None:
         req.add_header("Content-Type", "application/json")
@@ -34,12 +80,7 @@ def request_json(url: str, body: dict[str, Any] | None = None, timeout: float = 
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             raw = resp.read()
     except urllib.error.HTTPError as exc:
-        detail = exc.read().decode("utf-8", "replace")[:2000]
-        try:
-            j = json.loads(detail)
-            detail = j.get("detail") or j.get("errors") or j.get("error") or detail
-        except (json.JSONDecodeError, AttributeError):
-            pass
+        detail = error_text(exc.read().decode("utf-8", "replace")[:2000])
         raise WebuiError(f"HTTP {exc.code}: {detail}", url, status=exc.code) from exc
     except urllib.error.URLError as exc:
         raise WebuiError(f"cannot reach the webui ({exc.reason}); is it running with --api?", url) from exc

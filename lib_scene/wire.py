@@ -59,6 +59,10 @@ def _check_dialect(dialect: str) -> None:
         raise ValueError(f"dialect must be one of {DIALECTS}, got {dialect!r}")
 
 
+#: Steps of an API body whose plan leaves them null: the txt2img/img2img UI default of A1111 and Forge.
+API_STEPS = 20
+
+
 def endpoint(plan: GenerationPlan) -> str:
     """The webui route for the plan: ``/sdapi/v1/txt2img`` or ``/sdapi/v1/img2img``."""
     return f"/sdapi/v1/{plan.mode}"
@@ -81,6 +85,23 @@ def generation_fields(plan: GenerationPlan) -> dict[str, Any]:
         if getattr(plan, key) is not None:
             fields[key] = getattr(plan, key)
     return fields
+
+
+def inpaint_fields(plan: GenerationPlan) -> dict[str, Any]:
+    """An img2img inpaint's fields by A1111's request/processing names (empty without a mask):
+    ``mask`` (a base64 L PNG, white = paint), ``mask_blur``, ``inpainting_fill`` (1 = start from the
+    init image), ``inpaint_full_res`` (False = the whole picture), ``inpainting_mask_invert`` 0 and
+    the painted area's ``denoising_strength``."""
+    if plan.mask is None:
+        return {}
+    return {
+        "mask": png_b64(plan.mask),
+        "mask_blur": plan.mask_blur,
+        "inpainting_fill": plan.inpainting_fill,
+        "inpaint_full_res": plan.inpaint_full_res,
+        "inpainting_mask_invert": 0,
+        "denoising_strength": plan.denoising_strength,
+    }
 
 
 def cn_units(plan: GenerationPlan, dialect: str = "a1111", slots: int | None = None) -> list[dict[str, Any]]:
@@ -150,14 +171,18 @@ def to_payload(plan: GenerationPlan, dialect: str = "a1111", unit_count: int = 3
 
     ControlNet goes in ``alwayson_scripts["ControlNet"]["args"]`` (dict units, padded to
     ``unit_count``), Regional Prompter in ``alwayson_scripts["Regional Prompter"]["args"]`` (20 args).
-    Parameters left null (steps, CFG, sampler) are omitted so the host's defaults apply.
+    CFG and sampler left null are omitted so the host's defaults apply; steps left null are
+    :data:`API_STEPS` (the webui's own UI default), because a body without ``steps`` runs the API
+    model's default of 50.
     """
     _check_dialect(dialect)
     body = generation_fields(plan)
+    body.setdefault("steps", API_STEPS)
     if plan.mode == "img2img" and plan.init_image is not None:
         body["init_images"] = [png_b64(plan.init_image)]
         body["denoising_strength"] = plan.denoising_strength
         body["resize_mode"] = 0  # "Just resize": the init image is already at the generation size
+        body.update(inpaint_fields(plan))
     scripts: dict[str, Any] = {}
     if plan.units:
         scripts["ControlNet"] = {"args": cn_units(plan, dialect, unit_count)}
@@ -170,12 +195,14 @@ def to_payload(plan: GenerationPlan, dialect: str = "a1111", unit_count: int = 3
 
 
 __all__ = [
+    "API_STEPS",
     "DIALECTS",
     "RP_ARG_COUNT",
     "RP_ARG_NAMES",
     "cn_units",
     "endpoint",
     "generation_fields",
+    "inpaint_fields",
     "rp_args",
     "to_payload",
 ]

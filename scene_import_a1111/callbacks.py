@@ -1,6 +1,14 @@
-"""Callbacks the entry script registers with A1111: routes, settings, the Scene Import tab."""
+"""Callbacks the entry script registers with A1111: routes, settings, the Scene Import tab, and the
+PNG Info paste of a Scene Import image."""
 
 from __future__ import annotations
+
+from typing import Any
+
+from . import INFOTEXT_PARAMS, TITLE
+
+#: Regional Prompter's infotext key for its "Active" checkbox (rp.py be62345, infotext_fields).
+RP_ACTIVE = "RP Active"
 
 
 def on_app_started(demo, app) -> None:
@@ -33,3 +41,21 @@ def on_cfg_denoiser(params) -> None:
     from .conditioning import on_cfg_denoiser as walk
 
     walk(params)
+
+
+def on_infotext_pasted(infotext: str, params: dict[str, Any]) -> None:
+    """PNG Info / paste of an image made with Scene Import (``params`` as A1111 parsed the infotext;
+    edited in place before the paste fields are filled).
+
+    * ``Script: Scene Import`` selects the Script in the dropdown (A1111's ScriptRunner pastes that
+      key); images made before it was written carry only ``Scene Import params``, so it is added;
+    * Regional Prompter's own ``RP Active: True`` is pasted as False. RP's mask is not in the
+      infotext, so RP on its own would run Mask mode on its empty canvas and fail inside rp.py
+      (``cv2.error``). The Script draws the mask and rewrites RP's whole slice when it runs, so
+      nothing is lost; with the Script switched off, RP stays off instead of failing.
+    """
+    if INFOTEXT_PARAMS not in params:
+        return
+    params.setdefault("Script", TITLE)
+    if str(params.get(RP_ACTIVE, "")).lower() == "true":
+        params[RP_ACTIVE] = "False"

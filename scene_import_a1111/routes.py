@@ -15,11 +15,11 @@ log. The routes honour A1111's ``--api-auth`` like its own API.
 runtime, and ``Request`` is imported inside ``register``.)
 """
 
-import json
 import logging
 from dataclasses import replace
 
 from lib_scene.errors import InputError, ParamsError, SceneImportError
+from lib_scene.jsonio import parse_json
 from lib_scene.params import params_schema
 from lib_scene.request import parse_params
 from lib_scene.wire import endpoint, to_payload
@@ -115,8 +115,11 @@ def plan_response(body: object, rng=None) -> dict:
 
 
 def error_body(exc: BaseException) -> tuple[int, dict]:
-    """(status, JSON body) for a failed request. Server bugs are logged with their traceback."""
+    """(status, JSON body) for a failed request. Server bugs are logged with their traceback;
+    refusals with one line (no traceback)."""
     status = status_for(exc)
+    if isinstance(exc, SceneImportError):
+        log.warning("Scene Import: refused a /plan request (HTTP %d): %s", status, exc)
     if isinstance(exc, ParamsError):
         return status, {"error": str(exc), "problems": exc.problems}
     if isinstance(exc, SceneImportError):
@@ -188,10 +191,7 @@ def register(app) -> None:
                 raw += chunk
                 if len(raw) > cap:
                     raise RequestTooLarge(f"request exceeds the upload limit ({limit // 2**20} MiB)")
-            try:
-                body = json.loads(bytes(raw) or b"null")
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                raise RequestError(f"the body is not valid JSON ({exc})") from exc
+            body = parse_json(bytes(raw) or b"null", "the request body", error=RequestError, max_bytes=cap)
             return await run_in_threadpool(plan_response, body)
         except Exception as exc:  # refusals are 4xx by type; a bug is a logged 500
             return error(exc)

@@ -4,7 +4,9 @@
   denoise, rewrites ControlNet's and Regional Prompter's slices of a **list** copy of
   ``p.script_args`` (each slice keeps its length) and adds the infotext entries.
 * ``run_plan(p, plans)`` generates one plan on ``p`` itself, or several (cameras) on shallow copies of
-  ``p`` with one shared seed, merging the results into one ``Processed``.
+  ``p`` with one shared seed, merging the results into one ``Processed``. Chained plans (``chain``
+  given, ``lib_scene.chain``): each camera after the first is an img2img inpaint of the earlier
+  images warped into it, on an img2img processing object even when ``p`` is txt2img.
 * ``generate(plans, img2img=False)`` is for callers without a ``p`` (the Scene Import tab's
   "Generate all cameras"): it builds ``p`` like A1111's API does and runs ``run_plan`` under the
   webui's queue lock.
@@ -16,7 +18,7 @@
 from __future__ import annotations
 
 import copy
-import json
+import dataclasses
 import logging
 import os
 import re
@@ -29,6 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lib_scene.animation import out_stem
+from lib_scene.chain import ChainScene, ChainStopped, run_chain
 from lib_scene.errors import (
     HostError,
     InputError,
@@ -39,10 +42,11 @@ from lib_scene.errors import (
     UploadError,
     UploadTooLarge,
 )
-from lib_scene.params import PlanParams
-from lib_scene.paths import decode_uploads, resolve_allowed, safe_upload_name, write_uploads
+from lib_scene.jsonio import parse_json
+from lib_scene.params import ParamsJSONError, PlanParams
+from lib_scene.paths import confined_folder, decode_uploads, resolve_allowed, safe_upload_name, write_uploads
 from lib_scene.plan import GenerationPlan
-from lib_scene.request import HostFacts, Scene, parse_params, resolve
+from lib_scene.request import HostFacts, Planned, Scene, chain_scene, parse_params, resolve_planned
 from lib_scene.wire import cn_units, generation_fields, rp_args
 
 from . import API_NAME, TITLE
@@ -57,6 +61,8 @@ log = logging.getLogger("scene_import")
 #: Keys of the Script/API params dict that are not PlanParams: uploaded canvases.
 REQUEST_KEYS = ("files", "upload")
 DEFAULT_MAX_UPLOAD_MB = 512
+#: Default bound of a request's generation long side (``--scene-import-max-long-side``).
+DEFAULT_MAX_LONG_SIDE = 2048
 UPLOADS_ROOT = os.path.join(tempfile.gettempdir(), "scene-import-uploads")
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 _UPLOAD_TTL_S = 24 * 3600
@@ -81,6 +87,34 @@ def allowed_roots() -> list[str]:
     if isinstance(roots, str):
         roots = [roots]
     return [os.path.abspath(r) for r in roots if r]
+
+
+def max_long_side() -> int:
+    """The admin's bound on the generation size one request may ask for (``--scene-import-max-long-side``)."""
+    n = getattr(_cmd_opts(), "scene_import_max_long_side", None) or DEFAULT_MAX_LONG_SIDE
+    return int(n)
+
+
+def check_work(params: PlanParams) -> None:
+    """Refuse a request asking for more work than the admin allows (before any canvas is read)."""
+    limit = max_long_side()
+    if params.long_side > limit:
+        raise InputError(
+            f"long_side {params.long_side} exceeds this webui's limit of {limit} pixels "
+            "(the admin sets it with --scene-import-max-long-side)"
+        )
+
+
+def check_plans(plans: list[GenerationPlan]) -> None:
+    """Refuse plans larger than the admin allows (long_side 0 keeps the canvas size)."""
+    limit = max_long_side()
+    for plan in plans:
+        if max(plan.width, plan.height) > limit:
+            raise InputError(
+                f"camera {plan.camera}: {plan.width}x{plan.height} exceeds this webui's limit of {limit} "
+                "pixels on the long side; ask for a smaller long_side (the admin sets the limit with "
+                "--scene-import-max-long-side)"
+            )
 
 
 def max_upload_bytes() -> int:
@@ -146,10 +180,7 @@ def parse_request(raw: object, facts: HostFacts | None = None) -> ScriptRequest:
     """dict (API) or JSON text (UI) -> ScriptRequest, params read over the facts' (Settings) defaults;
     unknown keys are reported (ParamsError)."""
     if isinstance(raw, str):
-        try:
-            raw = json.loads(raw) if raw.strip() else {}
-        except json.JSONDecodeError as exc:
-            raise ParamsError([f"the params text is not valid JSON (line {exc.lineno}: {exc.msg})"]) from exc
+        raw = parse_json(raw, "the params text", error=ParamsJSONError) if raw.strip() else {}
     if not isinstance(raw, dict):
         raise ParamsError([f"the params must be a JSON object, got {type(raw).__name__}"])
     rest = {k: v for k, v in raw.items() if k not in REQUEST_KEYS}
@@ -202,7 +233,7 @@ def open_source(req: ScriptRequest) -> Source:
         return Source(folder, temporary=True, is_upload=True)
     if req.upload:
         return Source(upload_dir(req.upload), temporary=False, is_upload=True)
-    return Source(resolve_allowed(str(req.params.scene), allowed_roots()), temporary=False, is_upload=False)
+    return Source(confined_folder(str(req.params.scene), allowed_roots()), temporary=False, is_upload=False)
 
 
 def _runner(runner: object = None) -> object:
@@ -233,11 +264,42 @@ def host_facts(runner: object = None) -> HostFacts:
     )
 
 
-def plans_for_request(req: ScriptRequest, facts: HostFacts, rng=None) -> list[GenerationPlan]:
-    """Open the request's canvases and resolve every selected camera (``lib_scene.request.resolve``);
-    paths inside params are relative to the scene folder and confined to the allowed folders."""
+def planned_for_request(req: ScriptRequest, facts: HostFacts, rng=None) -> list[Planned]:
+    """Open the request's canvases and resolve every selected camera (``lib_scene.request``), keeping
+    the canvases (a chain warps with them); paths inside params are relative to the scene folder and
+    confined to the allowed folders. The work one request may ask for is bounded (``check_work``,
+    ``check_plans``), and an upload's server folder never shows in a message or a plan."""
+    check_work(req.params)
     with open_source(req) as src:
-        return resolve(Scene(src.folder, resolve_path=src.resolve), req.params, facts, rng=rng)
+        try:
+            planned = resolve_planned(Scene(src.folder, resolve_path=src.resolve), req.params, facts, rng=rng)
+        except SceneImportError as exc:
+            raise scrubbed(exc, src.folder) if src.is_upload else exc from None
+        if src.is_upload:  # the server's upload folder is nobody's business: file names only
+            planned = [dataclasses.replace(pl, plan=_names_only(pl.plan)) for pl in planned]
+    check_plans([pl.plan for pl in planned])
+    return planned
+
+
+def plans_for_request(req: ScriptRequest, facts: HostFacts, rng=None) -> list[GenerationPlan]:
+    """:func:`planned_for_request`'s plans (``lib_scene.request.resolve``)."""
+    return [pl.plan for pl in planned_for_request(req, facts, rng)]
+
+
+def scrubbed(exc: SceneImportError, folder: str) -> SceneImportError:
+    """``exc`` with the server's upload folder cut from its path and message (the names stay)."""
+    prefix = os.path.join(folder, "")
+    exc.path = exc.path.replace(prefix, "") if exc.path else exc.path
+    exc.problem = exc.problem.replace(prefix, "")
+    exc.args = tuple(a.replace(prefix, "") if isinstance(a, str) else a for a in exc.args)
+    if isinstance(exc, ParamsError):
+        exc.problems = [p.replace(prefix, "") for p in exc.problems]
+    return exc
+
+
+def _names_only(plan: GenerationPlan) -> GenerationPlan:
+    files = [os.path.basename(str(f)) for f in plan.source.get("files", [])]
+    return dataclasses.replace(plan, source={**plan.source, "files": files})
 
 
 # --------------------------------------------------------------------------- applying
@@ -279,8 +341,7 @@ def apply_plan(p, plan: GenerationPlan, runner=None) -> list[str]:
             p.init_images = [Image.fromarray(np.ascontiguousarray(plan.init_image), "RGB")]
             p.denoising_strength = plan.denoising_strength
             p.resize_mode = 0
-            if hasattr(p, "image_mask"):
-                p.image_mask = None
+            _apply_mask(p, plan)
         else:
             warnings.append("an img2img plan in txt2img: generating without the beauty (use the img2img tab)")
     elif is_img2img:
@@ -296,12 +357,30 @@ def apply_plan(p, plan: GenerationPlan, runner=None) -> list[str]:
     if getattr(p, "extra_generation_params", None) is None:
         p.extra_generation_params = {}
     p.extra_generation_params.update(plan.infotext)
+    # the key A1111's ScriptRunner pastes into the Script dropdown (PNG Info -> Send to txt2img);
+    # A1111's own X/Y/Z plot writes it the same way
+    p.extra_generation_params["Script"] = TITLE
     note = apply_depth2img(p, plan, lambda text: _warn(p, text))
     if note:
         warnings.append(note)
     for w in warnings:
         _warn(p, w)
     return warnings
+
+
+def _apply_mask(p, plan: GenerationPlan) -> None:
+    """An inpaint plan's mask and settings on an img2img ``p`` (A1111's ``image_mask``, white = paint);
+    no mask: none (the whole picture)."""
+    if plan.mask is None:
+        p.image_mask = None
+        return
+    from PIL import Image
+
+    p.image_mask = Image.fromarray(np.ascontiguousarray(plan.mask), "L")
+    p.mask_blur = plan.mask_blur
+    p.inpainting_fill = plan.inpainting_fill
+    p.inpaint_full_res = plan.inpaint_full_res
+    p.inpainting_mask_invert = 0
 
 
 def _merge(p, results: list, seed: int):
@@ -331,12 +410,71 @@ def _merge(p, results: list, seed: int):
     return merged
 
 
-def run_plan(p, plans: list[GenerationPlan] | GenerationPlan, process_images=None):
+def _copy(p):
+    """A shallow copy of ``p`` with its own ``script_args`` list, infotext dict and comments."""
+    pc = copy.copy(p)
+    pc.script_args = list(p.script_args or [])
+    pc.extra_generation_params = dict(p.extra_generation_params or {})
+    pc.comments = dict(getattr(p, "comments", {}) or {})
+    return pc
+
+
+#: What a chained img2img step built for a txt2img ``p`` takes over from it (the UI's values).
+_CARRIED_SETTINGS = ("steps", "cfg_scale", "sampler_name", "scheduler", "override_settings")
+
+
+def _chain_processing(p, plan: GenerationPlan):
+    """(processing object for one chained step, whether it was made here and must be closed):
+    a copy of ``p`` when it can run the plan's mode, else an img2img one built like the API does."""
+    if plan.mode != "img2img" or hasattr(p, "init_images"):
+        pc = _copy(p)
+        pc.n_iter = pc.batch_size = 1  # one image per camera: the next one warps it
+        return pc, False
+    pc = make_processing(plan, img2img=True)
+    for key in _CARRIED_SETTINGS:
+        value = getattr(p, key, None)
+        if value is not None and getattr(plan, key, None) is None:
+            setattr(pc, key, value)
+    return pc, True
+
+
+def run_chain_plans(p, plans: list[GenerationPlan], scene: ChainScene, process_images):
+    """Generate chained plans (``lib_scene.chain.run_chain``): the first camera as planned, each next
+    one an img2img inpaint of what the ones before it painted; one merged ``Processed``."""
+    from modules import shared
+
+    state = getattr(shared, "state", None)
+    if state is not None:
+        blend = PlanParams.from_dict(plans[0].params).chain.blend > 0 if plans[0].params else False
+        state.job_count = len(plans) + (len(plans) - 1 if blend else 0)
+
+    generated: list = []
+
+    def generate(plan: GenerationPlan):
+        if generated and state is not None and getattr(state, "interrupted", False):
+            raise ChainStopped  # the cameras generated so far are returned
+        pc, made = _chain_processing(p, plan)
+        log.info("Scene Import: chain step %s: %s", plan.chain.get("step", 0) + 1, plan.camera)
+        try:
+            apply_plan(pc, plan)
+            result = process_images(pc)
+        finally:
+            if made:
+                pc.close()
+        generated.append(result)
+        return np.asarray(result.images[0].convert("RGB")), result
+
+    results = run_chain(plans, scene, generate)
+    return _merge(p, [r for cr in results for r in cr.results], plans[0].seed)
+
+
+def run_plan(p, plans: list[GenerationPlan] | GenerationPlan, process_images=None, scene=None):
     """Generate ``plans`` on ``p`` and return A1111's ``Processed``.
 
     One plan: applied to ``p`` itself, then ``process_images(p)``. Several (cameras): each on a
     shallow copy of ``p`` (own ``script_args`` list, infotext dict and comments), one after the
     other; the results are merged in camera order. The plans carry their (one, resolved) seed.
+    ``scene`` (a ``lib_scene.chain.ChainScene``): the plans are chained (:func:`run_chain_plans`).
     """
     from modules import processing, shared
 
@@ -345,6 +483,8 @@ def run_plan(p, plans: list[GenerationPlan] | GenerationPlan, process_images=Non
     if not plans:
         raise NotFoundError("nothing to generate: no cameras")
     process_images = process_images or processing.process_images
+    if scene is not None and len(plans) > 1:
+        return run_chain_plans(p, plans, scene, process_images)
     if len(plans) == 1:
         apply_plan(p, plans[0])
         with walking(p, plans[0]):
@@ -355,10 +495,7 @@ def run_plan(p, plans: list[GenerationPlan] | GenerationPlan, process_images=Non
         state.job_count = len(plans) * int(getattr(p, "n_iter", 1) or 1)
     results = []
     for i, plan in enumerate(plans, 1):
-        pc = copy.copy(p)
-        pc.script_args = list(p.script_args or [])
-        pc.extra_generation_params = dict(p.extra_generation_params or {})
-        pc.comments = dict(getattr(p, "comments", {}) or {})
+        pc = _copy(p)
         log.info("Scene Import: %d/%d: %s", i, len(plans), out_stem(plan))
         apply_plan(pc, plan)
         with walking(pc, plan):
@@ -519,4 +656,5 @@ def _run_script(script, p, args: tuple):
     if req.params.seed == -1 and getattr(p, "seed", -1) not in (-1, None, ""):
         changes["seed"] = int(p.seed)
     req.params = req.params.replace(**changes)
-    return run_plan(p, plans_for_request(req, facts))
+    planned = planned_for_request(req, facts)
+    return run_plan(p, [pl.plan for pl in planned], scene=chain_scene(planned))

@@ -55,6 +55,27 @@ ROWS: tuple[tuple[tuple[str, str, str, dict[str, object]], ...], ...] = (
             {"minimum": 0, "maximum": 1, "step": 0.01},
         ),
     ),
+    (
+        (
+            "chain.enabled",
+            "checkbox",
+            "Chain cameras (each next camera inpaints what the others painted)",
+            {},
+        ),
+        (
+            "chain.denoise",
+            "slider",
+            "Chain: denoise of the painted area",
+            {"minimum": 0, "maximum": 1, "step": 0.01},
+        ),
+        ("chain.feather", "slider", "Chain: mask blur (px)", {"minimum": 0, "maximum": 64, "step": 1}),
+        (
+            "chain.blend",
+            "slider",
+            "Chain: seam blend pass (0: off)",
+            {"minimum": 0, "maximum": 1, "step": 0.01},
+        ),
+    ),
 )
 CONTROLS = tuple(c for row in ROWS for c in row)
 

@@ -7,7 +7,13 @@ A dropdown Script titled "Scene Import" (API ``script_name: "scene import"``, ``
 from modules import script_callbacks, scripts
 
 from scene_import_a1111 import INFOTEXT_PARAMS, TITLE
-from scene_import_a1111.callbacks import on_app_started, on_cfg_denoiser, on_ui_settings, on_ui_tabs
+from scene_import_a1111.callbacks import (
+    on_app_started,
+    on_cfg_denoiser,
+    on_infotext_pasted,
+    on_ui_settings,
+    on_ui_tabs,
+)
 from scene_import_a1111.runner import run_script
 from scene_import_a1111.ui import build_script_ui
 
@@ -33,3 +39,4 @@ script_callbacks.on_app_started(on_app_started)
 script_callbacks.on_ui_settings(on_ui_settings)
 script_callbacks.on_ui_tabs(on_ui_tabs)
 script_callbacks.on_cfg_denoiser(on_cfg_denoiser, name="scene_import_travel")
+script_callbacks.on_infotext_pasted(on_infotext_pasted)

@@ -158,6 +158,7 @@ def test_entry_script_registers_a_dropdown_script_and_callbacks(a1111, entry):
     assert entry.on_app_started in cb["app_started"]
     assert entry.on_ui_settings in cb["ui_settings"] and entry.on_ui_tabs in cb["ui_tabs"]
     assert entry.on_cfg_denoiser in cb["cfg_denoiser"]  # prompt travel and variations
+    assert entry.on_infotext_pasted in cb["infotext_pasted"]
 
 
 def test_api_dict_params_drive_controlnet_and_rp(a1111, entry, scene):
@@ -185,6 +186,7 @@ def test_api_dict_params_drive_controlnet_and_rp(a1111, entry, scene):
     assert isinstance(p.script_args, list) and len(p.script_args) == len(env.runner.inputs)
     assert p.script_args[env.other.args_from] == "other-default"  # later slots untouched
     assert p.extra_generation_params["Scene Import camera"] == "Cam0"
+    assert p.extra_generation_params["Script"] == "Scene Import"  # PNG Info selects the Script again
     assert "Scene Import params" in processed.info
     uploads = os.path.join(__import__("tempfile").gettempdir(), "scene-import-uploads")
     assert not [d for d in os.listdir(uploads) if d.startswith("api-")]  # API temp files removed

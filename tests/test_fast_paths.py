@@ -121,7 +121,8 @@ def test_cli_depth_is_quiet_on_stderr_when_piped(blender5, tmp_path):
         text=True,
         check=True,
     )
-    assert res.stderr == ""
+    # no progress noise; only the honest warning that the automatic plan has no region flags
+    assert all(ln.startswith("scene-import: warning: ") for ln in res.stderr.splitlines()), res.stderr
     assert "levels used" in res.stdout and res.stdout.count("wrote ") == 3
 
 

@@ -2,7 +2,8 @@
 
 The digests in ``golden_outputs.json`` were computed with the code of main before the performance
 work of issue 10 (``python tests/test_golden_outputs.py --write`` rewrites them; do that only for
-an intended change of output). PNGs are decoded before hashing, so a different PNG compression
+an intended change of output). Issue 14 rewrote the ``.test`` digests only: a split without a
+``test`` colour is now painted in a distinct default colour instead of its grey. PNGs are decoded before hashing, so a different PNG compression
 level or encoder passes while any changed grey, colour or mask fails.
 """
 

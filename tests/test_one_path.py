@@ -33,6 +33,7 @@ from conftest import SAMPLES
 
 from lib_scene.cli import main
 from lib_scene.params import PlanParams
+from lib_scene.wire import API_STEPS
 from scene_import_a1111.hosts import ControlNetAdapter, RegionalPrompterAdapter
 
 #: the fake A1111 (tests/fake_a1111) and the entry script, shared with the glue tests
@@ -51,7 +52,9 @@ def body(fields: dict[str, Any], units: list[Any], rp: list[Any] | None) -> Body
         "seed": fields["seed"],
         "width": fields["width"],
         "height": fields["height"],
-        "steps": fields.get("steps"),
+        # a null steps is the host's UI value on the Script path; an API body carries that default (20)
+        # explicitly, since the API's own default is 50 (lib_scene.wire.API_STEPS)
+        "steps": API_STEPS if fields.get("steps") is None else fields["steps"],
         "cfg_scale": fields.get("cfg_scale"),
         "sampler_name": fields.get("sampler_name"),
         "controlnet": [u for u in units if isinstance(u, dict) and u.get("enabled")],

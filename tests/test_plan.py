@@ -494,7 +494,7 @@ def test_payload_shape_for_both_hosts(cam, host, module):
     body = to_payload(plan, dialect=host)
     json.dumps(body)
     assert (body["width"], body["height"], body["seed"], body["prompt"]) == (64, 48, 3, plan.prompt)
-    assert "steps" not in body and "init_images" not in body and "denoising_strength" not in body
+    assert body["steps"] == 20 and "init_images" not in body and "denoising_strength" not in body
     units = body["alwayson_scripts"]["ControlNet"]["args"]
     assert len(units) == 3 and units[2] == {"enabled": False}
     for u, kind in zip(units[:2], ("depth", "normal"), strict=True):

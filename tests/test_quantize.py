@@ -15,7 +15,7 @@ from lib_scene.depth import (
 from lib_scene.depth import (
     test_image as make_test_image,
 )
-from lib_scene.palette import region_color
+from lib_scene.palette import default_test_colour, region_color
 from lib_scene.splits import Split, SplitPlan
 
 
@@ -121,8 +121,8 @@ def test_test_and_region_images():
     d = np.array([[1.5, 2.5, 3.5, 9.0]], np.float32)
     t = make_test_image(d, None, plan)
     assert t[0, 0].tolist() == [255, 0, 0] and t[0, 2].tolist() == [0, 255, 0]
-    g = quantize(d, None, plan)
-    assert t[0, 1].tolist() == [g[0, 1]] * 3 and t[0, 3].tolist() == [0, 0, 0]
+    # a split without a colour gets its distinct default (split 1: default_test_colour(1)); past the end: black
+    assert t[0, 1].tolist() == list(default_test_colour(1)) and t[0, 3].tolist() == [0, 0, 0]
     r = region_image(d, None, plan)
     assert r[0, 0].tolist() == list(region_color(1)) and r[0, 1:].tolist() == [[0, 0, 0]] * 3
 

@@ -123,7 +123,7 @@ def test_presets_by_name_never_overwrite_silently(tmp_path):
             preset_path(folder, bad)
     with open(os.path.join(folder, "broken.json"), "w") as fh:
         fh.write("{nope")
-    with pytest.raises(PresetError, match="broken.json: not valid JSON"):
+    with pytest.raises(PresetError, match="broken.json: preset file is not valid JSON"):
         load_named(folder, "broken")
 
 

@@ -400,9 +400,11 @@ def test_preset_file_errors(tmp_path):
     missing = tmp_path / "missing.json"
     with _raises(PresetError, f"{missing}: no such preset file"):
         load_preset(missing)
-    with pytest.raises(PresetError, match=r"^.*: cannot read preset \(Is a directory\)$"):
+    with pytest.raises(PresetError, match=r"^.*: preset file is a folder; give a JSON file$"):
         load_preset(tmp_path)
     bad = tmp_path / "bad.json"
     bad.write_text('{\n  "splits": oops\n}', encoding="utf-8")
-    with pytest.raises(PresetError, match=r"bad\.json: not valid JSON \(line 2: Expecting value\)$"):
+    with pytest.raises(
+        PresetError, match=r"bad\.json: preset file is not valid JSON \(line 2 column 13: Expecting value\)$"
+    ):
         load_preset(bad)

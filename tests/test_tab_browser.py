@@ -637,3 +637,28 @@ def test_10_splits_source_without_flags_warns_once_and_clears(page, app):
 
     assert headers(page, "scene-import-region-table") == REGION_COLUMNS
     assert page.input_value("#scene-import-prompt textarea") == ""
+
+
+def test_11_chain_cameras_preview_and_consistency(page, app):
+    """ "Chain cameras": the next camera's warp and mask preview, then a chained Generate all cameras
+    (every camera after the first an inpaint with a mask, one seed) and the per-pair consistency."""
+    rec = app["recorder"]
+    rec.plans.clear()
+    page.locator("#scene-import-panels button", has_text="Generate").first.click()
+    page.click("#scene-import-chain-preview")
+    wait_status(page, "Previewed.")
+    assert "Next in the chain" in page.inner_text("#scene-import-chain-msg")
+    assert page.locator("#scene-import-chain-warp img").count() == 1
+    assert page.locator("#scene-import-chain-mask img").count() == 1
+    page.locator("#scene-import-chain input[type=checkbox]").check()
+    page.click("#scene-import-generate")
+    _wait(
+        page,
+        "() => (document.querySelector('#scene-import-consistency') || document.body).innerText.includes('scene mean')",
+        what="the consistency table",
+    )
+    wait_status(page, "Generated.")
+    assert [p.mask is None for p in rec.plans] == [True, False, False]
+    assert all(p.mode == "img2img" for p in rec.plans[1:]) and len({p.seed for p in rec.plans}) == 1
+    assert "inpaint" in page.inner_text("#scene-import-generate-msg")
+    assert page.locator("#scene-import-gallery img").count() >= 7  # 3 results, 2 warps, 2 masks

@@ -27,7 +27,7 @@ import gradio as gr
 
 from .context import Config, Tab
 from .depth import build_depth, wire_depth
-from .generate import build_generate, wire_generate
+from .generate import build_generate, wire_chain_preview, wire_generate
 from .load import build_load, wire_load
 from .normal import build_normal, wire_normal
 from .plans import Facts, host_facts
@@ -107,6 +107,7 @@ def build_tab(
         wire_normal(t)
         wire_generate(t, cfg)
         wire_travel(t, cfg)
+        wire_chain_preview(t, cfg)
     return demo
 
 

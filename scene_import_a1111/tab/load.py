@@ -11,7 +11,7 @@ import gradio as gr
 
 from lib_scene.canvas import DAZ_NAME
 from lib_scene.errors import SceneImportError
-from lib_scene.paths import resolve_allowed
+from lib_scene.paths import confined_folder
 from lib_scene.session import REGION_COLUMNS
 from scene_import_a1111 import compat
 
@@ -119,7 +119,7 @@ def after_load(t: Tab, s: TabSession, problems: list[str], log: bool) -> dict[An
 def open_folder(
     t: Tab, old: TabSession | None, path: str, roots: tuple[str, ...], log: bool
 ) -> dict[Any, Any]:
-    real = resolve_allowed(path, roots)
+    real = confined_folder(path, roots)
     s = TabSession()
     problems = s.load([real], folder=real)
     problems += s.load_descriptions(description_files(real))

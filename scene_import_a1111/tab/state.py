@@ -41,6 +41,7 @@ class TabSession:
         self.region_stats: dict[tuple[str, str, str], Any] = {}  # (camera, source, splits) -> RegionStats
         self.prompts: dict[str, str] = {}  # camera -> the prompt as the artist typed it
         self.planned: dict[str, GenerationPlan] = {}  # camera -> its last previewed plan
+        self.generated: dict[str, Any] = {}  # camera -> its last generated image (RGB8 array)
         self._canvases: OrderedDict[str, CanvasSet] = OrderedDict()
         self._previews: OrderedDict[str, Preview] = OrderedDict()
         self._lock = threading.Lock()
@@ -60,6 +61,7 @@ class TabSession:
             if cs is None:
                 continue
             summaries[cs.camera] = camera_summary(cs)
+            problems.extend(f"warning: {w}" for w in cs.warnings)  # the honest notes, shown on load
             if cs.depth is None or cs.hit is None or not cs.hit.any():
                 why = "no depth canvas" if cs.depth is None else "no pixel of the depth canvas hit anything"
                 problems.append(f"{cs.primary_path}: camera {cs.camera!r} has {why}; it cannot be edited")
@@ -83,6 +85,7 @@ class TabSession:
         self.region_stats = {}
         self.prompts = {}
         self.planned = {}
+        self.generated = {}
         self.problems = problems
         return problems
 

@@ -1,7 +1,8 @@
 """Opt-in integration tests against a REAL running webui.
 
 Run only when ``SCENE_IMPORT_WEBUI_URL`` points at an A1111 1.10 (``--api``) with ControlNet
-(Mikubill v1.1.455), Regional Prompter (be62345) and this extension installed, e.g.::
+(Mikubill v1.1.455), or a Forge (dfdcbab, built-in ControlNet), with Regional Prompter (be62345) and
+this extension installed, e.g.::
 
     SCENE_IMPORT_WEBUI_URL=http://127.0.0.1:7860 pytest tests/integration -q
 
@@ -17,6 +18,7 @@ import base64
 import json
 import os
 import re
+import time
 
 import pytest
 
@@ -47,10 +49,17 @@ def post(path, body):
 
 @pytest.fixture(scope="module")
 def version():
-    try:
-        v = get("/scene-import/v1/version")
-    except WebuiError as exc:
-        pytest.fail(f"Scene Import is not installed at {URL} ({exc})")
+    # the webui answers /sdapi/v1/* before it runs the extensions' app_started callbacks, which add
+    # our routes (A1111 and Forge alike): a 404 just after start is worth a few retries
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            v = get("/scene-import/v1/version")
+            break
+        except WebuiError as exc:
+            if exc.status != 404 or time.monotonic() > deadline:
+                pytest.fail(f"Scene Import is not installed at {URL} ({exc})")
+            time.sleep(2)
     assert v["controlnet"] and v["regional_prompter"], (
         f"ControlNet and Regional Prompter must be installed: {v}"
     )
@@ -106,13 +115,19 @@ def entry(text: str, key: str) -> str | None:
     return m.group(1).strip() if m else None
 
 
+def passthrough(version: dict) -> str:
+    """ControlNet's passthrough module as the host spells it (in the unit and in the infotext):
+    "none" in Mikubill's extension on A1111, "None" in Forge's built-in ControlNet."""
+    return "None" if version["host"] == "forge" else "none"
+
+
 def check_units(text: str, models: dict, version: dict):
     units = cn_entries(text)
     kinds = ["depth", "normal"]
     assert len(units) == len(kinds), text
     for i, kind in enumerate(kinds):
         u = units[i]
-        assert u["Module"] == "none" and u["Model"] == models[kind], u
+        assert u["Module"] == passthrough(version) and u["Model"] == models[kind], u
         assert (
             float(u["Weight"]) == 0.3
             and float(u["Guidance Start"]) == 0.0
@@ -140,6 +155,7 @@ def test_routes(version, scene_files, models):
     (item,) = out["plans"]
     units = item["payload"]["alwayson_scripts"]["ControlNet"]["args"]
     assert units[0]["model"] == models["depth"] and len(units) == version["controlnet_units"]
+    assert units[0]["module"] == passthrough(version)  # the host's own spelling, or ControlNet skips it
     assert item["endpoint"] == "/sdapi/v1/txt2img"
 
 

@@ -11,11 +11,17 @@ Skipped without the URL, the scene folder, Chromium or Playwright. Never downloa
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import os
 
+import numpy as np
 import pytest
 from browser import ARGS, CHROMIUM
+from PIL import Image
+
+from lib_scene.webui_client import request_json
 
 URL = os.environ.get("SCENE_IMPORT_WEBUI_URL", "").rstrip("/")
 SCENE = os.environ.get("SCENE_IMPORT_WEBUI_SCENE", "")
@@ -85,3 +91,75 @@ def test_tab_send_to_txt2img_and_generate_in_the_real_webui():
     assert "RP Active: True" in info and "RP Divide mode: Mask" in info
     n_regions = int(regions.split(" region(s)")[0].split()[-1])
     assert info.split("\n")[0].count("BREAK") == n_regions  # one section per region after the base
+
+
+def _api_image_with_scene_import(tmp_path):
+    """A 64 px, 1-step txt2img through the dropdown Script on the server folder, as A1111's API
+    returns it (a PNG whose 'parameters' text is the infotext); saved to a file for PNG Info."""
+    body = {
+        "prompt": "a cosy room",
+        "steps": 1,
+        "script_name": "scene import",
+        "script_args": [{"scene": SCENE, "camera": "Cam0", "long_side": 64, "seed": 4242}],
+    }
+    answer = request_json(URL + "/sdapi/v1/txt2img", body, timeout=900)
+    png = base64.b64decode(answer["images"][0])
+    path = tmp_path / "scene-import.png"
+    path.write_bytes(png)
+    text = Image.open(io.BytesIO(png)).info.get("parameters", "")
+    assert "Scene Import params" in text and "Script: Scene Import" in text, text
+    return path, png, json.loads(answer["info"])["infotexts"][0]
+
+
+def test_png_info_brings_the_script_back_selected_and_generates_the_same_image(tmp_path):
+    """PNG Info -> Send to txt2img selects Scene Import with the image's params; Generate then makes
+    the same image (byte-identical pixels on this deterministic CPU webui): the Script ran, redrew
+    Regional Prompter's mask and rewrote its whole slice (RP alone fails on the pasted state)."""
+    path, png, first = _api_image_with_scene_import(tmp_path)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        page = browser.new_page(viewport={"width": 1600, "height": 1300})
+        page.set_default_timeout(180_000)
+        try:
+            page.goto(URL + "/")
+            page.wait_for_selector("#tabs")
+            page.locator("#tabs button", has_text="PNG Info").first.click()
+            page.set_input_files("#pnginfo_image input[type=file]", str(path))
+            page.wait_for_function(
+                "() => (document.querySelector('#tab_pnginfo') || {innerText: ''})"
+                ".innerText.includes('Scene Import camera')"
+            )
+            page.locator("#tab_pnginfo button", has_text="Send to txt2img").first.click()
+            box = "document.querySelector('#scene-import-params-txt2img textarea')"
+            page.wait_for_function(f"() => ({box} || {{value: ''}}).value.includes('Cam0')")
+            page.wait_for_function(
+                "() => document.querySelector('#txt2img_script_container #script_list input')"
+                ".value === 'Scene Import'"
+            )
+            pasted = json.loads(page.evaluate(f"() => {box}.value"))
+            visible = page.locator("#scene-import-script-txt2img").is_visible()
+            page.click("#txt2img_generate")
+            page.wait_for_function(
+                "() => { const e = document.querySelector('#html_info_txt2img'); "
+                "return e && e.innerText.includes('Scene Import camera'); }"
+            )
+            info = page.inner_text("#html_info_txt2img")
+            src = page.locator("#txt2img_gallery img").first.get_attribute("src")
+            again = page.request.get(src if src.startswith("http") else URL + "/" + src.lstrip("/")).body()
+        finally:
+            browser.close()
+    params = json.loads(_entry(first, "Scene Import params"))
+    assert pasted == params and visible  # the Script is back, selected, with the same params
+    assert info.split("\n")[0] == first.split("\n")[0]  # the same BREAK prompt, not doubled
+    assert "RP Active: True" in info and "Seed: 4242" in info and "Script: Scene Import" in info
+    a = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+    b = np.asarray(Image.open(io.BytesIO(again)).convert("RGB"))
+    assert a.shape == b.shape == (48, 64, 3) and np.array_equal(a, b)
+
+
+def _entry(text: str, key: str) -> str:
+    """One infotext entry's value, unquoted the way A1111 quotes values with commas (JSON strings)."""
+    tail = text.split(f"{key}: ", 1)[1]
+    if tail.startswith('"'):
+        return json.JSONDecoder().raw_decode(tail)[0]
+    return tail.split(",", 1)[0]

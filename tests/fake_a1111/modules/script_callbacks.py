@@ -1,6 +1,6 @@
 """FAKE modules.script_callbacks: records registered callbacks."""
 
-callbacks = {"app_started": [], "ui_settings": [], "ui_tabs": [], "cfg_denoiser": []}
+callbacks = {"app_started": [], "ui_settings": [], "ui_tabs": [], "cfg_denoiser": [], "infotext_pasted": []}
 
 
 def on_app_started(fn, *, name=None):
@@ -17,3 +17,7 @@ def on_ui_tabs(fn, *, name=None):
 
 def on_cfg_denoiser(fn, *, name=None):
     callbacks["cfg_denoiser"].append(fn)
+
+
+def on_infotext_pasted(fn, *, name=None):
+    callbacks["infotext_pasted"].append(fn)

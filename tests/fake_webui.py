@@ -1,0 +1,108 @@
+"""A small stand-in for a webui's HTTP API on 127.0.0.1 (for CLI ``run`` tests): the ControlNet
+routes ``webui_client`` asks, and ``/sdapi/v1/txt2img|img2img`` answering a PNG and an infotext.
+
+txt2img paints a seed-coloured picture with a prompt-dependent stripe; img2img keeps the init image
+where the mask is black (what A1111's inpaint overlay does) and paints the rest with seed-coloured
+noise, so a chained run's carried pixels stay carried. Every request is kept in ``posts``."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import numpy as np
+from PIL import Image
+
+MODELS = ["None", "control_v11f1p_sd15_depth [cfd03158]", "control_v11p_sd15_normalbae [316696f1]"]
+
+
+def decode(b64: str) -> np.ndarray:
+    with Image.open(io.BytesIO(base64.b64decode(b64.split(",", 1)[-1]))) as img:
+        return np.asarray(img.convert("RGB") if img.mode not in ("L", "RGB") else img).copy()
+
+
+def encode(arr: np.ndarray) -> str:
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, "PNG")
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def paint(body: dict) -> np.ndarray:
+    """What the fake 'generates' for a request body."""
+    w, h, seed = body["width"], body["height"], body["seed"]
+    rng = np.random.default_rng([seed, len(body.get("prompt", ""))])
+    small = Image.fromarray(rng.integers(0, 256, (6, 8, 3), dtype=np.uint8))
+    noise = np.asarray(small.resize((w, h), Image.BILINEAR))  # smooth, like a picture
+    if not body.get("init_images"):
+        return noise
+    init = decode(body["init_images"][0])[..., :3]
+    if "mask" not in body:
+        return init
+    keep = decode(body["mask"]) == 0
+    if keep.ndim == 3:
+        keep = keep[..., 0]
+    out = noise.copy()
+    out[keep] = init[keep]
+    return out
+
+
+class FakeWebui:
+    """Answers the routes the CLI uses, like A1111 + ControlNet (or Forge when ``forge``)."""
+
+    def __init__(self, forge: bool = False, units: int = 3) -> None:
+        self.posts: list[tuple[str, dict]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def _json(self, code, obj):
+                data = json.dumps(obj).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):
+                if self.path.startswith("/controlnet/model_list"):
+                    return self._json(200, {"model_list": MODELS})
+                if self.path == "/controlnet/settings":
+                    return self._json(200, {"control_net_unit_count": units})
+                if self.path == "/scene-import/v1/version":
+                    return self._json(
+                        200,
+                        {
+                            "script": "scene import",
+                            "api": 1,
+                            "controlnet": True,
+                            "regional_prompter": True,
+                            "controlnet_units": units,
+                        },
+                    )
+                if self.path == "/controlnet/version" and not forge:
+                    return self._json(200, {"version": 3})
+                return self._json(404, {"detail": "Not Found"})
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                outer.posts.append((self.path, body))
+                if self.path not in ("/sdapi/v1/txt2img", "/sdapi/v1/img2img"):
+                    return self._json(404, {"detail": "Not Found"})
+                text = f"{body['prompt']}\nSeed: {body['seed']}, Size: {body['width']}x{body['height']}"
+                if "denoising_strength" in body:
+                    text += f", Denoising strength: {body['denoising_strength']}"
+                info = {"seed": body["seed"], "infotexts": [text]}
+                return self._json(200, {"images": [encode(paint(body))], "info": json.dumps(info)})
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
