@@ -49,11 +49,13 @@ def paint(body: dict) -> np.ndarray:
     return out
 
 
-class FakeWebui:
-    """Answers the routes the CLI uses, like A1111 + ControlNet (or Forge when ``forge``)."""
+class LoopbackWebui:
+    """The HTTP plumbing every fake webui of the tests shares: a threaded server on 127.0.0.1 (a free
+    port, ``url``), JSON answers, GET routes from :meth:`routes` and POSTs answered by :meth:`answer`.
+    Subclasses say what a generation answers."""
 
     def __init__(self, forge: bool = False, units: int = 3) -> None:
-        self.posts: list[tuple[str, dict]] = []
+        self.forge, self.units = forge, units
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -69,40 +71,60 @@ class FakeWebui:
                 self.wfile.write(data)
 
             def do_GET(self):
-                if self.path.startswith("/controlnet/model_list"):
-                    return self._json(200, {"model_list": MODELS})
-                if self.path == "/controlnet/settings":
-                    return self._json(200, {"control_net_unit_count": units})
-                if self.path == "/scene-import/v1/version":
-                    return self._json(
-                        200,
-                        {
-                            "script": "scene import",
-                            "api": 1,
-                            "controlnet": True,
-                            "regional_prompter": True,
-                            "controlnet_units": units,
-                        },
-                    )
-                if self.path == "/controlnet/version" and not forge:
-                    return self._json(200, {"version": 3})
+                routes = outer.routes()
+                path = self.path.split("?")[0]
+                if path in routes:
+                    return self._json(200, routes[path])
                 return self._json(404, {"detail": "Not Found"})
 
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                outer.posts.append((self.path, body))
-                if self.path not in ("/sdapi/v1/txt2img", "/sdapi/v1/img2img"):
-                    return self._json(404, {"detail": "Not Found"})
-                text = f"{body['prompt']}\nSeed: {body['seed']}, Size: {body['width']}x{body['height']}"
-                if "denoising_strength" in body:
-                    text += f", Denoising strength: {body['denoising_strength']}"
-                info = {"seed": body["seed"], "infotexts": [text]}
-                return self._json(200, {"images": [encode(paint(body))], "info": json.dumps(info)})
+                return self._json(*outer.answer(self.path, body))
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
+    def routes(self) -> dict[str, dict]:
+        """GET path -> JSON: what ``webui_client`` asks of A1111 + ControlNet (Forge has no
+        ``/controlnet/version``)."""
+        routes = {
+            "/controlnet/model_list": {"model_list": MODELS},
+            "/controlnet/settings": {"control_net_unit_count": self.units},
+            "/scene-import/v1/version": {
+                "script": "scene import",
+                "api": 1,
+                "controlnet": True,
+                "regional_prompter": True,
+                "controlnet_units": self.units,
+            },
+        }
+        if not self.forge:
+            routes["/controlnet/version"] = {"version": 3}
+        return routes
+
+    def answer(self, path: str, body: dict) -> tuple[int, dict]:
+        return 404, {"detail": "Not Found"}
+
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class FakeWebui(LoopbackWebui):
+    """Answers the routes the CLI uses, like A1111 + ControlNet (or Forge when ``forge``); every
+    POST is kept in ``posts``."""
+
+    def __init__(self, forge: bool = False, units: int = 3) -> None:
+        self.posts: list[tuple[str, dict]] = []
+        super().__init__(forge, units)
+
+    def answer(self, path: str, body: dict) -> tuple[int, dict]:
+        self.posts.append((path, body))
+        if path not in ("/sdapi/v1/txt2img", "/sdapi/v1/img2img"):
+            return 404, {"detail": "Not Found"}
+        text = f"{body['prompt']}\nSeed: {body['seed']}, Size: {body['width']}x{body['height']}"
+        if "denoising_strength" in body:
+            text += f", Denoising strength: {body['denoising_strength']}"
+        info = {"seed": body["seed"], "infotexts": [text]}
+        return 200, {"images": [encode(paint(body))], "info": json.dumps(info)}

@@ -11,11 +11,9 @@ import io
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from fake_webui import LoopbackWebui
 from PIL import Image
-
-MODELS = ["None", "control_v11f1p_sd15_depth [cfd03158]", "control_v11p_sd15_normalbae [316696f1]"]
 
 
 def png_b64(width: int, height: int, value: int) -> str:
@@ -24,7 +22,7 @@ def png_b64(width: int, height: int, value: int) -> str:
     return base64.b64encode(buf.getvalue()).decode()
 
 
-class FakeWebui:
+class FakeWebui(LoopbackWebui):
     def __init__(self, delay: float = 0.0, fail_first: int = 0, die_after: int | None = None):
         self.delay, self.fail_first, self.die_after = delay, fail_first, die_after
         self.images: list[dict] = []  # every image made: seed, prompt, times
@@ -33,41 +31,13 @@ class FakeWebui:
         self.most_in_flight = 0
         self.lock = threading.Lock()
         self.closed = False
-        outer = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
+    def routes(self) -> dict[str, dict]:
+        return {**super().routes(), "/scene-import/v1/version": {"version": "0.1.0"}}
 
-            def _json(self, code, obj):
-                data = json.dumps(obj).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self):
-                routes = {
-                    "/controlnet/model_list": {"model_list": MODELS},
-                    "/controlnet/settings": {"control_net_unit_count": 3},
-                    "/controlnet/version": {"version": 3},
-                    "/scene-import/v1/version": {"version": "0.1.0"},
-                }
-                path = self.path.split("?")[0]
-                return (
-                    self._json(200, routes[path])
-                    if path in routes
-                    else self._json(404, {"detail": "Not Found"})
-                )
-
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                self._json(*outer.generate(self.path, body))
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def answer(self, path: str, body: dict) -> tuple[int, dict]:
+        return self.generate(path, body)
 
     def generate(self, path: str, body: dict) -> tuple[int, dict]:
         with self.lock:
@@ -111,5 +81,4 @@ class FakeWebui:
     def close(self) -> None:
         if not self.closed:
             self.closed = True
-            self.server.shutdown()
-            self.server.server_close()
+            super().close()

@@ -6,11 +6,10 @@ from __future__ import annotations
 import base64
 import io
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
+from fake_webui import MODELS, LoopbackWebui
 from PIL import Image
 from scenes import sidecar, write_blender5
 
@@ -20,8 +19,6 @@ from lib_scene.params import PlanParams
 from lib_scene.plan import build_plan
 from lib_scene.splits import SplitPlan, save_preset
 from lib_scene.wire import to_payload
-
-MODELS = ["None", "control_v11f1p_sd15_depth [cfd03158]", "control_v11p_sd15_normalbae [316696f1]"]
 
 
 @pytest.fixture
@@ -34,60 +31,29 @@ def scene(tmp_path):
     return folder
 
 
-class FakeWebui:
-    """Answers the few routes the CLI uses, like A1111 + ControlNet (or Forge when ``forge``)."""
+class FakeWebui(LoopbackWebui):
+    """The CLI's webui (tests/fake_webui.py), answering two flat images per request: shade 1, or
+    10 * frame + variation for a Scene Import Script task; ``steps: 150`` is refused with a 422."""
 
     def __init__(self, forge=False, units=3):
         self.posts = []
-        outer = self
+        super().__init__(forge, units)
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
-            def _json(self, code, obj):
-                data = json.dumps(obj).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self):
-                if self.path.startswith("/controlnet/model_list"):
-                    return self._json(200, {"model_list": MODELS})
-                if self.path == "/controlnet/settings":
-                    return self._json(200, {"control_net_unit_count": units})
-                if self.path == "/controlnet/version" and not forge:
-                    return self._json(200, {"version": 3})
-                return self._json(404, {"detail": "Not Found"})
-
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                outer.posts.append((self.path, body))
-                if body.get("steps") == 150:
-                    return self._json(422, {"detail": "too big"})
-                buf = io.BytesIO()
-                if "script_name" in body:  # the Scene Import Script: one task (camera, frame, variation)
-                    task = body["script_args"][0]
-                    shade = 10 * int(task.get("frames") or 0) + int(
-                        (task.get("variations") or {}).get("index", 0)
-                    )
-                    body = {**body, "width": 64, "height": 48, "seed": task["seed"], "prompt": task["camera"]}
-                else:
-                    shade = 1
-                Image.new("RGB", (body["width"], body["height"]), (shade, 2, 3)).save(buf, "PNG")
-                img = base64.b64encode(buf.getvalue()).decode()
-                info = {"seed": body["seed"], "infotexts": [f"{body['prompt']}\nSeed: {body['seed']}"]}
-                return self._json(200, {"images": [img, img], "info": json.dumps(info)})
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+    def answer(self, path, body):
+        self.posts.append((path, body))
+        if body.get("steps") == 150:
+            return 422, {"detail": "too big"}
+        if "script_name" in body:  # the Scene Import Script: one task (camera, frame, variation)
+            task = body["script_args"][0]
+            shade = 10 * int(task.get("frames") or 0) + int((task.get("variations") or {}).get("index", 0))
+            body = {**body, "width": 64, "height": 48, "seed": task["seed"], "prompt": task["camera"]}
+        else:
+            shade = 1
+        buf = io.BytesIO()
+        Image.new("RGB", (body["width"], body["height"]), (shade, 2, 3)).save(buf, "PNG")
+        img = base64.b64encode(buf.getvalue()).decode()
+        info = {"seed": body["seed"], "infotexts": [f"{body['prompt']}\nSeed: {body['seed']}"]}
+        return 200, {"images": [img, img], "info": json.dumps(info)}
 
 
 @pytest.fixture
