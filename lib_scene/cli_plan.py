@@ -105,11 +105,18 @@ def _plan_args(p: argparse.ArgumentParser, run: bool = False, anim: bool = False
         metavar="JSON",
         help='PlanParams as JSON text or @file.json (e.g. \'{"depth": {"weight": 0.4}, "long_side": 768}\')',
     )
-    p.add_argument("--host", choices=("auto", "a1111", "forge"), default="auto", help="payload dialect")
+    p.add_argument(
+        "--host",
+        choices=("auto", "a1111", "forge"),
+        default="auto",
+        help="payload dialect (default auto: asked of the webui, else a1111)",
+    )
     p.add_argument("--layer", help="view layer to read (default: the first with a depth pass)")
     add_frames(p)
     if anim:
-        p.add_argument("--fps", type=float, default=8.0, help="frames per second of the animation files")
+        p.add_argument(
+            "--fps", type=float, default=8.0, help="frames per second of the animation files (default 8)"
+        )
 
 
 def _cluster_args(p: argparse.ArgumentParser) -> None:
@@ -119,8 +126,12 @@ def _cluster_args(p: argparse.ArgumentParser) -> None:
         metavar="tcp://HOST:PORT",
         help="run each image as a task on this Dask cluster (default with several --webui: a local one)",
     )
-    g.add_argument("--retries", type=int, default=3, help="further attempts per image on other webuis")
-    g.add_argument("--backoff", type=float, default=0.5, help="seconds before the first retry (doubling)")
+    g.add_argument(
+        "--retries", type=int, default=3, help="further attempts per image on other webuis (default 3)"
+    )
+    g.add_argument(
+        "--backoff", type=float, default=0.5, help="seconds before the first retry, doubling (default 0.5)"
+    )
     g.add_argument(
         "--chain", action="store_true", help="each camera's frames in order, each after the one before"
     )
@@ -128,7 +139,7 @@ def _cluster_args(p: argparse.ArgumentParser) -> None:
         "--local-cluster",
         choices=("processes", "threads"),
         default="processes",
-        help="the local Dask cluster's workers (without --scheduler)",
+        help="the local Dask cluster's workers, without --scheduler (default: processes)",
     )
 
 
