@@ -13,6 +13,7 @@ import os
 
 import numpy as np
 import pytest
+from conftest import MODELS
 from PIL import Image
 from scenes import sidecar, write_blender5
 
@@ -30,15 +31,6 @@ from lib_scene.plan import (
 )
 from lib_scene.prompt import count_sections as prompt_sections
 from lib_scene.wire import RP_ARG_NAMES, cn_units, endpoint, rp_args, to_payload
-
-MODELS = [
-    "None",
-    "t2iadapter_depth_sd14v1 [3e7c4d3e]",
-    "control_v11f1p_sd15_depth [cfd03158]",
-    "control_v11p_sd15_normalbae [316696f1]",
-    "control_sd15_normal [fef5e48e]",
-    "control_v11p_sd15_canny [d14c016b]",
-]
 
 
 @pytest.fixture

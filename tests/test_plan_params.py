@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from conftest import MODELS
 
 from lib_scene.imaging import resize_nearest, resize_smooth, tonemap_srgb
 from lib_scene.palette import region_color
@@ -21,16 +22,6 @@ from lib_scene.prompt import compose as compose_prompt
 from lib_scene.prompt import count_sections as prompt_sections
 from lib_scene.prompt import sanitize
 from lib_scene.wire import RP_ARG_NAMES
-
-MODELS = [
-    "None",
-    "t2iadapter_depth_sd14v1 [3e7c4d3e]",
-    "control_v11f1p_sd15_depth [cfd03158]",
-    "control_v11p_sd15_normalbae [316696f1]",
-    "control_sd15_normal [fef5e48e]",
-    "control_v11p_sd15_canny [d14c016b]",
-]
-
 
 # --------------------------------------------------------------------------- params
 
