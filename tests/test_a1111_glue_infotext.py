@@ -9,8 +9,8 @@ import inspect
 import json
 import logging
 
+import glue_env as glue
 import pytest
-import test_a1111_glue as glue
 
 from lib_scene.canvas import load_cameras
 from lib_scene.jobs import plan_hash
