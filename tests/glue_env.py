@@ -139,3 +139,17 @@ def _reset(request):
             shared.cmd_opts.scene_import_allowed_dir = []
             shared.cmd_opts.scene_import_max_upload_mb = 512
             shared.state.job_count = -1
+
+
+@pytest.fixture
+def client(a1111):
+    pytest.importorskip("fastapi")
+    pytest.importorskip("httpx")
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from scene_import_a1111.routes import register
+
+    app = FastAPI()
+    register(app)
+    return TestClient(app, raise_server_exceptions=False)

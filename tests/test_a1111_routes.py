@@ -23,18 +23,7 @@ a1111, entry, scene, _reset = glue.a1111, glue.entry, glue.scene, glue._reset  #
 # --------------------------------------------------------------------------- routes
 
 
-@pytest.fixture
-def client(a1111):
-    pytest.importorskip("fastapi")
-    pytest.importorskip("httpx")
-    from fastapi import FastAPI
-    from fastapi.testclient import TestClient
-
-    from scene_import_a1111.routes import register
-
-    app = FastAPI()
-    register(app)
-    return TestClient(app, raise_server_exceptions=False)
+client = glue.client  # our routes on a fastapi TestClient (a fixture)
 
 
 def test_routes_version_and_schema(client):

@@ -1,4 +1,4 @@
-# ruff: noqa: F811  (pytest fixtures imported from test_a1111_glue)
+# ruff: noqa: F811  (pytest fixtures imported from glue_env)
 """Confined paths and clean refusals on every way a path or a body reaches the webui glue (issue 14).
 
 Script args (under the API: an HTTP 4xx, never a 500), ``POST /scene-import/v1/plan``, the tab's
@@ -15,8 +15,8 @@ import logging
 import os
 
 import pytest
+from glue_env import Env, _files, _reset, a1111, client, entry, scene  # noqa: F401  (fixtures)
 from scenes import sidecar, write_blender5
-from test_a1111_glue import Env, _files, _reset, a1111, client, entry, scene  # noqa: F401  (fixtures)
 
 from lib_scene.errors import NotFoundError, PathNotAllowed
 from lib_scene.paths import MAX_PATH, confined_folder, resolve_allowed
