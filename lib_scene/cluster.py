@@ -37,7 +37,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .canvas import discover
+from .canvas import CameraSource, discover
 from .cli_base import say
 from .errors import HostError, InputError, SceneImportError
 from .files import OutputBatch, atomic_write_text
@@ -253,6 +253,17 @@ def _read(path: str) -> bytes | None:
         return None
 
 
+def _chain_order(
+    sources: list[CameraSource], params: PlanParams, layer: str | None
+) -> list[str] | SceneImportError:
+    """:func:`chain_camera_order` on a worker; a bad scene's error is returned, to be raised here
+    (a raised one would also be logged by the worker as a failed computation)."""
+    try:
+        return chain_camera_order(sources, params, layer)
+    except SceneImportError as exc:
+        return exc
+
+
 def _prepare(client: Any, opts: ClusterOptions, params: PlanParams) -> list[Task]:
     """The job's tasks (a chain's order found on a worker: it reads every camera's pose), each with
     the plan hash of its image already in ``--out``; a chained camera's image that later cameras
@@ -260,7 +271,10 @@ def _prepare(client: Any, opts: ClusterOptions, params: PlanParams) -> list[Task
     sources = discover(list(opts.paths))
     order = None
     if params.chain.enabled:
-        order = client.submit(chain_camera_order, sources, params, opts.layer, pure=False).result()
+        found = client.submit(_chain_order, sources, params, opts.layer, pure=False).result()
+        if isinstance(found, SceneImportError):
+            raise found
+        order = found
         say(f"chained: {' > '.join(order)}, per frame")
     tasks = build_tasks(sources, params, frames_in_order=opts.frames_in_order, chain=order)
     have = existing_hashes(opts.out, tasks)
@@ -302,7 +316,6 @@ def run_job(opts: ClusterOptions, data: dict[str, Any]) -> int:
         "params": {k: v for k, v in data.items() if k != "seed"},
         "paths": [os.path.abspath(p) for p in opts.paths],
     }
-    params = params.replace(seed=job_seed(opts.out, job_key, params.seed))
     first = os.path.abspath(opts.paths[0])
     folder = first if os.path.isdir(first) else os.path.dirname(first)
     t0 = time.monotonic()
@@ -310,7 +323,8 @@ def run_job(opts: ClusterOptions, data: dict[str, Any]) -> int:
         link = client.dashboard_link if importlib.util.find_spec("bokeh") else None
         if link:
             say(f"Dask dashboard: {link}")
-        tasks = _prepare(client, opts, params)
+        tasks = _prepare(client, opts, params)  # (a chain's order first: a bad scene writes nothing)
+        params = params.replace(seed=job_seed(opts.out, job_key, params.seed))
         opts = replace(opts, protect=(*opts.protect, *(f for t in tasks for f in task_files(t))))
         have = sum(t.existing_hash is not None for t in tasks)
         say(f"{len(tasks)} image(s), seed {params.seed}, {have} already in {opts.out}; {len(urls)} webui(s)")

@@ -177,14 +177,18 @@ def test_a_failed_camera_fails_the_cameras_after_it(room, tmp_path, writes, caps
 
 
 @needs_dask
-def test_a_chain_on_several_webuis_refuses_travel_and_variations(room, tmp_path, capsys):
+def test_a_chain_on_several_webuis_refuses_travel_variations_and_unposed_cameras(room, tmp_path, capsys):
     servers = [FakeWebui(), FakeWebui()]
     try:
         rc = dask_run(room, tmp_path / "out", servers, {"variations": {"count": 2}}, "--chain")
+        assert rc == 2 and "takes no travel or variations" in capsys.readouterr().err
+        rc = dask_run(
+            os.path.join(os.path.dirname(ROOM), "room_daz"), tmp_path / "out", servers, {}, "--chain"
+        )
+        assert rc == 2 and "is a Daz canvas set, which carries no camera pose" in capsys.readouterr().err
     finally:
         for s in servers:
             s.close()
-    assert rc == 2 and "takes no travel or variations" in capsys.readouterr().err
     assert not (tmp_path / "out").exists() and not requests(servers)
 
 
