@@ -132,7 +132,7 @@ def _run_chained(
     """A chained camera after the first: the inpaint (and the blend pass), with its warp and mask."""
     step = _chain_step(task, ctx, planned, previous)
     facts = ctx.facts
-    payload = to_payload(step.plan, facts.dialect, facts.unit_count)
+    payload = to_payload(step.plan, facts.dialect, facts.unit_count, infotext=facts.infotext_script)
     r.plan_hash, r.seed = plan_hash(payload), step.plan.seed
     if task.existing_hash == r.plan_hash:
         return _skipped(task, r)
@@ -150,7 +150,8 @@ def _run_chained(
     if isinstance(texts, list) and texts:
         r.extras[".inpaint.infotext.txt"] = (str(texts[0]) + "\n").encode()
     r.status = "failed"
-    answer = _post(ctx, endpoint(second), to_payload(second, facts.dialect, facts.unit_count), r)
+    body = to_payload(second, facts.dialect, facts.unit_count, infotext=facts.infotext_script)
+    answer = _post(ctx, endpoint(second), body, r)
     return r if answer is None else _done(r, answer)
 
 
@@ -174,7 +175,7 @@ def run_task(task: Task, ctx: JobContext, *previous: TaskResult) -> TaskResult:
         payload = (  # travel and variations: the webui's Scene Import Script moves the conditioning
             script_body(plan, planned.canvases, ctx.data)
             if needs_script([plan])
-            else to_payload(plan, ctx.facts.dialect, ctx.facts.unit_count)
+            else to_payload(plan, ctx.facts.dialect, ctx.facts.unit_count, infotext=ctx.facts.infotext_script)
         )
         r.plan_hash, r.seed = plan_hash(payload), plan.seed
         if task.existing_hash == r.plan_hash:

@@ -125,3 +125,14 @@ def write_daz(
     write_exr(paths["depth"], {"Y": dz}, compression)
     write_exr(paths["normal"], {c: ncam[..., i].astype(np.float16) for i, c in enumerate("RGB")}, compression)
     return paths
+
+
+def write_two_cameras(folder) -> str:
+    """Cam0 and Cam1 (Blender 5 layout, each with its sidecar) in ``folder``; returns the folder."""
+    import json
+
+    for name in ("Cam0", "Cam1"):
+        write_blender5(os.path.join(str(folder), f"{name}.exr"))
+        with open(os.path.join(str(folder), f"{name}.json"), "w", encoding="utf-8") as fh:
+            json.dump(sidecar(name), fh)
+    return str(folder)

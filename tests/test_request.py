@@ -8,7 +8,7 @@ import os
 import random
 
 import pytest
-from scenes import sidecar, write_blender5
+from scenes import write_two_cameras
 
 from lib_scene.canvas import load_cameras
 from lib_scene.errors import CanvasError, NotFoundError, ParamsError, PlanError, PresetError
@@ -35,9 +35,7 @@ PRESET = {"version": 1, "curve": "linear", "splits": [{"start": 2.0, "end": 9.0,
 
 @pytest.fixture
 def folder(tmp_path):
-    for name in ("Cam0", "Cam1"):
-        write_blender5(str(tmp_path / f"{name}.exr"))
-        (tmp_path / f"{name}.json").write_text(json.dumps(sidecar(name)))
+    write_two_cameras(tmp_path)
     return tmp_path
 
 
