@@ -1,7 +1,7 @@
 """Benchmark: ``scene-import run`` throughput against the number of webuis (Dask distributed).
 
     python bench/bench_cluster.py [--servers 1 2 4] [--delay 0.5] [--cameras 4] [--frames 6]
-                                  [--local-cluster threads|processes]
+                                  [--local-cluster threads|processes] [--repeat 3] [--chain]
 
 Writes a real scene of CAMERAS x FRAMES small cameras (Blender 5 EXRs with sidecars, tests/scenes.py),
 starts M fake webuis on 127.0.0.1 (tests/pool_webui.py) that each answer one image after a fixed
@@ -9,8 +9,10 @@ DELAY, and runs the whole job the way ``run --webui ... --webui ...`` does (``li
 a LocalCluster, the planning on its workers, the server pool; also for M = 1, which the CLI would
 run as its plain loop) into a fresh folder, for each M. Throughput is images per
 second while the servers work (first request sent to last answer, from the servers' own log), and
-end to end (cluster start and planning included). It prints the ratio to one server; the target is
-at least 0.8 * M for M <= 4. Nothing is asserted. Needs ``pip install 'scene-import[cluster]'``.
+end to end (cluster start and planning included), the median of ``--repeat`` runs. It prints the
+ratio to one server; the target is at least 0.8 * M for M <= 4. With ``--chain`` the cameras are
+chained per frame (each frame's cameras one after the other, the frames side by side). Nothing is
+asserted. Needs ``pip install 'scene-import[cluster]'``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import contextlib
 import io
 import json
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -43,14 +46,17 @@ def write_scene(folder: str, cameras: int, frames: int) -> None:
                 json.dump(sidecar(name), fh)
 
 
-def one_run(scene: str, out: str, m: int, delay: float, local: str) -> tuple[float, float, list[int]]:
+def one_run(
+    scene: str, out: str, m: int, delay: float, local: str, chain: bool
+) -> tuple[float, float, list[int]]:
     """(images/s while serving, images/s end to end, images per server)."""
     servers = [FakeWebui(delay) for _ in range(m)]
     opts = ClusterOptions((scene,), tuple(s.url for s in servers), out, processes=local == "processes")
+    params: dict[str, object] = {"long_side": 64, **({"chain": {"enabled": True}} if chain else {})}
     try:
         t0 = time.perf_counter()
         with contextlib.redirect_stdout(io.StringIO()):
-            rc = run_job(opts, {"long_side": 64})
+            rc = run_job(opts, params)
         wall = time.perf_counter() - t0
     finally:
         for s in servers:
@@ -69,20 +75,28 @@ def run() -> None:
     ap.add_argument("--cameras", type=int, default=4)
     ap.add_argument("--frames", type=int, default=6)
     ap.add_argument("--local-cluster", choices=("threads", "processes"), default="threads")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per server count (the median is shown)")
+    ap.add_argument("--chain", action="store_true", help="chain the cameras per frame")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         scene = os.path.join(tmp, "scene")
         write_scene(scene, a.cameras, a.frames)
         n = a.cameras * a.frames
         print(f"{n} images ({a.cameras} cameras x {a.frames} frames), {a.delay:g} s per image per webui, "
-              f"LocalCluster of {a.local_cluster}")  # fmt: skip
+              f"LocalCluster of {a.local_cluster}" + (", chained per frame" if a.chain else ""))  # fmt: skip
         base = None
         for m in a.servers:
-            rate, e2e, per = one_run(scene, os.path.join(tmp, f"out{m}"), m, a.delay, a.local_cluster)
+            runs = [
+                one_run(scene, os.path.join(tmp, f"out{m}-{k}"), m, a.delay, a.local_cluster, a.chain)
+                for k in range(a.repeat)
+            ]
+            rate = statistics.median(r[0] for r in runs)
+            e2e = statistics.median(r[1] for r in runs)
             base = base or rate
             print(
                 f"  {m} webui(s): {rate:.2f} images/s serving ({rate / base:.2f}x one, target >= "
-                f"{0.8 * m:.1f}x), {e2e:.2f} images/s end to end, per server {per}"
+                f"{0.8 * m:.1f}x), {e2e:.2f} images/s end to end, per server {runs[-1][2]} "
+                f"(median of {a.repeat})"
             )
 
 

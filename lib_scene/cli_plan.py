@@ -112,6 +112,12 @@ def _plan_args(p: argparse.ArgumentParser, run: bool = False, anim: bool = False
         help="payload dialect (default auto: asked of the webui, else a1111)",
     )
     p.add_argument("--layer", help="view layer to read (default: the first with a depth pass)")
+    p.add_argument(
+        "--chain",
+        action="store_true",
+        help="chain the cameras: each after the first inpaints what the ones before it painted "
+        '(short for --params \'{"chain": {"enabled": true}}\')',
+    )
     add_frames(p)
     if anim:
         p.add_argument(
@@ -133,7 +139,9 @@ def _cluster_args(p: argparse.ArgumentParser) -> None:
         "--backoff", type=float, default=0.5, help="seconds before the first retry, doubling (default 0.5)"
     )
     g.add_argument(
-        "--chain", action="store_true", help="each camera's frames in order, each after the one before"
+        "--frames-in-order",
+        action="store_true",
+        help="each camera's frames one after the other, each after the one before (default: any order)",
     )
     g.add_argument(
         "--local-cluster",
@@ -163,6 +171,9 @@ def _params_data(args: argparse.Namespace) -> dict[str, Any]:
     for key in ("splits", "descriptions"):
         if getattr(args, key, None):
             out[key] = os.path.abspath(getattr(args, key))
+    if getattr(args, "chain", False):
+        chain = out.get("chain")
+        out["chain"] = {**(chain if isinstance(chain, dict) else {}), "enabled": True}
     return out
 
 
@@ -322,18 +333,13 @@ def _run_chain(args: argparse.Namespace, job: RunJob, planned: list[Planned]) ->
 
 @command(
     "run",
-    "plan every camera (and frame, variation) and generate it on a running webui (one seed for all; "
-    'chained with {"chain": {"enabled": true}}), saving images and infotext; a rerun skips the images '
-    "already there with the same plan",
+    "plan every camera (and frame, variation) and generate it on a running webui, or over several "
+    "(Dask), one seed for all; chained with --chain; saving images and infotext; a rerun skips the "
+    "images already there with the same plan",
     lambda p: _plan_args(p, run=True, anim=True),
 )
 def cmd_run(args: argparse.Namespace) -> int:
     if len(args.webui) > 1 or args.scheduler:
-        if (_params_data(args).get("chain") or {}).get("enabled"):
-            raise InputError(
-                "a chained run (chain.enabled) runs on one webui: each camera inpaints what the ones "
-                "before it painted; give one --webui and no --scheduler"
-            )
         return _run_cluster(args)
     url = args.webui[0]
     facts = host_of(url, args.host)
@@ -399,7 +405,7 @@ def _run_cluster(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         retries=max(0, args.retries),
         backoff=max(0.0, args.backoff),
-        chain=args.chain,
+        frames_in_order=args.frames_in_order,
         processes=args.local_cluster == "processes",
         fps=args.fps,
         protect=tuple(os.path.abspath(f) for f in (args.splits, args.descriptions) if f),

@@ -6,13 +6,18 @@ stays the plain loop of ``lib_scene.cli_plan`` without Dask.
 Where things run:
 
 * **here** (the machine running ``run``): the servers' host facts (ControlNet models, units,
-  dialect), the job's one seed, the task list (cheap: file names only), the server pool, and the
-  writing of every image into ``--out`` as its result comes back, each exactly once, atomically;
-* **on the Dask workers**: each task's planning (EXR decode, quantisation, masks; ``jobs.plan_task``)
-  from the scene paths as given, so the scene must be visible to every worker at the same path (a
-  shared folder; a ``LocalCluster`` trivially), then one HTTP request to a webui taken from the pool
-  (``cluster_task``). What is shipped to a worker: the task (names, paths, frame), the params, the
-  host facts and the pool's name; what comes back: the image bytes and the webui's info.
+  dialect), the job's one seed, the task list (cheap: file names only), the server pool's leases
+  (``cluster_pool``), and the writing of every image into ``--out`` as its result comes back, each
+  exactly once, atomically;
+* **on the Dask workers**: a chain's camera order (it reads every camera's pose), each task's
+  planning (EXR decode, quantisation, masks; ``jobs.plan_task``) from the scene paths as given, so the
+  scene must be visible to every worker at the same path (a shared folder; a ``LocalCluster``
+  trivially), a chained camera's warp (``cluster_task``), then one HTTP request to a webui held from
+  the pool. What is shipped to a worker: the task (names, paths, frame; a chained camera's step, order
+  and earlier cameras' paths), the params, the host facts and the pool's names, and for a chained
+  camera the images of the cameras before it (their results; on a rerun, one already in ``--out`` is
+  read here and shipped with its task). What comes back: the image bytes and the webui's info (a
+  chained camera's warp and mask too).
 
 Resume: an image already in ``--out`` whose ``.info.json`` has the same plan hash is not generated
 again; a random seed (``-1``) is drawn once per job and kept in ``OUT/scene-import-job.json``, so a
@@ -31,7 +36,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .canvas import discover
+from .canvas import CameraSource, discover
 from .cli_base import say
 from .errors import HostError, InputError, SceneImportError
 from .files import OutputBatch
@@ -40,12 +45,15 @@ from .jobs import (
     TaskResult,
     animations,
     build_tasks,
+    chain_camera_order,
     existing_hashes,
     job_key,
     job_seed,
+    output_base,
     task_files,
     write_result,
 )
+from .params import PlanParams
 from .progress import Steps
 from .request import HostFacts, parse_params
 from .webui_client import controlnet_models, controlnet_unit_count, detect_host, has_infotext_script
@@ -66,7 +74,7 @@ class ClusterOptions:
     retries: int = 3
     backoff: float = 0.5
     drop_after: int = 3
-    chain: bool = False  # each camera's frames in order, each depending on the one before
+    frames_in_order: bool = False  # each camera's frames in order, each depending on the one before
     fps: float = 8.0  # frames per second of the animation files
     processes: bool = True  # LocalCluster workers as processes (planning in parallel) or threads
     protect: tuple[str, ...] = ()  # input files never to be overwritten
@@ -222,39 +230,92 @@ def _summary(tally: _Tally, total: int, seconds: float) -> None:
         say(f"  {url}: dropped ({why})")
 
 
+def _read(path: str) -> bytes | None:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except OSError:
+        return None
+
+
+def _chain_order(
+    sources: list[CameraSource], params: PlanParams, layer: str | None
+) -> list[str] | SceneImportError:
+    """:func:`chain_camera_order` on a worker; a bad scene's error is returned, to be raised here
+    (a raised one would also be logged by the worker as a failed computation)."""
+    try:
+        return chain_camera_order(sources, params, layer)
+    except SceneImportError as exc:
+        return exc
+
+
+def _prepare(client: Any, opts: ClusterOptions, params: PlanParams) -> list[Task]:
+    """The job's tasks (a chain's order found on a worker: it reads every camera's pose), each with
+    the plan hash of its image already in ``--out``; a chained camera's image that later cameras
+    warp from is read from ``--out`` to go with its task (``done_image``)."""
+    sources = discover(list(opts.paths))
+    order = None
+    if params.chain.enabled:
+        found = client.submit(_chain_order, sources, params, opts.layer, pure=False).result()
+        if isinstance(found, SceneImportError):
+            raise found
+        order = found
+        say(f"chained: {' > '.join(order)}, per frame")
+    tasks = build_tasks(sources, params, frames_in_order=opts.frames_in_order, chain=order)
+    have = existing_hashes(opts.out, tasks)
+    warped_from = {k for t in tasks if t.chain for k, _ in t.chain.before}
+    return [
+        replace(
+            t,
+            existing_hash=have.get(t.key),
+            done_image=_read(output_base(opts.out, t) + ".png")
+            if t.key in have and t.key in warped_from
+            else None,
+        )
+        for t in tasks
+    ]
+
+
+def _check(params: PlanParams, sources_paths: tuple[str, ...]) -> None:
+    """What the Dask path refuses before it starts (the camera selection is checked here too)."""
+    if params.chain.enabled and (params.travel or params.variations):
+        raise InputError(
+            "a chained run (chain.enabled) over several webuis takes no travel or variations: a chained "
+            "camera is an inpaint this machine's workers complete, while travel and variations are "
+            "made by the webui's Scene Import Script; run them unchained, or chained on one --webui"
+        )
+    build_tasks(discover(list(sources_paths)), params)
+
+
 def run_job(opts: ClusterOptions, data: dict[str, Any]) -> int:
     """Run the whole job on Dask (see the module doc). ``data``: the params as the CLI gathered them.
     Exit code 0 when every image is written (or was already there), 1 with the list of failures."""
     dd = _dask()
+    from .cluster_pool import close_pool, open_pool
     from .cluster_task import JobContext
 
     facts, urls = host_facts(opts.urls)
     params = parse_params(data, facts)
-    sources = discover(list(opts.paths))
-    tasks = build_tasks(sources, params, chain=opts.chain)
-    params = params.replace(seed=job_seed(opts.out, job_key(data, opts.paths), params.seed), camera=None)
-    have = existing_hashes(opts.out, tasks)
-    opts = replace(opts, protect=(*opts.protect, *(f for t in tasks for f in task_files(t))))
-    tasks = [replace(t, existing_hash=have.get(t.key)) for t in tasks]
+    _check(params, opts.paths)
     first = os.path.abspath(opts.paths[0])
     folder = first if os.path.isdir(first) else os.path.dirname(first)
-    say(f"{len(tasks)} image(s), seed {params.seed}, {len(have)} already in {opts.out}; {len(urls)} webui(s)")
     t0 = time.monotonic()
     with _client(replace(opts, urls=tuple(urls))) as client:
         link = client.dashboard_link if importlib.util.find_spec("bokeh") else None
         if link:
             say(f"Dask dashboard: {link}")
-        pool = f"scene-import-pool-{uuid.uuid4().hex[:8]}"
-        queue = dd.Queue(pool, client=client)
-        for url in urls:
-            queue.put([url, 0])
+        tasks = _prepare(client, opts, params)  # (a chain's order first: a bad scene writes nothing)
+        params = params.replace(seed=job_seed(opts.out, job_key(data, opts.paths), params.seed))
+        opts = replace(opts, protect=(*opts.protect, *(f for t in tasks for f in task_files(t))))
+        have = sum(t.existing_hash is not None for t in tasks)
+        say(f"{len(tasks)} image(s), seed {params.seed}, {have} already in {opts.out}; {len(urls)} webui(s)")
+        spec = open_pool(client, tuple(urls), f"scene-import-pool-{uuid.uuid4().hex[:8]}")
         ctx = JobContext(
             folder,
             tuple(opts.paths),
-            params,
+            params.replace(camera=None),
             facts,
-            pool,
-            len(urls),
+            spec,
             opts.layer,
             opts.timeout,
             opts.retries,
@@ -262,8 +323,15 @@ def run_job(opts: ClusterOptions, data: dict[str, Any]) -> int:
             opts.drop_after,
             data,
         )
-        tally = _collect(dd, _submit(client, tasks, ctx), opts)
+        try:
+            tally = _collect(dd, _submit(client, tasks, ctx), opts)
+        finally:
+            close_pool(client, spec)
     _summary(tally, len(tasks), time.monotonic() - t0)
+    return _finish(opts, tasks, tally)
+
+
+def _finish(opts: ClusterOptions, tasks: list[Task], tally: _Tally) -> int:
     if tally.written:  # the animation files of what changed
         batch = OutputBatch(protect=list(opts.protect))
         for path, blob in animations(opts.out, tasks, opts.fps).items():

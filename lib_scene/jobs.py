@@ -7,12 +7,19 @@ Dask worker; the worker plans it next to the data (:func:`plan_task`), and the m
 * **Frames**: a frame-sequence camera (``lib_scene.frames``: ``Cam0_0001.exr``, ``Cam0.0001.exr``,
   ``####``) has one task per selected frame (``--frames A-B``), in frame order; a still camera has one
   task, frame None.
-* **Dependencies**: a task may name the tasks it depends on (``depends_on``, e.g. the frame it warps
-  from when frames are chained, or every camera before it in a multi-camera chain); it runs after
-  them and receives their results.
+* **Dependencies**: a task may name the tasks it depends on (``depends_on``: the camera's previous
+  frame with ``frames_in_order``; every camera before it in a multi-camera chain, ``chain``); it runs
+  after them and receives their results.
+* **Chains** (``chain.enabled``): per frame (and variation) the cameras run in one chain order
+  (:func:`chain_camera_order`, the single-server chain's rule); camera k's task carries a
+  :class:`ChainLink` (its step, the order, the earlier cameras) and depends on every earlier camera
+  of its frame, whose images its worker warps into it (``lib_scene.chain.chain_step``).
 * **Resume**: every written image has ``<base>.info.json`` with the task's plan hash (the SHA-256 of
-  the exact request body: prompt, seed, maps, settings). A rerun with the same plan skips a task
+  the exact request body: prompt, seed, maps, settings; for a chained camera the inpaint's body,
+  which holds the earlier cameras' images warped into it). A rerun with the same plan skips a task
   whose image exists with the same hash (:func:`existing_hashes`); a changed plan regenerates it.
+  A chained camera already done ships its image (read from ``--out``) with its task
+  (``done_image``), for the cameras after it.
   A random seed (``-1``) is drawn once per job and kept in ``OUT/scene-import-job.json``
   (:func:`job_seed`). The single-server ``run`` loop (``lib_scene.cli_plan``) uses the same rule and
   files (:func:`job_key`, :func:`kept_seed`, :func:`keep_seed`, :func:`existing_hash`,
@@ -26,11 +33,12 @@ import hashlib
 import json
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .animation import camera_frames
-from .canvas import CameraSource
+from .canvas import CameraSource, CanvasSet, load_camera
+from .chain import chain_order
 from .cli_base import say
 from .files import OutputBatch, atomic_write_text
 from .frames import frame_sidecar
@@ -43,9 +51,11 @@ from .wire import without_infotext
 __all__ = [
     "JOB_FILE",
     "animations",
+    "ChainLink",
     "Task",
     "TaskResult",
     "build_tasks",
+    "chain_camera_order",
     "existing_hash",
     "existing_hashes",
     "job_key",
@@ -65,6 +75,15 @@ JOB_FILE = "scene-import-job.json"
 
 
 @dataclass(frozen=True)
+class ChainLink:
+    """A chained camera's place in its frame's chain."""
+
+    step: int  # 0 for the first camera
+    order: tuple[str, ...]  # the chain's cameras, in chain order
+    before: tuple[tuple[str, CameraSource], ...] = ()  # the earlier cameras' (task key, source)
+
+
+@dataclass(frozen=True)
 class Task:
     """One image of a job. ``key`` is unique in the job and names its output files."""
 
@@ -75,6 +94,8 @@ class Task:
     variation: int | None = None
     depends_on: tuple[str, ...] = ()  # the keys of the tasks this one follows (chained work)
     existing_hash: str | None = None  # the plan hash of an image already in the output folder
+    chain: ChainLink | None = None  # a multi-camera chain's step (chain.enabled)
+    done_image: bytes | None = None  # a chained task's image already in the output folder
 
 
 @dataclass
@@ -94,6 +115,7 @@ class TaskResult:
     dropped: list[tuple[str, str]] = field(default_factory=list)  # servers this task dropped, why
     started: float = 0.0  # wall-clock time the successful request was sent
     finished: float = 0.0  # and answered
+    extras: dict[str, bytes] = field(default_factory=dict)  # suffix -> file (".warp.png", ...)
 
 
 def output_base(out: str, task: Task) -> str:
@@ -106,26 +128,66 @@ def output_base(out: str, task: Task) -> str:
     return os.path.join(out, name)
 
 
-def build_tasks(sources: Sequence[CameraSource], params: PlanParams, *, chain: bool = False) -> list[Task]:
-    """One task per (camera, frame, variation), cameras in discovery order, frames ascending.
+def build_tasks(
+    sources: Sequence[CameraSource],
+    params: PlanParams,
+    *,
+    frames_in_order: bool = False,
+    chain: Sequence[str] | None = None,
+) -> list[Task]:
+    """One task per (camera, frame, variation), cameras in discovery order, frames ascending, in an
+    order where every task comes after those it depends on.
 
     The frames and variations are the resolver's (``lib_scene.animation``): ``params.camera`` selects
     cameras (an unknown name: NotFoundError), ``params.frames`` a sequence's frames or a still
     camera's morph, ``params.travel`` a still camera's frames, ``params.variations`` the images per
-    frame. With ``chain`` each frame depends on the camera's previous frame (they run in order)."""
+    frame. With ``frames_in_order`` each frame depends on the camera's previous frame. ``chain``
+    (the cameras in chain order, :func:`chain_camera_order`): per frame and variation, each camera
+    depends on the cameras before it in that order (and carries its :class:`ChainLink`)."""
     by_name = {src.camera: src for src in sources}
     variations = Variations.from_dict(params.variations).indices if params.variations else [None]
     tasks: list[Task] = []
+    previous: dict[str, tuple[str, ...]] = {}  # camera -> its previous frame's key (frames_in_order)
     for name in select_cameras(list(by_name), params.camera):
         src = by_name[name]
-        previous: tuple[str, ...] = ()
         for frame in camera_frames(src.frame_numbers, params):
             for v in variations:
                 key = os.path.basename(output_base("", Task("", src.camera, src, frame, v)))
-                tasks.append(Task(key, src.camera, src, frame, v, previous if chain else ()))
-                if chain and v in (None, variations[0]):
-                    previous = (key,)
-    return tasks
+                tasks.append(Task(key, src.camera, src, frame, v, previous.get(name, ())))
+                if frames_in_order and v in (None, variations[0]):
+                    previous[name] = (key,)
+    return _chained(tasks, chain) if chain else tasks
+
+
+def _chained(tasks: list[Task], order: Sequence[str]) -> list[Task]:
+    """The tasks grouped by (frame, variation), frames ascending, each group in chain ``order``; a
+    camera depends on the cameras before it in its group (besides its own ``depends_on``)."""
+    rank = {name: k for k, name in enumerate(order)}
+    groups: dict[tuple[int, int], list[Task]] = {}
+    for t in tasks:
+        at = (-1 if t.frame is None else t.frame, -1 if t.variation is None else t.variation)
+        groups.setdefault(at, []).append(t)
+    out: list[Task] = []
+    for key in sorted(groups):
+        group = sorted(groups[key], key=lambda t: rank[t.camera])
+        names = tuple(t.camera for t in group)
+        for k, t in enumerate(group):
+            before = tuple((b.key, b.source) for b in group[:k])
+            deps = tuple(dict.fromkeys([*t.depends_on, *(b for b, _ in before)]))
+            out.append(replace(t, depends_on=deps, chain=ChainLink(k, names, before)))
+    return out
+
+
+def chain_camera_order(sources: Sequence[CameraSource], params: PlanParams, layer: str | None) -> list[str]:
+    """The selected cameras in chain order (``chain.order`` or the nearest-pose order from the first),
+    from each camera's first frame, as the single-server chain orders them (runs on a worker: it
+    reads every camera's pose and depth)."""
+    by_name = {src.camera: src for src in sources}
+    loaded: list[CanvasSet] = [
+        load_camera(by_name[n], layer=layer, need={"depth"})
+        for n in select_cameras(list(by_name), params.camera)
+    ]
+    return [loaded[i].camera for i in chain_order(loaded, params.chain.order)]
 
 
 def task_files(task: Task) -> list[str]:
@@ -175,14 +237,21 @@ def plan_hash(payload: dict[str, Any]) -> str:
 def plan_task(task: Task, scene: Scene, params: PlanParams, facts: HostFacts) -> Planned:
     """Plan one task's image (EXR decode, quantisation, masks) with the one resolver, narrowed to the
     task's camera, frame and variation. ``params`` must carry a concrete seed (the job's); the task's
-    canvases are read where they are (``scene.paths``: the job's scene paths)."""
+    canvases are read where they are (``scene.paths``: the job's scene paths). A chained task's
+    plan is its frame's, with its place in the chain (``plan.chain``: step and order)."""
     narrow: dict[str, object] = {"camera": task.camera}
     if task.frame is not None:
         narrow["frames"] = f"{task.frame}-{task.frame}"
     if task.variation is not None and params.variations:
         narrow["variations"] = {**params.variations, "index": task.variation}
-    (planned,) = resolve_planned(scene, params.replace(**narrow), facts)
-    return planned
+    if task.chain is None:
+        (planned,) = resolve_planned(scene, params.replace(**narrow), facts)
+        return planned
+    # the resolver chains the cameras it loads (one view each); a task is one camera at one frame
+    cs = load_camera(task.source, layer=scene.layer, frame=task.frame if task.source.frames else None)
+    (planned,) = resolve_planned(replace(scene, cameras=(cs,)), params.replace(**narrow), facts)
+    chain = {"step": task.chain.step, "order": list(task.chain.order)}
+    return replace(planned, plan=replace(planned.plan, chain=chain))
 
 
 def existing_hashes(out: str, tasks: Iterable[Task]) -> dict[str, str]:
@@ -196,17 +265,21 @@ def existing_hashes(out: str, tasks: Iterable[Task]) -> dict[str, str]:
 
 
 def write_result(out: str, task: Task, result: TaskResult, protect: list[str]) -> list[str]:
-    """Write one generated image (``<base>.png``, extra images ``<base>-<k>.png``), its infotext and
-    ``<base>.info.json`` (the webui's info plus ours: plan hash, camera, frame, variation, seed,
-    server); all or nothing, the info file renamed last so that it only ever names a whole image."""
+    """Write one generated image (``<base>.png``, extra images ``<base>-<k>.png``), its infotext,
+    a chained camera's extras (``<base>.warp.png``, ``<base>.warp.mask.png``, with a blend pass
+    ``<base>.inpaint.png``) and ``<base>.info.json`` (the webui's info plus ours: plan hash, camera,
+    frame, variation, seed, server, chain step); all or nothing, the info file renamed last so that
+    it only ever names a whole image."""
     base = output_base(out, task)
     batch = OutputBatch(protect=protect)
     for k, data in enumerate(result.images):
         batch.add(f"{base}.png" if k == 0 else f"{base}-{k}.png", data)
+    for suffix, blob in result.extras.items():
+        batch.add(base + suffix, blob)
     texts = result.info.get("infotexts")
     if isinstance(texts, list) and texts:
         batch.add(base + ".infotext.txt", str(texts[0]) + "\n")
-    meta = {
+    meta: dict[str, object] = {
         "plan_hash": result.plan_hash,
         "camera": task.camera,
         "frame": task.frame,
@@ -217,6 +290,12 @@ def write_result(out: str, task: Task, result: TaskResult, protect: list[str]) -
         "requested_at": result.started,
         "answered_at": result.finished,
     }
+    if task.chain is not None:
+        meta["chain"] = {
+            "step": task.chain.step + 1,
+            "of": len(task.chain.order),
+            "before": list(task.chain.order[: task.chain.step]),
+        }
     batch.add(base + ".info.json", json.dumps({**result.info, "scene_import": meta}, indent=1) + "\n")
     return batch.commit()
 

@@ -68,11 +68,14 @@ class LoopbackWebui:
 
             def _json(self, code, obj):
                 data = json.dumps(obj).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(code)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):  # the caller is gone (killed)
+                    pass
 
             def do_GET(self):
                 routes = outer.routes()
@@ -83,7 +86,7 @@ class LoopbackWebui:
 
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                return self._json(*outer.answer(self.path, body))
+                return self._json(*outer.answer_from(self.client_address, self.path, body))
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -130,6 +133,10 @@ class LoopbackWebui:
 
     def answer(self, path: str, body: dict) -> tuple[int, dict]:
         return 404, {"detail": "Not Found"}
+
+    def answer_from(self, peer: tuple[str, int], path: str, body: dict) -> tuple[int, dict]:
+        """:meth:`answer`, told the caller's address (``peer``: host, port)."""
+        return self.answer(path, body)
 
     def close(self) -> None:
         self.server.shutdown()

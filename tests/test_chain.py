@@ -4,6 +4,7 @@ the bundled samples/room (three posed Blender cameras)."""
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import os
@@ -18,6 +19,7 @@ from lib_scene.camera import PoseError, camera_of, nearest_pose_order
 from lib_scene.canvas import discover, load_camera
 from lib_scene.chain import ChainScene, blend_plan, chain_order, chain_step, run_chain
 from lib_scene.cli import main
+from lib_scene.cli_plan import _params_data
 from lib_scene.consistency import scene_consistency
 from lib_scene.errors import InputError, NotFoundError, ParamsError
 from lib_scene.imaging import resize_nearest, resize_smooth, to_rgb8, tonemap_srgb
@@ -274,13 +276,15 @@ def test_cli_run_chained(tmp_path, webui, capsys):
     assert "scene mean" in capsys.readouterr().out
 
 
-def test_cli_run_chained_refuses_several_webuis(tmp_path, capsys):
-    # a chain is one sequence of inpaints on one webui; the Dask path would run its cameras apart
-    out = tmp_path / "out"
-    argv = ["run", str(ROOM), "--webui", "http://127.0.0.1:9", "--webui", "http://127.0.0.1:10"]
-    rc = main([*argv, "--out", str(out), "--params", json.dumps(CHAIN)])
-    assert rc == 2 and "chained run" in capsys.readouterr().err
-    assert not out.exists()
+def test_chain_flag_is_short_for_chain_enabled(tmp_path):
+    # --chain on every path (plan; run on one webui or over several: tests/test_cluster_chain.py)
+    params = {"long_side": 128, "seed": 7}
+    assert main(["plan", ROOM, "--out", str(tmp_path / "o"), "--params", json.dumps(params)]) == 0
+    assert "chained" not in (tmp_path / "o" / "Cam1.plan.txt").read_text()
+    assert main(["plan", ROOM, "--out", str(tmp_path / "c"), "--chain", "--params", json.dumps(params)]) == 0
+    assert "chained: step 3 of 3" in (tmp_path / "c" / "Cam1.plan.txt").read_text()
+    args = argparse.Namespace(params='{"chain": {"denoise": 0.6}}', chain=True)
+    assert _params_data(args)["chain"] == {"denoise": 0.6, "enabled": True}  # the other keys kept
 
 
 def test_cli_plan_describes_chained_steps(tmp_path, capsys):

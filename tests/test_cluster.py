@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 from collections import Counter
 
 import pytest
@@ -18,6 +19,7 @@ from lib_scene import cluster
 from lib_scene.animation import out_stem
 from lib_scene.canvas import CameraSource, discover
 from lib_scene.cli import main
+from lib_scene.cluster_pool import PoolSpec
 from lib_scene.cluster_task import JobContext, run_task
 from lib_scene.errors import NotFoundError
 from lib_scene.jobs import Task, TaskResult, build_tasks, output_base, plan_task, task_files
@@ -42,7 +44,7 @@ def write_scene(folder, cameras, frames):
 def test_frames_variations_and_chained_tasks(tmp_path):
     scene = write_scene(tmp_path / "s", 2, 3)
     sources = discover([str(scene)])
-    tasks = build_tasks(sources, PlanParams(), chain=True)
+    tasks = build_tasks(sources, PlanParams(), frames_in_order=True)
     assert [t.key for t in tasks] == [f"Cam{c}.{f:04d}" for c in range(2) for f in (1, 2, 3)]
     assert [t.depends_on for t in tasks[:3]] == [(), ("Cam0.0001",), ("Cam0.0002",)]
     assert tasks[3].depends_on == () and task_files(tasks[4]) == [
@@ -73,7 +75,9 @@ def test_a_task_is_planned_as_the_resolver_plans_its_frame_and_variation(tmp_pat
 
 
 def test_a_task_after_a_failed_one_fails_with_its_reason():
-    ctx = JobContext("/nowhere", ("/nowhere",), PlanParams(), HostFacts(), "pool", 1)
+    ctx = JobContext(
+        "/nowhere", ("/nowhere",), PlanParams(), HostFacts(), PoolSpec("pool", ("http://127.0.0.1:9",))
+    )
     prev = TaskResult("Cam0.0001", "failed", errors=["x"])
     src = CameraSource("Cam0", "exr", {"file": "/nowhere/Cam0_0001.exr"}, ((1, "/nowhere/Cam0_0001.exr"),))
     r = run_task(Task("Cam0.0002", "Cam0", src, 2), ctx, prev)
@@ -154,12 +158,12 @@ def test_24_images_over_three_faulty_servers_exactly_once_then_a_rerun_writes_no
 
 
 @needs_dask
-def test_chained_frames_keep_their_order_and_a_changed_plan_is_redone(tmp_path, writes, capsys):
+def test_frames_in_order_keep_their_order_and_a_changed_plan_is_redone(tmp_path, writes, capsys):
     scene = write_scene(tmp_path / "scene", 2, 3)
     out = tmp_path / "out"
     servers = [FakeWebui(0.1), FakeWebui(0.1), FakeWebui(0.1)]
     try:
-        assert main([*run_args(scene, out, servers), "--chain", "--seed", "7"]) == 0
+        assert main([*run_args(scene, out, servers), "--frames-in-order", "--seed", "7"]) == 0
         for c in range(2):
             metas = [
                 json.loads((out / f"Cam{c}.{f:04d}.info.json").read_text())["scene_import"] for f in (1, 2, 3)
@@ -167,7 +171,7 @@ def test_chained_frames_keep_their_order_and_a_changed_plan_is_redone(tmp_path, 
             for before, after in zip(metas[:-1], metas[1:], strict=True):
                 assert after["requested_at"] >= before["answered_at"]
         writes.clear()
-        assert main([*run_args(scene, out, servers), "--chain", "--seed", "8"]) == 0  # a new plan
+        assert main([*run_args(scene, out, servers), "--frames-in-order", "--seed", "8"]) == 0  # a new plan
         assert len(writes) == 6 and sum(len(s.images) for s in servers) == 12
     finally:
         for s in servers:
@@ -243,3 +247,46 @@ def test_a_timed_out_request_is_retried_on_another_webui(tmp_path, writes, capsy
     metas = [json.loads((tmp_path / "out" / f"Cam0.{f:04d}.info.json").read_text()) for f in (1, 2, 3)]
     assert {m["scene_import"]["server"] for m in metas} == {quick.url}
     assert any(m["scene_import"]["attempts"] > 1 for m in metas)  # the first went to `stuck` first
+
+
+@needs_dask
+def test_a_worker_killed_mid_request_gives_its_webui_back(tmp_path, writes, capsys):
+    # one webui only: the job can end only if the scheduler takes back the lease of the killed worker
+    import threading
+
+    import dask
+
+    scene = write_scene(tmp_path / "scene", 1, 4)
+    killer = FakeWebui(0.05, kill_first=1)  # SIGKILLs the worker process that sends its first request
+    opts = cluster.ClusterOptions((str(scene),), (killer.url,), str(tmp_path / "out"), backoff=0.05)
+    rc: list[int] = []
+    short = {
+        "distributed.scheduler.locks.lease-timeout": "1s",
+        "distributed.scheduler.locks.lease-validation-interval": "0.2s",
+    }
+    try:
+        with dask.config.set(short):
+            job = threading.Thread(
+                target=lambda: rc.append(cluster.run_job(opts, {"long_side": 64})), daemon=True
+            )
+            job.start()
+            job.join(90)  # bounded: a lost lease would hang the job
+    finally:
+        killer.close()
+    assert not job.is_alive() and rc == [0], capsys.readouterr().out
+    ((pid, when),) = killer.killed
+    assert pid != os.getpid() and not psutil_alive(pid)
+    keys = [f"Cam0.{f:04d}" for f in range(1, 5)]
+    assert sorted(writes) == keys and set(writes.values()) == {1}  # every image written exactly once
+    assert len(killer.images) == 4 and all(im["t0"] > when for im in killer.images)  # it served again
+    assert killer.most_in_flight == 1
+    assert "4 image(s) written, 0 already there, 0 failed, of 4" in capsys.readouterr().out
+
+
+def psutil_alive(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False

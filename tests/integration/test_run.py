@@ -59,3 +59,41 @@ def test_run_as_dask_tasks_then_resume(tmp_path, capsys):
         assert "2 image(s) written" in capsys.readouterr().out
         assert main(args) == 0
         assert "0 image(s) written, 2 already there" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("distributed") is None, reason="Dask distributed is not installed"
+)
+def test_a_chain_as_dask_tasks_then_resume(tmp_path, capsys):
+    # the same chained run the single-webui test makes, as Dask tasks: the inpaints completed on the
+    # worker; A1111 keeps the carried pixels outside the mask (feather 0 at 64 px)
+    from distributed import LocalCluster
+
+    from lib_scene.consistency import read_rgb
+
+    out = tmp_path / "out"
+    params = {"long_side": 64, "steps": 1, "chain": {"feather": 0}}
+    with LocalCluster(
+        n_workers=1,
+        threads_per_worker=2,
+        processes=False,
+        protocol="tcp",
+        host="127.0.0.1",
+        dashboard_address="127.0.0.1:0",
+    ) as cluster:
+        args = ["run", SCENE, "--webui", URL, "--scheduler", cluster.scheduler_address, "--out", str(out)]
+        args += ["--chain", "--seed", "4242", "--params", json.dumps(params)]
+        assert main(args) == 0
+        assert "chained: Cam0 > Cam2 > Cam1, per frame" in capsys.readouterr().out
+        for k, cam in enumerate(("Cam0", "Cam2", "Cam1")):
+            info = json.loads((out / f"{cam}.info.json").read_text())
+            assert info["scene_import"]["chain"]["step"] == k + 1 and info["seed"] == 4242
+            if k == 0:
+                assert "Denoising strength" not in info["infotexts"][0]
+                continue
+            assert "Denoising strength: 0.75" in info["infotexts"][0]
+            img, carried = read_rgb(out / f"{cam}.png"), read_rgb(out / f"{cam}.warp.png")
+            keep = read_rgb(out / f"{cam}.warp.mask.png")[..., 0] == 0
+            assert keep.mean() > 0.2 and (img[keep] == carried[keep]).all(axis=-1).mean() > 0.99
+        assert main(args) == 0
+        assert "0 image(s) written, 3 already there" in capsys.readouterr().out
