@@ -62,7 +62,15 @@ class Channel:
         """(h, w) as decoded: float16, float32 or uint32, on the data window."""
         if self.decoder is None:
             raise CanvasError(f"channel {self.name!r} has no pixels", None)
-        return self.decoder.part(self.index)[self.name]
+        return self.decoder.channel(self.index, self.name)
+
+    def release(self) -> None:
+        """Forget the decoded pixels (a loader that copied them elsewhere frees the memory; a
+        later look decodes the part again)."""
+        self.__dict__.pop("pixels", None)
+        self.__dict__.pop("stored", None)
+        if self.decoder is not None:
+            self.decoder.release(self.index, self.name)
 
     @property
     def half(self) -> bool:
@@ -248,6 +256,20 @@ class _Decoder:
     def decoded(self) -> list[int]:
         """Indices of the parts decoded so far."""
         return list(self._parts)
+
+    def channel(self, index: int, name: str) -> NDArray[Any]:
+        arrays = self.part(index)
+        if name not in arrays:  # released: decode the part again
+            with self._lock:
+                self._parts.pop(index, None)
+            arrays = self.part(index)
+        return arrays[name]
+
+    def release(self, index: int, name: str) -> None:
+        with self._lock:
+            arrays = self._parts.get(index)
+            if arrays is not None:
+                arrays.pop(name, None)
 
     def part(self, index: int) -> dict[str, NDArray[Any]]:
         """Channel name -> array as decoded, of part ``index``."""
