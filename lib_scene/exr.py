@@ -175,7 +175,24 @@ def _read_header(path: str | os.PathLike[str]) -> list[Header]:
             raise CanvasError("deep EXR images are not supported; render flat canvases", path)
         _check_window(_window(hdr, "dataWindow", path), "data window", path)
         _check_window(_window(hdr, "displayWindow", path), "display window", path)
+        _check_tiles(hdr, path)
     return headers
+
+
+def _check_tiles(hdr: Header, path: str) -> None:
+    """A tile larger than the largest canvas is a damaged header (OpenEXR would allocate it: a
+    fuzzed tile height of 134 M rows took 16.8 GB)."""
+    tiles = hdr.get("tiles")
+    if tiles is None:
+        return
+    try:
+        tx, ty = int(tiles.xSize), int(tiles.ySize)
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise CanvasError(f"unreadable tile description {tiles!r}", path) from exc
+    if not (0 < tx <= MAX_SIDE and 0 < ty <= MAX_SIDE):
+        raise CanvasError(
+            f"declared tile size is {tx}x{ty} pixels, outside 1..{MAX_SIDE}; the file is corrupt", path
+        )
 
 
 def read_exr(path: str | os.PathLike[str], whole: bool = False) -> ExrImage:
