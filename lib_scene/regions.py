@@ -262,15 +262,33 @@ def grow_regions(lab: NDArray[Any], grow: int, in_place: bool = False) -> NDArra
     ``in_place``: grow ``lab`` itself (a caller's own temporary) instead of a copy."""
     out = lab if in_place else lab.copy()
     for _ in range(max(0, int(grow))):
-        free = out == _SENTINEL
-        if not free.any():
+        if not _grow_pass(out):
             break
-        m = _min3x3(out)
-        upd = free & (m != _SENTINEL)
-        if not upd.any():
-            break
-        np.copyto(out, m, where=upd)
     return out
+
+
+def _grow_pass(out: NDArray[Any]) -> bool:
+    """One dilation pass of :func:`grow_regions` in place, in blocks of rows (each block's 3x3
+    minimum is taken over the rows as they were before this pass: the row above comes from a
+    saved copy); no canvas-sized temporaries. Whether any pixel changed."""
+    h = out.shape[0]
+    rows = max(1, blocks.BLOCK // max(1, out.shape[1]))
+    changed = False
+    above: NDArray[Any] | None = None  # the row above the block, as it was before this pass
+    for a in range(0, h, rows):
+        b = min(h, a + rows)
+        lo = max(0, a - 1)
+        win = out[lo : min(h, b + 1)].copy()
+        if above is not None:
+            win[0] = above
+        above = win[b - 1 - lo].copy()
+        m = _min3x3(win)[a - lo : a - lo + (b - a)]
+        blk = out[a:b]
+        upd = (blk == _SENTINEL) & (m != _SENTINEL)
+        if upd.any():
+            np.copyto(blk, m, where=upd)
+            changed = True
+    return changed
 
 
 def paint_mask(numbers: NDArray[Any], n: int) -> NDArray[Any]:
