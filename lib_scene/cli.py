@@ -47,7 +47,9 @@ def _unit(cs: CanvasSet) -> str:
 
 
 def _info_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument(
+        "paths", nargs="+", metavar="PATH", help="EXR files, Daz canvas sets or folders of cameras"
+    )
     p.add_argument("--layer", help="view layer to read (default: the first with a depth pass)")
 
 
@@ -101,7 +103,7 @@ def _frame_ranges(paths: list[str], frames: str | None) -> None:
 
 
 def _histogram_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("path", metavar="PATH")
+    p.add_argument("path", metavar="PATH", help="an EXR, a Daz canvas set or a folder of cameras")
     p.add_argument(
         "--bins", type=int_in(1, MAX_BINS), default=20, help=f"number of bins, 1 to {MAX_BINS} (default 20)"
     )
@@ -163,7 +165,7 @@ def depth_outputs(
 
 
 def _depth_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("path", metavar="PATH")
+    p.add_argument("path", metavar="PATH", help="an EXR, a Daz canvas set or a folder of cameras")
     p.add_argument("--splits", metavar="PRESET.json", help="split preset (default: automatic)")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the images (made if missing)")
     p.add_argument(
@@ -208,7 +210,7 @@ def cmd_depth(args: argparse.Namespace) -> int:
 
 
 def _shell_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("path", metavar="PATH")
+    p.add_argument("path", metavar="PATH", help="an EXR, a Daz canvas set or a folder of cameras")
     p.add_argument("--splits", metavar="PRESET.json", help="start from this preset")
     p.add_argument(
         "--out", default=".", metavar="DIR", help="where 'write' and 'test' put images (default: .)"

@@ -68,7 +68,9 @@ def _normal_args(p: argparse.ArgumentParser) -> None:
         f"e.g. x,y,z (default for Daz) or x,-y,-z; presets {', '.join(sorted(AXES_PRESETS))}; or auto",
     )
     p.add_argument("--space", choices=("world", "camera"), help="override the normal canvas's space")
-    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument(
+        "--out", required=True, metavar="DIR", help="folder for <camera>.normal.png (made if missing)"
+    )
     p.add_argument("--layer", help="view layer to read")
 
 

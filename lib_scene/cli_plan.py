@@ -18,7 +18,6 @@ and with a seam blend pass ``<camera>.inpaint.png`` (the inpaint before the pass
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import os
 from typing import Any
@@ -26,19 +25,27 @@ from typing import Any
 from .animation import out_stem
 from .chain import ChainStep, run_chain
 from .cli_animate import movies, needs_script, script_body
-from .cli_base import add_frames, command, finite, int_in, say
+from .cli_base import add_frames, command, finite, int_in
 from .cli_base import say as _print
 from .consistency import read_rgb_bytes
 from .depth import Quantized
-from .errors import InputError, PlanError
+from .errors import InputError, SceneImportError
 from .files import OutputBatch
+from .jobs import job_key, keep_seed, kept_seed
 from .jsonio import load_json_file, parse_json
 from .notices import emit
 from .params import PlanParams
 from .plan import GenerationPlan
 from .progress import Steps, progress
-from .request import HostFacts, Planned, Scene, chain_scene, parse_params, resolve_planned
-from .webui_client import controlnet_models, controlnet_unit_count, detect_host, request_json, webui_url
+from .request import HostFacts, Planned, Scene, chain_scene, draw_seed, parse_params, resolve_planned
+from .run_job import RunJob
+from .webui_client import (
+    controlnet_models,
+    controlnet_unit_count,
+    detect_host,
+    has_infotext_script,
+    webui_url,
+)
 from .wire import endpoint, to_payload
 
 
@@ -98,11 +105,18 @@ def _plan_args(p: argparse.ArgumentParser, run: bool = False, anim: bool = False
         metavar="JSON",
         help='PlanParams as JSON text or @file.json (e.g. \'{"depth": {"weight": 0.4}, "long_side": 768}\')',
     )
-    p.add_argument("--host", choices=("auto", "a1111", "forge"), default="auto", help="payload dialect")
+    p.add_argument(
+        "--host",
+        choices=("auto", "a1111", "forge"),
+        default="auto",
+        help="payload dialect (default auto: asked of the webui, else a1111)",
+    )
     p.add_argument("--layer", help="view layer to read (default: the first with a depth pass)")
     add_frames(p)
     if anim:
-        p.add_argument("--fps", type=float, default=8.0, help="frames per second of the animation files")
+        p.add_argument(
+            "--fps", type=float, default=8.0, help="frames per second of the animation files (default 8)"
+        )
 
 
 def _cluster_args(p: argparse.ArgumentParser) -> None:
@@ -112,8 +126,12 @@ def _cluster_args(p: argparse.ArgumentParser) -> None:
         metavar="tcp://HOST:PORT",
         help="run each image as a task on this Dask cluster (default with several --webui: a local one)",
     )
-    g.add_argument("--retries", type=int, default=3, help="further attempts per image on other webuis")
-    g.add_argument("--backoff", type=float, default=0.5, help="seconds before the first retry (doubling)")
+    g.add_argument(
+        "--retries", type=int, default=3, help="further attempts per image on other webuis (default 3)"
+    )
+    g.add_argument(
+        "--backoff", type=float, default=0.5, help="seconds before the first retry, doubling (default 0.5)"
+    )
     g.add_argument(
         "--chain", action="store_true", help="each camera's frames in order, each after the one before"
     )
@@ -121,7 +139,7 @@ def _cluster_args(p: argparse.ArgumentParser) -> None:
         "--local-cluster",
         choices=("processes", "threads"),
         default="processes",
-        help="the local Dask cluster's workers (without --scheduler)",
+        help="the local Dask cluster's workers, without --scheduler (default: processes)",
     )
 
 
@@ -221,11 +239,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     facts = HostFacts(dialect="a1111" if args.host == "auto" else args.host)
     if args.webui_models:
         url = args.webui_models
-        facts = HostFacts(
-            models=tuple(controlnet_models(url)),
-            unit_count=controlnet_unit_count(url),
-            dialect=detect_host(url) if args.host == "auto" else args.host,
-        )
+        facts = host_of(url, args.host)
         _print(
             f"{len(facts.models or ())} ControlNet models at {url} ({facts.dialect}, {facts.unit_count} units)"
         )
@@ -237,7 +251,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
         batch = OutputBatch(protect=_input_files(plans, args))
         for pl in planned:
             steps.next(f"{out_stem(pl.plan)}: maps")
-            plan_outputs(pl.plan, to_payload(pl.plan, facts.dialect, facts.unit_count), args.out, batch)
+            payload = to_payload(pl.plan, facts.dialect, facts.unit_count, infotext=facts.infotext_script)
+            plan_outputs(pl.plan, payload, args.out, batch)
             steps.print(describe(pl.plan))
             emit(pl.plan.warnings)
         for pl in planned:
@@ -257,29 +272,15 @@ def cmd_plan(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- run
 
 
-def _post(url: str, plan: GenerationPlan, facts: HostFacts, timeout: float) -> dict[str, Any]:
-    answer = request_json(
-        url.rstrip("/") + endpoint(plan), to_payload(plan, facts.dialect, facts.unit_count), timeout=timeout
+def host_of(url: str, host: str = "auto") -> HostFacts:
+    """What the webui at ``url`` offers: ControlNet's models and slots, the payload dialect, and
+    whether it has Scene Import's companion infotext Script (then payloads carry our infotext)."""
+    return HostFacts(
+        models=tuple(controlnet_models(url)),
+        unit_count=controlnet_unit_count(url),
+        dialect=detect_host(url) if host == "auto" else host,
+        infotext_script=has_infotext_script(url),
     )
-    if not isinstance(answer, dict) or not isinstance(answer.get("images"), list) or not answer["images"]:
-        raise PlanError(f"camera {plan.camera}: the webui answered without images", url)
-    return answer
-
-
-def _save_answer(answer: dict[str, Any], base: str, batch: OutputBatch) -> None:
-    """``base``.png (the first image), ``base``-k.png (the others), .info.json, .infotext.txt."""
-    for k, b64 in enumerate(answer["images"]):
-        data = base64.b64decode(b64.split(",", 1)[-1])
-        batch.add(f"{base}.png" if k == 0 else f"{base}-{k}.png", data)
-    info = answer.get("info")
-    try:
-        info_obj = json.loads(info) if isinstance(info, str) else info
-    except json.JSONDecodeError:
-        info_obj = {"info": info}
-    batch.add(base + ".info.json", json.dumps(info_obj, indent=1) + "\n")
-    texts = info_obj.get("infotexts") if isinstance(info_obj, dict) else None
-    if texts:
-        batch.add(base + ".infotext.txt", str(texts[0]) + "\n")
 
 
 def _announce(i: int, n: int, plan: GenerationPlan) -> None:
@@ -287,51 +288,43 @@ def _announce(i: int, n: int, plan: GenerationPlan) -> None:
     if plan.mask is not None:
         carried = 100.0 * float(plan.chain.get("carried", 0.0))
         what += f", inpaint: {carried:.1f}% carried from {', '.join(plan.chain.get('after', []))}"
-    _print(f"camera {i}/{n}: {plan.camera} -> {what}")
+    _print(f"{'frame' if plan.animation else 'camera'} {i}/{n}: {out_stem(plan)} -> {what}")
     for w in plan.warnings:
         _print(f"  warning: {w}")
 
 
-def _run_chain(args: argparse.Namespace, facts: HostFacts, planned: list[Planned]) -> list[str]:
+def _run_chain(args: argparse.Namespace, job: RunJob, planned: list[Planned]) -> None:
     """A chained run: each camera after the first inpaints what the ones before it painted.
-    Writes ``<camera>.warp.png`` and ``<camera>.warp.mask.png`` (the mask sent) beside ``<camera>.png``."""
+    Writes ``<camera>.warp.png`` and ``<camera>.warp.mask.png`` (the mask sent) beside ``<camera>.png``.
+    A camera already in ``--out`` with the same plan hash is read back instead of generated (its
+    plan holds the images before it, so it matches only when they are the same)."""
     scene = chain_scene(planned)
     assert scene is not None  # chain_scene is None only for unchained plans
     plans = [pl.plan for pl in planned]
-    written: list[str] = []
+    blend = bool(plans) and PlanParams.from_dict(plans[0].params).chain.blend > 0
 
     def on_step(k: int, step: ChainStep) -> None:
         _announce(k + 1, len(plans), step.plan)
         if step.warp is not None and step.mask is not None:
-            batch = OutputBatch(protect=_input_files(plans, args))
             base = os.path.join(args.out, step.plan.camera)
-            batch.add_png(base + ".warp.png", step.warp)
-            batch.add_png(base + ".warp.mask.png", step.mask)
-            written.extend(batch.commit())
+            job.write_new({base + ".warp.png": step.warp, base + ".warp.mask.png": step.mask})
 
-    def generate(plan: GenerationPlan) -> tuple[Any, dict[str, Any]]:
-        answer = _post(args.webui[0], plan, facts, args.timeout)
-        blend = "Scene Import chain blend" in plan.infotext
-        if blend:
+    def generate(plan: GenerationPlan) -> tuple[Any, None]:
+        if "Scene Import chain blend" in plan.infotext:
             _print(f"  seam blend pass, denoise {plan.denoising_strength:g}")
-        batch = OutputBatch(protect=_input_files(plans, args))
-        base = os.path.join(args.out, plan.camera)
-        if plan.mask is not None:  # the inpaint before a blend pass keeps its own name
-            with_blend = PlanParams.from_dict(plan.params).chain.blend > 0
-            base += ".inpaint" if with_blend else ""
-        _save_answer(answer, base, batch)
-        written.extend(batch.commit())
-        data = base64.b64decode(answer["images"][0].split(",", 1)[-1])
-        return read_rgb_bytes(data, f"{plan.camera}: the webui's image"), answer
+        # the inpaint before a blend pass keeps its own name
+        stem = plan.camera + (".inpaint" if plan.mask is not None and blend else "")
+        data = job.image(plan, job.payload(plan), stem)
+        return read_rgb_bytes(data, f"{plan.camera}: the webui's image"), None
 
     run_chain(plans, scene, generate, on_step)
-    return written
 
 
 @command(
     "run",
     "plan every camera (and frame, variation) and generate it on a running webui (one seed for all; "
-    'chained with {"chain": {"enabled": true}}), saving images and infotext',
+    'chained with {"chain": {"enabled": true}}), saving images and infotext; a rerun skips the images '
+    "already there with the same plan",
     lambda p: _plan_args(p, run=True, anim=True),
 )
 def cmd_run(args: argparse.Namespace) -> int:
@@ -343,62 +336,54 @@ def cmd_run(args: argparse.Namespace) -> int:
             )
         return _run_cluster(args)
     url = args.webui[0]
-    facts = HostFacts(
-        models=tuple(controlnet_models(url)),
-        unit_count=controlnet_unit_count(url),
-        dialect=detect_host(url) if args.host == "auto" else args.host,
-    )
-    planned = plan_request(args, facts)
+    facts = host_of(url, args.host)
+    data = _params_data(args)
+    params = parse_params(data, facts)
+    key = job_key(data, args.paths)
+    seed = params.seed
+    if seed == -1:  # one seed per job, kept in OUT so that a rerun resumes the job with it
+        kept = kept_seed(args.out, key)
+        if kept is not None:
+            _print(f"resuming the job in {args.out} with its seed {kept}")
+        seed = draw_seed() if kept is None else kept
+    planned = resolve_planned(scene_of(args.paths, args.layer), params.replace(seed=seed), facts)
+    keep_seed(args.out, key, seed)  # planned: the inputs are good
     plans = [pl.plan for pl in planned]
-    if plans[0].chain:
-        _print(
-            f"{len(plans)} camera(s), seed {plans[0].seed} for every camera, {facts.dialect} at {url}"
-            f", chained: {' > '.join(p.camera for p in plans)}"
-        )
-        written = _run_chain(args, facts, planned)
-    else:
-        written = _run_frames(args, facts, url, planned)
-    for path in written:
+    job = RunJob(url, facts, args.out, args.timeout, _input_files(plans, args), [out_stem(p) for p in plans])
+    try:
+        if plans[0].chain:
+            _print(
+                f"{len(plans)} camera(s), seed {plans[0].seed} for every camera, {facts.dialect} at {url}"
+                f", chained: {' > '.join(p.camera for p in plans)}"
+            )
+            _run_chain(args, job, planned)
+        else:
+            _run_frames(args, job, planned, data)
+    except SceneImportError as exc:
+        return job.stopped(exc)
+    for path in job.files:
         _print(f"wrote {path}")
+    _print(job.summary())
     return 0
 
 
-def _run_frames(args: argparse.Namespace, facts: HostFacts, url: str, planned: list[Planned]) -> list[str]:
-    """Every camera, frame and variation in turn (travel/variations through the webui's Script),
-    then the animation files."""
-    host, slots = facts.dialect, facts.unit_count
-    data = _params_data(args)
+def _run_frames(args: argparse.Namespace, job: RunJob, planned: list[Planned], data: dict[str, Any]) -> None:
+    """Every camera, frame and variation in turn (travel/variations through the webui's Scene Import
+    Script), then the animation files (when an image was written)."""
     plans = [pl.plan for pl in planned]
     via_script = needs_script(plans)
     _print(
-        f"{len(plans)} image(s), seed {plans[0].seed} for every camera and frame, {host} at {url}"
-        + (" (travel/variations: through the webui's Scene Import Script)" if via_script else "")
+        f"{len(plans)} image(s), seed {plans[0].seed} for every camera and frame, {job.facts.dialect} at "
+        f"{job.url}" + (" (travel/variations: through the webui's Scene Import Script)" if via_script else "")
     )
-    written: list[str] = []
     images: dict[str, bytes] = {}
     for i, pl in enumerate(progress(planned, "run", unit="image"), 1):  # a bar: image i/n
         plan = pl.plan
-        _print(
-            f"{'frame' if plan.animation else 'camera'} {i}/{len(plans)}: {out_stem(plan)} -> POST "
-            f"{endpoint(plan)} ({plan.width}x{plan.height})"
-        )
-        for w in plan.warnings:
-            _print(f"  warning: {w}")
-        body = script_body(plan, pl.canvases, data) if via_script else to_payload(plan, host, slots)
-        answer = request_json(url.rstrip("/") + endpoint(plan), body, timeout=args.timeout)
-        if not isinstance(answer, dict) or not isinstance(answer.get("images"), list) or not answer["images"]:
-            raise PlanError(f"{out_stem(plan)}: the webui answered without images", url)
-        base = os.path.join(args.out, out_stem(plan))
-        batch = OutputBatch(protect=_input_files([plan], args))
-        _save_answer(answer, base, batch)
-        images[os.path.basename(base)] = base64.b64decode(answer["images"][0].split(",", 1)[-1])
-        written += batch.commit()
-        say(f"  {len(answer['images'])} image(s) saved as {base}*.png")
-    batch = OutputBatch(protect=_input_files(plans, args))
-    for path, blob in movies(plans, images, args.out, args.fps).items():
-        batch.add(path, blob)
-    written += batch.commit()
-    return written
+        _announce(i, len(plans), plan)
+        body = script_body(plan, pl.canvases, data) if via_script else job.payload(plan)
+        images[out_stem(plan)] = job.image(plan, body, out_stem(plan))
+    if job.written:
+        job.write_new(movies(plans, images, args.out, args.fps))
 
 
 def _run_cluster(args: argparse.Namespace) -> int:

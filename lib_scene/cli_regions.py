@@ -48,7 +48,10 @@ def _regions_args(p: argparse.ArgumentParser) -> None:
         help=f"an index is visible above this share of the frame (default {DEFAULT_THRESHOLD})",
     )
     p.add_argument(
-        "--order", choices=ORDERS, default="depth", help="nearest first by median depth or distance"
+        "--order",
+        choices=ORDERS,
+        default="depth",
+        help="nearest first by median depth or by distance (default: depth)",
     )
     p.add_argument(
         "--grow",
@@ -57,9 +60,16 @@ def _regions_args(p: argparse.ArgumentParser) -> None:
         metavar="N",
         help="seam growth in pixels, 0 to 64 (default 1)",
     )
-    p.add_argument("--base-prompt", default="", metavar="TEXT", help="base prompt (style, quality)")
+    p.add_argument(
+        "--base-prompt", default="", metavar="TEXT", help="base prompt (style, quality; default: none)"
+    )
     p.add_argument("--form", choices=FORMS, default="regional", help="prompt form (default regional)")
-    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="folder for the masks, region tables and prompts (made if missing)",
+    )
     p.add_argument("--layer", help="view layer to read (default: the first with a depth pass)")
 
 

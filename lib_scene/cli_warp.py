@@ -60,7 +60,9 @@ def _warp_args(p: argparse.ArgumentParser) -> None:
         help="image of a source camera's view (its canvas size or any size with its aspect); "
         "one per --from, in the same order",
     )  # fmt: skip
-    p.add_argument("--out", required=True, metavar="OUT_DIR")
+    p.add_argument(
+        "--out", required=True, metavar="OUT_DIR", help="folder for the warped images (made if missing)"
+    )
     p.add_argument(
         "--tol", type=_tol, default=DEFAULT_TOL, help=f"relative depth tolerance (default {DEFAULT_TOL})"
     )

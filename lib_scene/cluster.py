@@ -22,7 +22,6 @@ rerun with the same params and scene resumes with the same seed.
 from __future__ import annotations
 
 import importlib.util
-import json
 import math
 import os
 import time
@@ -35,20 +34,21 @@ from typing import Any
 from .canvas import discover
 from .cli_base import say
 from .errors import HostError, InputError, SceneImportError
-from .files import OutputBatch, atomic_write_text
+from .files import OutputBatch
 from .jobs import (
-    JOB_FILE,
     Task,
     TaskResult,
     animations,
     build_tasks,
     existing_hashes,
+    job_key,
+    job_seed,
     task_files,
     write_result,
 )
 from .progress import Steps
-from .request import HostFacts, draw_seed, parse_params
-from .webui_client import controlnet_models, controlnet_unit_count, detect_host
+from .request import HostFacts, parse_params
+from .webui_client import controlnet_models, controlnet_unit_count, detect_host, has_infotext_script
 
 __all__ = ["ClusterOptions", "run_job"]
 
@@ -83,7 +83,8 @@ def _dask() -> Any:
 
 
 def host_facts(urls: tuple[str, ...], timeout: float = 30.0) -> tuple[HostFacts, list[str]]:
-    """The first reachable webui's facts and every reachable url; the unreachable are warned about."""
+    """The first reachable webui's facts and every reachable url; the unreachable are warned about.
+    Payloads carry Scene Import's infotext (``infotext_script``) only when every webui has it."""
     facts: HostFacts | None = None
     alive: list[str] = []
     if len(set(urls)) < len(urls):
@@ -94,6 +95,7 @@ def host_facts(urls: tuple[str, ...], timeout: float = 30.0) -> tuple[HostFacts,
                 models=tuple(controlnet_models(url, timeout)),
                 unit_count=controlnet_unit_count(url, timeout),
                 dialect=detect_host(url, timeout),
+                infotext_script=has_infotext_script(url, timeout),
             )
         except SceneImportError as exc:
             say(f"warning: {url} left out of the pool: {exc.problem}")
@@ -103,29 +105,12 @@ def host_facts(urls: tuple[str, ...], timeout: float = 30.0) -> tuple[HostFacts,
                 f"warning: {url} left out of the pool: it is {f.dialect} with {f.unit_count} units, unlike the first"
             )
             continue
-        facts = facts or f
+        infotext = f.infotext_script and (facts is None or facts.infotext_script)
+        facts = replace(facts or f, infotext_script=infotext)  # our infotext only where every webui has it
         alive.append(url)
     if facts is None:
         raise HostError("no webui could be reached: " + ", ".join(urls))
     return facts, alive
-
-
-def job_seed(out: str, key: dict[str, Any], seed: int) -> int:
-    """The job's concrete seed: ``seed``, or for -1 the one kept for the same job in ``OUT/JOB_FILE``,
-    or a new one (kept there at once, so an interrupted job resumes with it)."""
-    path = os.path.join(out, JOB_FILE)
-    if seed == -1:
-        try:
-            with open(path, encoding="utf-8") as fh:
-                kept = json.load(fh)
-            if kept.get("job") == key and isinstance(kept.get("seed"), int):
-                say(f"resuming the job in {out} with its seed {kept['seed']}")
-                return int(kept["seed"])
-        except (OSError, ValueError, AttributeError):
-            pass
-        seed = draw_seed()
-    atomic_write_text(path, json.dumps({"job": key, "seed": seed}, indent=1) + "\n")
-    return seed
 
 
 @contextmanager
@@ -247,11 +232,7 @@ def run_job(opts: ClusterOptions, data: dict[str, Any]) -> int:
     params = parse_params(data, facts)
     sources = discover(list(opts.paths))
     tasks = build_tasks(sources, params, chain=opts.chain)
-    job_key = {
-        "params": {k: v for k, v in data.items() if k != "seed"},
-        "paths": [os.path.abspath(p) for p in opts.paths],
-    }
-    params = params.replace(seed=job_seed(opts.out, job_key, params.seed), camera=None)
+    params = params.replace(seed=job_seed(opts.out, job_key(data, opts.paths), params.seed), camera=None)
     have = existing_hashes(opts.out, tasks)
     opts = replace(opts, protect=(*opts.protect, *(f for t in tasks for f in task_files(t))))
     tasks = [replace(t, existing_hash=have.get(t.key)) for t in tasks]

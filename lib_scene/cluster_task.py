@@ -143,7 +143,7 @@ def run_task(task: Task, ctx: JobContext, *previous: TaskResult) -> TaskResult:
         payload = (  # travel and variations: the webui's Scene Import Script moves the conditioning
             script_body(plan, planned.canvases, ctx.data)
             if needs_script([plan])
-            else to_payload(plan, ctx.facts.dialect, ctx.facts.unit_count)
+            else to_payload(plan, ctx.facts.dialect, ctx.facts.unit_count, infotext=ctx.facts.infotext_script)
         )
     except SceneImportError as exc:
         r.errors.append(f"planning: {exc}")

@@ -4,7 +4,10 @@ Every output goes to a temp file in its own folder (``.tmp-*``) and is renamed i
 follows the umask like any file the user makes (0644 under the usual 022), not mkstemp's 0600. An
 output folder that cannot be used (a file in the way, no permission) is refused with an
 :class:`~lib_scene.errors.OutputError` before anything is written, and a failure part-way removes
-every temp file.
+every temp file. A batch is committed all or nothing (:meth:`OutputBatch.commit`): when rename k
+fails, the targets already renamed are put back as they were (replaced ones from a hard-linked
+backup, new ones removed), the temp files and the folders the commit made are removed, and the
+error names the file.
 
 PNGs are encoded here with numpy and zlib only (no image library): every row gets PNG filter 1
 ("Sub", the difference to the pixel on the left), then zlib level 1 with the run-length strategy.
@@ -19,10 +22,13 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import struct
 import tempfile
 import threading
+import uuid
 import zlib
+from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -221,21 +227,97 @@ class OutputBatch:
         return [(p, d if isinstance(d, bytes) else d.result()) for p, d in self._items]
 
     def commit(self) -> list[str]:
+        """Write every file, all or nothing: each to a temp file beside it, then the renames. A
+        failure at any point (a write, or rename k) undoes everything: the targets already replaced
+        get their old content back, the new ones are removed, every temp file and every folder this
+        commit made is removed, and an :class:`OutputError` names the file that failed."""
         items = self._encoded()
-        temps: list[tuple[str, str]] = []
-        mode = file_mode()
+        made = _missing_folders(os.path.dirname(os.path.abspath(p)) for p, _ in self._items)
         for folder in dict.fromkeys(os.path.dirname(os.path.abspath(p)) for p, _ in self._items):
             output_folder(folder, create=False)  # every folder checked before any is made or written
+        temps: list[tuple[str, str]] = []
         try:
+            mode = file_mode()
             for path, data in items:
                 fd, tmp = _temp_beside(path, mode)
                 temps.append((tmp, path))
                 _write_fd(fd, data, tmp, path)
-            for tmp, path in temps:
-                os.replace(tmp, path)
-        except BaseException:
+            _rename_all(temps)
+        except BaseException as exc:
             for tmp, _ in temps:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
+                _unlink(tmp)
+            _remove_folders(made)
+            if isinstance(exc, OSError):
+                where = exc.filename if isinstance(exc.filename, str) else (temps[-1][1] if temps else None)
+                raise OutputError(
+                    f"cannot write the output ({exc.strerror or exc}); nothing was written", where
+                ) from exc
             raise
         return self.paths
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def _missing_folders(folders: Iterable[str]) -> list[str]:
+    """The folders (and their missing parents) that do not exist yet, deepest first."""
+    missing: set[str] = set()
+    for folder in folders:
+        probe = folder
+        while not os.path.exists(probe) and os.path.dirname(probe) != probe:
+            missing.add(probe)
+            probe = os.path.dirname(probe)
+    return sorted(missing, key=lambda f: -f.count(os.sep))
+
+
+def _remove_folders(folders: list[str]) -> None:
+    """Remove the folders a failed commit made (deepest first; only when empty)."""
+    for folder in folders:
+        try:
+            os.rmdir(folder)
+        except OSError:
+            pass
+
+
+def _backup(path: str) -> str | None:
+    """A second name for the file at ``path`` (a hard link beside it, or a copy where links are not
+    supported) so that its content can be put back; None when there is no file there."""
+    if not os.path.isfile(path) or os.path.islink(path):
+        return None
+    backup = os.path.join(os.path.dirname(path), f".bak-{uuid.uuid4().hex}")
+    try:
+        os.link(path, backup)
+    except OSError:
+        shutil.copy2(path, backup)
+    return backup
+
+
+def _rename_all(temps: list[tuple[str, str]]) -> None:
+    """Rename every temp file over its target; on a failure put back what was renamed (in reverse
+    order, so a target named twice gets its first content back) and raise an OSError naming the
+    target that failed. The backups of replaced targets are removed once all are renamed."""
+    done: list[tuple[str, str | None]] = []  # (target, its backup; None: it was new)
+    try:
+        for tmp, path in temps:
+            backup = _backup(path)
+            try:
+                os.replace(tmp, path)
+            except OSError as exc:
+                if backup is not None:
+                    _unlink(backup)
+                raise OSError(exc.errno, exc.strerror, path) from exc
+            done.append((path, backup))
+    except BaseException:
+        for path, backup in reversed(done):
+            if backup is None:
+                _unlink(path)
+            else:
+                os.replace(backup, path)
+        raise
+    for _, backup in done:
+        if backup is not None:
+            _unlink(backup)

@@ -13,6 +13,10 @@ Dask worker; the worker plans it next to the data (:func:`plan_task`), and the m
 * **Resume**: every written image has ``<base>.info.json`` with the task's plan hash (the SHA-256 of
   the exact request body: prompt, seed, maps, settings). A rerun with the same plan skips a task
   whose image exists with the same hash (:func:`existing_hashes`); a changed plan regenerates it.
+  A random seed (``-1``) is drawn once per job and kept in ``OUT/scene-import-job.json``
+  (:func:`job_seed`). The single-server ``run`` loop (``lib_scene.cli_plan``) uses the same rule and
+  files (:func:`job_key`, :func:`kept_seed`, :func:`keep_seed`, :func:`existing_hash`,
+  :func:`write_image`); nothing here imports Dask.
 """
 
 from __future__ import annotations
@@ -27,12 +31,14 @@ from typing import Any
 
 from .animation import camera_frames
 from .canvas import CameraSource
-from .files import OutputBatch
+from .cli_base import say
+from .files import OutputBatch, atomic_write_text
 from .frames import frame_sidecar
 from .movie import animated, mp4
 from .params import PlanParams
-from .request import HostFacts, Planned, Scene, resolve_planned, select_cameras
+from .request import HostFacts, Planned, Scene, draw_seed, resolve_planned, select_cameras
 from .travel import Variations
+from .wire import without_infotext
 
 __all__ = [
     "JOB_FILE",
@@ -40,11 +46,17 @@ __all__ = [
     "Task",
     "TaskResult",
     "build_tasks",
+    "existing_hash",
     "existing_hashes",
+    "job_key",
+    "job_seed",
+    "keep_seed",
+    "kept_seed",
     "output_base",
     "plan_hash",
     "plan_task",
     "task_files",
+    "write_image",
     "write_result",
 ]
 
@@ -153,8 +165,11 @@ def animations(out: str, tasks: Sequence[Task], fps: float) -> dict[str, bytes]:
 
 
 def plan_hash(payload: dict[str, Any]) -> str:
-    """The SHA-256 of the request body, canonical JSON: the same plan gives the same hash."""
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    """The SHA-256 of the request body, canonical JSON: the same plan gives the same hash. The
+    companion Script's infotext entry (``lib_scene.wire.without_infotext``) is left out: it records
+    the plan (and the Scene Import version) but does not change the image."""
+    body = without_infotext(payload)
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 def plan_task(task: Task, scene: Scene, params: PlanParams, facts: HostFacts) -> Planned:
@@ -174,14 +189,8 @@ def existing_hashes(out: str, tasks: Iterable[Task]) -> dict[str, str]:
     """Each task whose image is already in ``out``: its key -> the plan hash it was made with."""
     found: dict[str, str] = {}
     for t in tasks:
-        base = output_base(out, t)
-        try:
-            with open(base + ".info.json", encoding="utf-8") as fh:
-                meta = json.load(fh).get("scene_import", {})
-        except (OSError, ValueError, AttributeError):
-            continue
-        h = meta.get("plan_hash") if isinstance(meta, dict) else None
-        if isinstance(h, str) and os.path.isfile(base + ".png"):
+        h = existing_hash(output_base(out, t))
+        if h is not None:
             found[t.key] = h
     return found
 
@@ -224,3 +233,74 @@ def parse_info(info: object) -> dict[str, Any]:
     except json.JSONDecodeError:
         obj = {"info": info}
     return obj if isinstance(obj, dict) else {"info": obj}
+
+
+# --------------------------------------------------------------------------- resume, shared by both paths
+
+
+def existing_hash(base: str) -> str | None:
+    """The plan hash of the image at ``<base>.png``, from ``<base>.info.json`` (None: no whole image
+    there, or one made without a hash)."""
+    try:
+        with open(base + ".info.json", encoding="utf-8") as fh:
+            meta = json.load(fh).get("scene_import", {})
+    except (OSError, ValueError, AttributeError):
+        return None
+    h = meta.get("plan_hash") if isinstance(meta, dict) else None
+    return h if isinstance(h, str) and os.path.isfile(base + ".png") else None
+
+
+def write_image(
+    base: str, images: Sequence[bytes], info: dict[str, Any], meta: dict[str, Any], protect: list[str]
+) -> list[str]:
+    """Write one generated image as :func:`write_result` does: ``<base>.png`` (extra images
+    ``<base>-<k>.png``), ``<base>.infotext.txt`` and ``<base>.info.json`` (the webui's ``info`` plus
+    ``{"scene_import": meta}``, ``meta`` holding at least ``plan_hash``); all or nothing."""
+    batch = OutputBatch(protect=protect)
+    for k, data in enumerate(images):
+        batch.add(f"{base}.png" if k == 0 else f"{base}-{k}.png", data)
+    texts = info.get("infotexts")
+    if isinstance(texts, list) and texts:
+        batch.add(base + ".infotext.txt", str(texts[0]) + "\n")
+    batch.add(base + ".info.json", json.dumps({**info, "scene_import": meta}, indent=1) + "\n")
+    return batch.commit()
+
+
+def job_key(data: dict[str, Any], paths: Sequence[str]) -> dict[str, Any]:
+    """What identifies a job for its kept seed: the params as given (but the seed) and the scene paths."""
+    return {
+        "params": {k: v for k, v in data.items() if k != "seed"},
+        "paths": [os.path.abspath(p) for p in paths],
+    }
+
+
+def kept_seed(out: str, key: dict[str, Any]) -> int | None:
+    """The seed kept in ``OUT/JOB_FILE`` for the job ``key`` (None: no such job there)."""
+    try:
+        with open(os.path.join(out, JOB_FILE), encoding="utf-8") as fh:
+            kept = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    if isinstance(kept, dict) and kept.get("job") == key and isinstance(kept.get("seed"), int):
+        return int(kept["seed"])
+    return None
+
+
+def keep_seed(out: str, key: dict[str, Any], seed: int) -> None:
+    """Keep the job's concrete seed in ``OUT/JOB_FILE`` (atomically; makes ``out``); a file that
+    already says so is left alone (a rerun writes nothing)."""
+    if kept_seed(out, key) == seed:
+        return
+    atomic_write_text(os.path.join(out, JOB_FILE), json.dumps({"job": key, "seed": seed}, indent=1) + "\n")
+
+
+def job_seed(out: str, key: dict[str, Any], seed: int) -> int:
+    """The job's concrete seed: ``seed``, or for -1 the one kept for the same job in ``OUT/JOB_FILE``,
+    or a new one (kept there at once, so an interrupted job resumes with it)."""
+    if seed == -1:
+        kept = kept_seed(out, key)
+        if kept is not None:
+            say(f"resuming the job in {out} with its seed {kept}")
+        seed = draw_seed() if kept is None else kept
+    keep_seed(out, key, seed)
+    return seed

@@ -61,6 +61,7 @@ class HostFacts:
     regional_prompter: bool = True  # Regional Prompter present
     dialect: str = "a1111"  # "a1111" | "forge"
     unit_count: int = 3  # ControlNet slots
+    infotext_script: bool = False  # Scene Import's companion Script is there: payloads carry our infotext
 
 
 def relative_to(folder: str) -> PathResolver:

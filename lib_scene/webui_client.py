@@ -123,3 +123,21 @@ def detect_host(base: str, timeout: float = 30.0) -> str:
         if exc.status == 404:
             return "forge"
         raise
+
+
+#: Scene Import's own route on a webui where it is installed (``scene_import_a1111.routes``).
+SCENE_IMPORT_VERSION = "/scene-import/v1/version"
+
+
+def has_infotext_script(base: str, timeout: float = 30.0) -> bool:
+    """True when the webui has Scene Import with its companion infotext Script: its
+    ``/scene-import/v1/version`` names the script (``infotext_script``; see ``lib_scene.wire``).
+    A webui without Scene Import (a 404, no answer, not JSON) or with an older one: False, and
+    payloads for it carry no ``alwayson_scripts`` entry of ours (it would answer 422)."""
+    from .wire import INFOTEXT_SCRIPT
+
+    try:
+        got = request_json(_join(base, SCENE_IMPORT_VERSION), timeout=timeout)
+    except WebuiError:
+        return False
+    return isinstance(got, dict) and got.get("infotext_script") == INFOTEXT_SCRIPT

@@ -10,14 +10,24 @@ v1.1.455, hako-mikan/sd-webui-regional-prompter @ be62345):
 
 The same functions feed the API payload (:func:`to_payload`, CLI and ``/plan``) and the in-process
 run (``scene_import_a1111.runner.apply_plan``), so both carry the same values.
+
+**The infotext through the API.** A1111's API drops a request's ``extra_generation_params``, so a
+payload alone makes an image without Scene Import's infotext. A webui with Scene Import installed has
+an always-on companion Script, :data:`INFOTEXT_SCRIPT` (AlwaysVisible, no visible UI, one arg): a
+payload for such a host carries ``alwayson_scripts: {INFOTEXT_SCRIPT: {"args": [{key: text}]}}``
+(:func:`infotext_arg`), and the companion puts the entries that pass :func:`clean_infotext` into
+``p.extra_generation_params``. A webui without Scene Import answers 422 for an unknown always-on
+script, so only payloads for a host that has it carry the entry (``to_payload(..., infotext=True)``).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from .errors import HostError
+from .errors import HostError, InputError
 from .imaging import png_b64
+from .jsonio import parse_json
 from .plan import GenerationPlan
 
 #: The payload dialects: A1111 with Mikubill's ControlNet, Forge with its builtin ControlNet.
@@ -166,14 +176,97 @@ def rp_args(plan: GenerationPlan) -> list[Any] | None:
     return [values[k] for k in RP_ARG_NAMES]
 
 
-def to_payload(plan: GenerationPlan, dialect: str = "a1111", unit_count: int = 3) -> dict[str, Any]:
+#: The always-on companion Script's title; its API name (the ``alwayson_scripts`` key) is
+#: :data:`INFOTEXT_SCRIPT`, the title lowercased. Keep both constant.
+INFOTEXT_SCRIPT_TITLE = "Scene Import infotext"
+INFOTEXT_SCRIPT = INFOTEXT_SCRIPT_TITLE.lower()
+#: Bounds of the companion's arg: entries, characters per value (a params JSON is a few KiB).
+INFOTEXT_MAX_KEYS = 16
+INFOTEXT_MAX_CHARS = 64 * 1024
+#: Our infotext keys: "Scene Import", or it followed by up to three lower-case words
+#: ("Scene Import camera", "Scene Import chain blend").
+_INFOTEXT_KEY = re.compile(r"Scene Import(?: [a-z0-9]{1,16}){0,3}")
+#: Control characters (a NUL, a line break that would start a new infotext line) become spaces.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
+_PARAMS_KEY = "Scene Import params"
+
+
+def is_infotext_key(key: object) -> bool:
+    """True for a key of ours (``Scene Import`` or ``Scene Import <word>...``)."""
+    return isinstance(key, str) and _INFOTEXT_KEY.fullmatch(key) is not None
+
+
+def _clean_entry(key: object, value: object) -> str:
+    """The value, sanitised, or InputError saying why the entry is refused."""
+    if not is_infotext_key(key):
+        raise InputError(f"key {str(key)[:60]!r} is not a Scene Import infotext key")
+    if not isinstance(value, str):
+        raise InputError(f"{key}: the value must be text, got {type(value).__name__}")
+    if len(value) > INFOTEXT_MAX_CHARS:
+        raise InputError(f"{key}: the value has {len(value)} characters; the limit is {INFOTEXT_MAX_CHARS}")
+    text = _CONTROL.sub(" ", value).strip()
+    if key == _PARAMS_KEY and not isinstance(parse_json(text, f"the {key} value"), dict):
+        raise InputError(f"{key}: the value must be a JSON object")
+    return text
+
+
+def clean_infotext(value: object) -> tuple[dict[str, str], list[str]]:
+    """The companion Script's arg as infotext entries: ``(entries, problems)``. Never raises.
+
+    ``None`` (a UI generation: the arg's default) is no entries and no problem. Otherwise the arg
+    must be an object of at most :data:`INFOTEXT_MAX_KEYS` entries; each key must be ours
+    (:func:`is_infotext_key`) and each value text of at most :data:`INFOTEXT_MAX_CHARS`
+    characters (control characters become spaces; ``Scene Import params`` must be a JSON object).
+    A bad entry is left out and named in ``problems``; the arg is text only, nothing in it is ever
+    opened or run."""
+    if value is None:
+        return {}, []
+    if not isinstance(value, dict):
+        return {}, [
+            f"the {INFOTEXT_SCRIPT} arg must be an object of text entries, got {type(value).__name__}"
+        ]
+    if len(value) > INFOTEXT_MAX_KEYS:
+        return {}, [f"the {INFOTEXT_SCRIPT} arg has {len(value)} entries; the limit is {INFOTEXT_MAX_KEYS}"]
+    entries: dict[str, str] = {}
+    problems: list[str] = []
+    for key, text in value.items():
+        try:
+            entries[str(key)] = _clean_entry(key, text)
+        except InputError as exc:
+            problems.append(exc.problem)
+    return entries, problems
+
+
+def infotext_arg(plan: GenerationPlan) -> dict[str, str]:
+    """The plan's infotext entries that the companion Script accepts (ours, sanitised)."""
+    entries, _ = clean_infotext({k: v for k, v in plan.infotext.items() if is_infotext_key(k)})
+    return entries
+
+
+def without_infotext(payload: dict[str, Any]) -> dict[str, Any]:
+    """``payload`` without the companion's entry (what the image is made from: the infotext is only
+    a record of it, e.g. for a plan hash that does not change with the Scene Import version)."""
+    scripts = payload.get("alwayson_scripts")
+    if not isinstance(scripts, dict) or INFOTEXT_SCRIPT not in scripts:
+        return payload
+    rest = {k: v for k, v in scripts.items() if k != INFOTEXT_SCRIPT}
+    body = {k: v for k, v in payload.items() if k != "alwayson_scripts"}
+    if rest:
+        body["alwayson_scripts"] = rest
+    return body
+
+
+def to_payload(
+    plan: GenerationPlan, dialect: str = "a1111", unit_count: int = 3, *, infotext: bool = False
+) -> dict[str, Any]:
     """The exact JSON body for ``/sdapi/v1/txt2img`` or ``/img2img`` (see :func:`endpoint`).
 
     ControlNet goes in ``alwayson_scripts["ControlNet"]["args"]`` (dict units, padded to
     ``unit_count``), Regional Prompter in ``alwayson_scripts["Regional Prompter"]["args"]`` (20 args).
     CFG and sampler left null are omitted so the host's defaults apply; steps left null are
     :data:`API_STEPS` (the webui's own UI default), because a body without ``steps`` runs the API
-    model's default of 50.
+    model's default of 50. ``infotext``: the host has Scene Import, whose companion Script
+    (:data:`INFOTEXT_SCRIPT`) gets the plan's infotext entries (:func:`infotext_arg`).
     """
     _check_dialect(dialect)
     body = generation_fields(plan)
@@ -189,6 +282,8 @@ def to_payload(plan: GenerationPlan, dialect: str = "a1111", unit_count: int = 3
     args = rp_args(plan)
     if args is not None:
         scripts["Regional Prompter"] = {"args": args}
+    if infotext:
+        scripts[INFOTEXT_SCRIPT] = {"args": [infotext_arg(plan)]}
     if scripts:
         body["alwayson_scripts"] = scripts
     return body
@@ -197,12 +292,20 @@ def to_payload(plan: GenerationPlan, dialect: str = "a1111", unit_count: int = 3
 __all__ = [
     "API_STEPS",
     "DIALECTS",
+    "INFOTEXT_MAX_CHARS",
+    "INFOTEXT_MAX_KEYS",
+    "INFOTEXT_SCRIPT",
+    "INFOTEXT_SCRIPT_TITLE",
     "RP_ARG_COUNT",
     "RP_ARG_NAMES",
+    "clean_infotext",
     "cn_units",
     "endpoint",
     "generation_fields",
+    "infotext_arg",
     "inpaint_fields",
+    "is_infotext_key",
     "rp_args",
     "to_payload",
+    "without_infotext",
 ]

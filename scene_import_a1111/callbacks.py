@@ -53,9 +53,34 @@ def on_infotext_pasted(infotext: str, params: dict[str, Any]) -> None:
       infotext, so RP on its own would run Mask mode on its empty canvas and fail inside rp.py
       (``cv2.error``). The Script draws the mask and rewrites RP's whole slice when it runs, so
       nothing is lost; with the Script switched off, RP stays off instead of failing.
+    * The prompt box gets what the Script reads from it. The Script takes the prompt box as the
+      base prompt when its params have none, and the infotext's prompt is the whole planned prompt
+      (base and every region, BREAK-separated): pasted as is, Generate would put the regions in
+      twice. An image whose params have no base prompt (a ``/plan`` payload posted without one, or
+      a Script run with an empty prompt box) gets an empty prompt box, and Generate makes the same
+      prompt again. ControlNet's own paste leaves its units disabled (it pastes no ``enabled``), so
+      ControlNet is not doubled either: the Script writes its units.
     """
     if INFOTEXT_PARAMS not in params:
         return
     params.setdefault("Script", TITLE)
     if str(params.get(RP_ACTIVE, "")).lower() == "true":
         params[RP_ACTIVE] = "False"
+    if "Prompt" in params and _base_prompt(params[INFOTEXT_PARAMS]) == "":
+        params["Prompt"] = ""
+
+
+def _base_prompt(text: object) -> str | None:
+    """The base prompt in an infotext's params JSON ("" when it has none; None when the params
+    cannot be read: the Script then refuses them with its own clear error)."""
+    from lib_scene.errors import SceneImportError
+    from lib_scene.jsonio import parse_json
+
+    try:
+        data = parse_json(str(text), "the pasted params")
+    except SceneImportError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    value = data.get("base_prompt")
+    return value if isinstance(value, str) and value else ""

@@ -1,11 +1,14 @@
 """Scene Import's own HTTP routes (registered from ``on_app_started``).
 
-* ``GET  /scene-import/v1/version``: name, version, API level, host, whether ControlNet and Regional
+* ``GET  /scene-import/v1/version``: name, version, API level, host, the dropdown and companion
+  Scripts' API names (``script``, ``infotext_script``), whether ControlNet and Regional
   Prompter are installed;
 * ``GET  /scene-import/v1/schema``: JSON Schema of the params object (plus the request keys);
 * ``POST /scene-import/v1/plan``: ``{"files": [{"name", "data"}] | "scene": DIR, "params": {...},
   "host": "auto|a1111|forge", "unit_count": N}`` -> ``{"plans": [{"camera", "endpoint", "plan",
-  "payload"}], "warnings"}``. The payload is the ready body for ``endpoint``.
+  "payload"}], "warnings"}``. The payload is the ready body for ``endpoint`` on this webui: one
+  resolved seed, and our infotext through the companion Script (``alwayson_scripts["scene import
+  infotext"]``), so the image it makes records Scene Import like a dropdown-Script image.
 
 Refusals are 4xx JSON ``{"error": message, "problems": [...]}`` with the status of the error's type
 (``errors.status_for``); a server bug is a 500 with a short message and its traceback in the server
@@ -24,7 +27,7 @@ from lib_scene.params import params_schema
 from lib_scene.request import parse_params
 from lib_scene.wire import endpoint, to_payload
 
-from . import API_NAME, __version__
+from . import API_NAME, INFOTEXT_SCRIPT, __version__
 from .errors import RequestError, RequestTooLarge, status_for
 from .hosts import ControlNetAdapter, RegionalPrompterAdapter, is_forge
 from .runner import REQUEST_KEYS, ScriptRequest, host_facts, max_upload_bytes, plans_for_request
@@ -53,6 +56,7 @@ def version_info() -> dict:
         "version": __version__,
         "api": API_LEVEL,
         "script": API_NAME,
+        "infotext_script": INFOTEXT_SCRIPT,
         "host": "forge" if is_forge() else "a1111",
         "controlnet": cn.present,
         "controlnet_units": cn.slots if cn.present else None,
@@ -107,7 +111,7 @@ def plan_response(body: object, rng=None) -> dict:
                 "camera": plan.camera,
                 "endpoint": endpoint(plan),
                 "plan": plan.to_dict(),
-                "payload": to_payload(plan, facts.dialect, units),
+                "payload": to_payload(plan, facts.dialect, units, infotext=True),
             }
         )
         warnings += [f"{plan.camera}: {w}" for w in plan.warnings]

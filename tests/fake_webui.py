@@ -3,7 +3,9 @@ routes ``webui_client`` asks, and ``/sdapi/v1/txt2img|img2img`` answering a PNG 
 
 txt2img paints a seed-coloured picture with a prompt-dependent stripe; img2img keeps the init image
 where the mask is black (what A1111's inpaint overlay does) and paints the rest with seed-coloured
-noise, so a chained run's carried pixels stay carried. Every request is kept in ``posts``."""
+noise, so a chained run's carried pixels stay carried. Every request is kept in ``posts``. An
+``alwayson_scripts`` name the webui lacks is a 422 as on A1111; with ``infotext`` the webui has Scene
+Import's companion infotext Script and the infotext gets its entries."""
 
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 from PIL import Image
+
+from lib_scene.wire import INFOTEXT_SCRIPT
 
 MODELS = ["None", "control_v11f1p_sd15_depth [cfd03158]", "control_v11p_sd15_normalbae [316696f1]"]
 
@@ -54,8 +58,8 @@ class LoopbackWebui:
     port, ``url``), JSON answers, GET routes from :meth:`routes` and POSTs answered by :meth:`answer`.
     Subclasses say what a generation answers."""
 
-    def __init__(self, forge: bool = False, units: int = 3) -> None:
-        self.forge, self.units = forge, units
+    def __init__(self, forge: bool = False, units: int = 3, infotext: bool = False) -> None:
+        self.forge, self.units, self.infotext = forge, units, infotext
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -99,9 +103,30 @@ class LoopbackWebui:
                 "controlnet_units": self.units,
             },
         }
+        if self.infotext:  # a Scene Import with its companion infotext Script
+            routes["/scene-import/v1/version"]["infotext_script"] = INFOTEXT_SCRIPT
         if not self.forge:
             routes["/controlnet/version"] = {"version": 3}
         return routes
+
+    def unknown_alwayson(self, body: dict) -> tuple[int, dict] | None:
+        """A1111's answer to an ``alwayson_scripts`` name it lacks (modules/api/api.py
+        ``script_name_to_index``: HTTPException 422 "Script '<name>' not found"), else None."""
+        known = {"controlnet", "regional prompter"} | ({INFOTEXT_SCRIPT} if self.infotext else set())
+        for name in body.get("alwayson_scripts") or {}:
+            if name.lower() not in known:
+                return 422, {"error": "HTTPException", "detail": f"Script '{name}' not found"}
+        return None
+
+    def extra_infotext(self, body: dict) -> str:
+        """What the companion Script adds to the infotext (``, key: value`` with A1111's quoting of
+        values holding ``,`` ``:`` or a line break); empty without Scene Import or its arg."""
+        entry = (body.get("alwayson_scripts") or {}).get(INFOTEXT_SCRIPT) if self.infotext else None
+        args = entry.get("args") if isinstance(entry, dict) else None
+        if not args or not isinstance(args[0], dict):
+            return ""
+        quote = lambda v: json.dumps(v, ensure_ascii=False) if any(c in v for c in ",:\n") else v  # noqa: E731
+        return "".join(f", {k}: {quote(v)}" for k, v in args[0].items())
 
     def answer(self, path: str, body: dict) -> tuple[int, dict]:
         return 404, {"detail": "Not Found"}
@@ -115,16 +140,20 @@ class FakeWebui(LoopbackWebui):
     """Answers the routes the CLI uses, like A1111 + ControlNet (or Forge when ``forge``); every
     POST is kept in ``posts``."""
 
-    def __init__(self, forge: bool = False, units: int = 3) -> None:
+    def __init__(self, forge: bool = False, units: int = 3, infotext: bool = False) -> None:
         self.posts: list[tuple[str, dict]] = []
-        super().__init__(forge, units)
+        super().__init__(forge, units, infotext)
 
     def answer(self, path: str, body: dict) -> tuple[int, dict]:
         self.posts.append((path, body))
         if path not in ("/sdapi/v1/txt2img", "/sdapi/v1/img2img"):
             return 404, {"detail": "Not Found"}
+        refused = self.unknown_alwayson(body)
+        if refused:
+            return refused
         text = f"{body['prompt']}\nSeed: {body['seed']}, Size: {body['width']}x{body['height']}"
         if "denoising_strength" in body:
             text += f", Denoising strength: {body['denoising_strength']}"
+        text += self.extra_infotext(body)
         info = {"seed": body["seed"], "infotexts": [text]}
         return 200, {"images": [encode(paint(body))], "info": json.dumps(info)}

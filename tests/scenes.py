@@ -162,3 +162,14 @@ def write_mixed_parts(path: str, width: int = 200, height: int = 130, compressio
         parts.append(OpenEXR.Part(hdr, chans, f"part{k}"))
     OpenEXR.File(parts).write(path)
     return path
+
+
+def write_two_cameras(folder) -> str:
+    """Cam0 and Cam1 (Blender 5 layout, each with its sidecar) in ``folder``; returns the folder."""
+    import json
+
+    for name in ("Cam0", "Cam1"):
+        write_blender5(os.path.join(str(folder), f"{name}.exr"))
+        with open(os.path.join(str(folder), f"{name}.json"), "w", encoding="utf-8") as fh:
+            json.dump(sidecar(name), fh)
+    return str(folder)

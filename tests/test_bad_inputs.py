@@ -126,6 +126,18 @@ def bad_sidecar_doc(tmp: str) -> list[str]:
     return ["normal", path, "--sidecar", write(tmp, "side.json", "{oops"), "--out", out(tmp)]
 
 
+def empty_normal_canvas(tmp: str) -> list[str]:
+    """A Daz canvas set whose normal canvas is all zeros (an empty pass)."""
+    paths = write_daz(os.path.join(tmp, "scene"))
+    zero = np.zeros((H, W), np.float16)
+    write_exr(paths["normal"], {c: zero for c in "RGB"})
+    return ["normal", os.path.join(tmp, "scene"), "--out", out(tmp)]
+
+
+def world_normals_without_sidecar(tmp: str) -> list[str]:
+    return ["plan", cam(tmp), "--out", out(tmp)]  # a Blender EXR: world-space normals, no Cam0.json
+
+
 NAN = np.full((H, W), np.nan, np.float32)
 
 CASES = [
@@ -497,6 +509,21 @@ CASES = [
     ),
     Case(
         "histogram-cutoff-before-hits", lambda t: ["histogram", cam(t), "--cutoff", "1"], r"^$", warning=True
+    ),
+    Case(
+        "normal-empty-canvas",
+        empty_normal_canvas,
+        r"warning: camera scene: the normal map is one flat colour \(128, 128, 255\); the normal canvas holds "
+        r"no usable normals",
+        warning=True,
+    ),
+    Case(
+        "plan-world-normals-without-sidecar",
+        world_normals_without_sidecar,
+        # plan has no --sidecar: the hint is the sidecar next to the EXR (or the normal command's flag)
+        r"warning: camera Cam0: normal map failed .*put the camera sidecar Cam0\.json \(with its "
+        r"matrix_world\) next to the EXR, or pass it with the normal command's --sidecar FILE",
+        warning=True,
     ),
 ]
 

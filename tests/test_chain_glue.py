@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import os
 
+import glue_env as glue
 import numpy as np
 import pytest
-import test_a1111_glue as glue
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAMPLES = os.path.join(ROOT, "samples")

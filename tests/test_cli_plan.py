@@ -7,11 +7,11 @@ import base64
 import io
 import json
 
+import glue_env
 import numpy as np
 import pytest
 from fake_webui import MODELS, LoopbackWebui
 from PIL import Image
-from scenes import sidecar, write_blender5
 
 from lib_scene.canvas import load_cameras
 from lib_scene.cli import main
@@ -20,15 +20,7 @@ from lib_scene.plan import build_plan
 from lib_scene.splits import SplitPlan, save_preset
 from lib_scene.wire import to_payload
 
-
-@pytest.fixture
-def scene(tmp_path):
-    folder = tmp_path / "scene"
-    folder.mkdir()
-    for name in ("Cam0", "Cam1"):
-        write_blender5(str(folder / f"{name}.exr"))
-        (folder / f"{name}.json").write_text(json.dumps(sidecar(name)))
-    return folder
+scene = glue_env.scene  # Cam0 and Cam1 with sidecars in tmp_path/scene (a fixture)
 
 
 class FakeWebui(LoopbackWebui):

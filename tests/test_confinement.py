@@ -18,7 +18,7 @@ import pytest
 from scenes import sidecar, write_blender5
 from test_a1111_glue import Env, _files, _reset, a1111, client, entry, scene  # noqa: F401  (fixtures)
 
-from lib_scene.errors import PathNotAllowed
+from lib_scene.errors import NotFoundError, PathNotAllowed
 from lib_scene.paths import MAX_PATH, confined_folder, resolve_allowed
 
 
@@ -199,3 +199,39 @@ def test_upload_errors_name_the_file_not_the_server_folder(client, a1111):
     assert r.status_code == 422
     err = r.json()["error"]
     assert err.startswith("Cam0.exr: not an OpenEXR file") and runner.UPLOADS_ROOT not in err
+
+
+# --------------------------------------------------------------------------- the tab's uploads
+
+
+def test_tab_uploads_have_a_size_limit_and_stage_nothing_over_it(a1111, tmp_path, monkeypatch):
+    from lib_scene.errors import UploadTooLarge
+    from scene_import_a1111 import runner
+
+    monkeypatch.setattr(runner, "UPLOADS_ROOT", str(tmp_path / "uploads"))
+    a1111.shared.cmd_opts.scene_import_max_upload_mb = 1
+    big = tmp_path / "Cam0.exr"
+    big.write_bytes(b"\0" * (2 * 2**20))
+    with pytest.raises(UploadTooLarge, match="uploads exceed the limit of 1 MiB"):
+        runner.store_ui_upload([str(big)])
+    assert not (tmp_path / "uploads").exists() or os.listdir(tmp_path / "uploads") == []
+    small = tmp_path / "Cam1.json"
+    small.write_text("{}")
+    uid = runner.store_ui_upload([str(small)])
+    assert os.listdir(runner.upload_dir(uid)) == ["Cam1.json"]
+
+
+def test_staged_tab_uploads_are_removed_after_a_day(a1111, tmp_path, monkeypatch):
+    from scene_import_a1111 import runner
+
+    monkeypatch.setattr(runner, "UPLOADS_ROOT", str(tmp_path / "uploads"))
+    old_id, old = runner.new_upload_dir()
+    (tmp_path / "uploads" / "not-an-upload").mkdir()  # only upload folders (32 hex digits) are swept
+    day_ago = os.path.getmtime(old) - 24 * 3600 - 60
+    os.utime(old, (day_ago, day_ago))
+    os.utime(tmp_path / "uploads" / "not-an-upload", (day_ago, day_ago))
+    fresh_id, fresh = runner.new_upload_dir()
+    assert not os.path.exists(old) and os.path.isdir(fresh)
+    assert sorted(os.listdir(tmp_path / "uploads")) == sorted([fresh_id, "not-an-upload"])
+    with pytest.raises(NotFoundError, match="uploads are kept one day"):
+        runner.upload_dir(old_id)

@@ -27,8 +27,8 @@ import shutil
 from collections.abc import Callable
 from typing import Any
 
+import glue_env as glue
 import pytest
-import test_a1111_glue as glue
 from conftest import SAMPLES
 
 from lib_scene.cli import main

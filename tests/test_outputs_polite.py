@@ -48,9 +48,50 @@ def test_a_failure_part_way_leaves_no_temp_file(tmp_path, monkeypatch):
         real(fd, data, tmp, path)
 
     monkeypatch.setattr(files, "_write_fd", failing)
-    with pytest.raises(OSError):
+    with pytest.raises(OutputError) as err:
         batch.commit()
+    assert err.value.path == str(tmp_path / "f1.txt") and "Input/output error" in err.value.problem
     assert os.listdir(tmp_path) == [], "no temp file, no partial output"
+
+
+def test_a_failed_rename_puts_back_every_target_already_renamed(tmp_path):
+    """Rename k fails for real (a name longer than the file system allows: its temp file has a short
+    name, so only the rename fails): the targets renamed before it are put back, the replaced one
+    with its old content, the new one removed; no temp or backup file is left."""
+    (tmp_path / "a.txt").write_text("old a")
+    inode = os.stat(tmp_path / "a.txt").st_ino
+    long_name = "x" * 300 + ".txt"
+    batch = OutputBatch()
+    batch.add(tmp_path / "a.txt", "new a")
+    batch.add(tmp_path / "b.txt", "new b")
+    batch.add(tmp_path / long_name, "long")
+    with pytest.raises(OutputError) as err:
+        batch.commit()
+    assert err.value.path == str(tmp_path / long_name) and "nothing was written" in err.value.problem
+    assert sorted(os.listdir(tmp_path)) == ["a.txt"]
+    assert (tmp_path / "a.txt").read_text() == "old a" and os.stat(tmp_path / "a.txt").st_ino == inode
+
+
+def test_a_target_that_became_a_non_empty_folder_rolls_the_commit_back(tmp_path):
+    """``out/a`` is a file of the batch and also the folder of ``out/a/b.txt``: writing the temp
+    files makes ``out/a`` a folder holding a temp file, so renaming over it fails (the second
+    rename). The first target gets its old content back; the folder the commit made is gone."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "z.png").write_bytes(b"old z")
+    batch = OutputBatch()
+    batch.add(out / "z.png", b"new z")
+    batch.add(out / "a", "a file")
+    batch.add(out / "a" / "b.txt", "b")
+    with pytest.raises(OutputError) as err:
+        batch.commit()
+    assert err.value.path == str(out / "a")
+    assert os.listdir(out) == ["z.png"] and (out / "z.png").read_bytes() == b"old z"
+    batch = OutputBatch()  # and a good batch after it writes as usual
+    batch.add(out / "z.png", b"new z")
+    batch.add(out / "c" / "d.txt", "d")
+    assert batch.commit() == [str(out / "z.png"), str(out / "c" / "d.txt")]
+    assert (out / "z.png").read_bytes() == b"new z" and sorted(os.listdir(out)) == ["c", "z.png"]
 
 
 def test_a_blocked_folder_is_refused_before_anything_is_written(tmp_path):

@@ -9,7 +9,7 @@ import random
 
 import numpy as np
 import pytest
-from scenes import sidecar, write_blender5
+from scenes import write_two_cameras
 
 from lib_scene.canvas import load_cameras
 from lib_scene.errors import CanvasError, NotFoundError, ParamsError, PlanError, PresetError
@@ -36,9 +36,7 @@ PRESET = {"version": 1, "curve": "linear", "splits": [{"start": 2.0, "end": 9.0,
 
 @pytest.fixture
 def folder(tmp_path):
-    for name in ("Cam0", "Cam1"):
-        write_blender5(str(tmp_path / f"{name}.exr"))
-        (tmp_path / f"{name}.json").write_text(json.dumps(sidecar(name)))
+    write_two_cameras(tmp_path)
     return tmp_path
 
 
@@ -243,6 +241,8 @@ def test_txt2img_plans_never_assemble_the_beauty(folder):
 
 
 def test_a_plan_reads_the_material_index_only_for_material_regions(tmp_path):
+    from scenes import sidecar, write_blender5
+
     from lib_scene.exr import write_exr
     from lib_scene.request import resolve_planned
 

@@ -78,6 +78,12 @@ def test_cli_chain_inpaints_every_camera_after_the_first(runs, models, version):
         check_units(text, models, version)
         check_rp(text, version)
     assert len({entry(t, "Seed") for t in texts.values()}) == 1 and entry(first, "Seed") == "4242"
+    # the chain step reaches the images through the companion infotext Script (a webui with Scene Import)
+    assert (
+        entry(texts["Cam2"], "Scene Import chain") == "2/3"
+        and entry(texts["Cam1"], "Scene Import chain") == "3/3"
+    )
+    assert entry(first, "Scene Import camera") == "Cam0" and entry(first, "Scene Import chain") is None
 
 
 def test_chained_images_agree_far_better(runs):

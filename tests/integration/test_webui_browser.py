@@ -111,11 +111,29 @@ def _api_image_with_scene_import(tmp_path):
     return path, png, json.loads(answer["info"])["infotexts"][0]
 
 
-def test_png_info_brings_the_script_back_selected_and_generates_the_same_image(tmp_path):
+def _plan_payload_image(tmp_path):
+    """The same kind of image from a ``/scene-import/v1/plan`` payload POSTed as is (no dropdown
+    Script: the companion infotext Script records Scene Import), with no base prompt: the case where
+    pasting the whole BREAK prompt into the prompt box would double the regions."""
+    body = {"scene": SCENE, "params": {"camera": "Cam0", "long_side": 64, "seed": 4242, "steps": 1}}
+    (item,) = request_json(URL + "/scene-import/v1/plan", body, timeout=900)["plans"]
+    answer = request_json(URL + item["endpoint"], item["payload"], timeout=900)
+    png = base64.b64decode(answer["images"][0])
+    path = tmp_path / "plan-payload.png"
+    path.write_bytes(png)
+    text = Image.open(io.BytesIO(png)).info.get("parameters", "")
+    assert "Scene Import params" in text and "Script: Scene Import" not in text, text
+    return path, png, json.loads(answer["info"])["infotexts"][0]
+
+
+@pytest.mark.parametrize("made_by", ["script", "plan payload"])
+def test_png_info_brings_the_script_back_selected_and_generates_the_same_image(tmp_path, made_by):
     """PNG Info -> Send to txt2img selects Scene Import with the image's params; Generate then makes
     the same image (byte-identical pixels on this deterministic CPU webui): the Script ran, redrew
-    Regional Prompter's mask and rewrote its whole slice (RP alone fails on the pasted state)."""
-    path, png, first = _api_image_with_scene_import(tmp_path)
+    Regional Prompter's mask and rewrote its whole slice (RP alone fails on the pasted state). The
+    same for an image made from a /plan payload with no base prompt: the regions are not doubled."""
+    made = _api_image_with_scene_import if made_by == "script" else _plan_payload_image
+    path, png, first = made(tmp_path)
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         page = browser.new_page(viewport={"width": 1600, "height": 1300})
