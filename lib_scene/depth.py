@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import os
 import weakref
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
+from . import blocks
 from .errors import CanvasError, PlanError, SplitError
 from .palette import default_test_colour, region_color
 from .params import PlanParams
@@ -243,7 +245,8 @@ class Quantized:
         return table
 
     def _lookup(self, table: NDArray[_T]) -> NDArray[_T]:
-        return np.take(table, self.index, axis=0)
+        out: NDArray[_T] = blocks.take(table, self.index)
+        return out
 
     def _grey_table(self) -> NDArray[np.uint8]:
         table = np.zeros(TOTAL_LEVELS + len(self.plan.splits) + 1, np.uint8)
@@ -513,6 +516,35 @@ def object_depth_ranges(
 # --------------------------------------------------------------------------- automatic preset
 
 
+def _hit_blocks(depth: NDArray[Any], hit: NDArray[Any]) -> Iterator[NDArray[Any]]:
+    """The hit depths, block by block (as stored; no canvas-sized copy)."""
+    flat_d, flat_h = depth.reshape(-1), hit.reshape(-1)
+    for a in range(0, flat_d.size, blocks.BLOCK):
+        yield flat_d[a : a + blocks.BLOCK][flat_h[a : a + blocks.BLOCK]]
+
+
+def _hit_range(depth: NDArray[Any], hit: NDArray[Any]) -> tuple[float, float]:
+    """(min, max) of the hit depths (some pixel is hit)."""
+    lo, hi = math.inf, -math.inf
+    for d in _hit_blocks(depth, hit):
+        if d.size:
+            lo, hi = min(lo, float(d.min())), max(hi, float(d.max()))
+    return lo, hi
+
+
+def _disparity_histogram(
+    depth: NDArray[Any], hit: NDArray[Any], bins: int, span: tuple[float, float]
+) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """``np.histogram(1 / depth[hit] (float64), bins, span)``, block by block: each pixel falls
+    in the bin it falls in over the whole canvas (the bins are fixed by ``span``)."""
+    counts = np.zeros(bins, np.int64)
+    edges = np.histogram_bin_edges(np.zeros(0), bins=bins, range=span)
+    for d in _hit_blocks(depth, hit):
+        got, edges = np.histogram(1.0 / d.astype(np.float64), bins=bins, range=span)
+        counts += got
+    return counts, edges
+
+
 def auto_plan(
     depth: NDArray[Any],
     hit: NDArray[Any],
@@ -533,13 +565,11 @@ def auto_plan(
         raise SplitError(
             "the depth canvas has no hit pixels (all background): there is no depth range to split"
         )
-    d = depth[hit].astype(np.float64)
-    lo, hi = float(d.min()), float(d.max())
+    lo, hi = _hit_range(depth, hit)
     if hi <= lo or curve != "inverse" or lo <= 0:
         return SplitPlan.single(lo, hi, curve=curve if lo > 0 else "linear")
-    disp = 1.0 / d
     dlo, dhi = 1.0 / hi, 1.0 / lo
-    counts, edges = np.histogram(disp, bins=bins, range=(dlo, dhi))
+    counts, edges = _disparity_histogram(depth, hit, bins, (dlo, dhi))
     empty = counts == 0
     # runs of empty bins
     change = np.diff(np.concatenate(([0], empty.astype(np.int8), [0])))

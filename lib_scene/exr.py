@@ -7,6 +7,7 @@ legacy ``InputFile`` see only part 0 of a multi-part file.
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from . import exr_parts
 from .errors import CanvasError
 from .exr_guard import openexr_guard
 
@@ -44,15 +46,36 @@ Header = dict[str, Any]
 
 @dataclass(frozen=True)
 class Channel:
-    """One channel of an EXR file. ``pixels`` is the channel as float32 placed on the display
-    window, made on first use: a command that never looks at a pass never pays for its conversion
-    (nor holds its float32 copy: half passes such as the beauty are kept as stored until then)."""
+    """One channel of an EXR file. Nothing is decoded until a command looks at it: ``stored`` is
+    the channel as OpenEXR decodes it (its part alone where the file's layout allows, see
+    :class:`_Decoder`), and ``pixels`` its float32 copy placed on the display window, made on
+    first use (half passes such as the beauty are kept as stored until then)."""
 
     name: str  # full name, e.g. "ViewLayer.Depth.Z"
-    stored: NDArray[Any]  # (h, w) as decoded: float16, float32 or uint32, on the data window
-    half: bool  # stored as half in the file
-    part: str  # name of the part it came from ("" for single-part files)
+    part: str  # name of the part it comes from ("" for single-part files)
     windows: tuple[Window, Window] | None = None  # (data, display) when they differ
+    decoder: _Decoder | None = field(default=None, repr=False, compare=False)
+    index: int = 0  # its part's index in the file
+
+    @cached_property
+    def stored(self) -> NDArray[Any]:
+        """(h, w) as decoded: float16, float32 or uint32, on the data window."""
+        if self.decoder is None:
+            raise CanvasError(f"channel {self.name!r} has no pixels", None)
+        return self.decoder.channel(self.index, self.name)
+
+    def release(self) -> None:
+        """Forget the decoded pixels (a loader that copied them elsewhere frees the memory; a
+        later look decodes the part again)."""
+        self.__dict__.pop("pixels", None)
+        self.__dict__.pop("stored", None)
+        if self.decoder is not None:
+            self.decoder.release(self.index, self.name)
+
+    @property
+    def half(self) -> bool:
+        """Stored as half in the file."""
+        return bool(self.stored.dtype == np.float16)
 
     @cached_property
     def pixels(self) -> NDArray[np.float32]:
@@ -75,6 +98,11 @@ class ExrImage:
     header: dict[str, object] = field(default_factory=dict)  # merged, JSON-friendly metadata
     parts: tuple[str, ...] = ()
     compression: str = ""
+
+    def decoded_parts(self) -> list[str]:
+        """The names of the parts whose pixels have been decoded so far."""
+        decoder = next((c.decoder for c in self.channels.values() if c.decoder is not None), None)
+        return [] if decoder is None else [self.parts[k] for k in sorted(decoder.decoded)]
 
 
 def _window(hdr: Header, key: str, path: str) -> Window:
@@ -147,38 +175,50 @@ def _read_header(path: str | os.PathLike[str]) -> list[Header]:
             raise CanvasError("deep EXR images are not supported; render flat canvases", path)
         _check_window(_window(hdr, "dataWindow", path), "data window", path)
         _check_window(_window(hdr, "displayWindow", path), "display window", path)
+        _check_tiles(hdr, path)
     return headers
 
 
-def read_exr(path: str | os.PathLike[str]) -> ExrImage:
-    """Read every channel of every part as float32 arrays placed on the display window.
+def _check_tiles(hdr: Header, path: str) -> None:
+    """A tile larger than the largest canvas is a damaged header (OpenEXR would allocate it: a
+    fuzzed tile height of 134 M rows took 16.8 GB)."""
+    tiles = hdr.get("tiles")
+    if tiles is None:
+        return
+    try:
+        tx, ty = int(tiles.xSize), int(tiles.ySize)
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise CanvasError(f"unreadable tile description {tiles!r}", path) from exc
+    if not (0 < tx <= MAX_SIDE and 0 < ty <= MAX_SIDE):
+        raise CanvasError(
+            f"declared tile size is {tx}x{ty} pixels, outside 1..{MAX_SIDE}; the file is corrupt", path
+        )
 
-    Pixels outside a part's data window are NaN (they read as "no hit" for depth). OpenEXR's own
-    messages are captured (:mod:`lib_scene.exr_guard`), never printed raw.
+
+def read_exr(path: str | os.PathLike[str], whole: bool = False) -> ExrImage:
+    """Every channel of every part, each decoded on first use into float32 on the display window.
+
+    The headers are read (and refused) here; pixels are decoded when a command first looks at a
+    channel of a part (:class:`_Decoder`); ``whole``: decode every part now, in one read of the
+    whole file (what a multi-part file costs without the part cutting). Pixels outside a part's data window are NaN (they read
+    as "no hit" for depth). OpenEXR's own messages are captured (:mod:`lib_scene.exr_guard`),
+    never printed raw.
     """
     with openexr_guard(os.fspath(path), "OpenEXR file"):
-        return _read_exr(path)
+        return _read_exr(path, whole)
 
 
-def _read_exr(path: str | os.PathLike[str]) -> ExrImage:
-    import OpenEXR
-
+def _read_exr(path: str | os.PathLike[str], whole: bool) -> ExrImage:
     path = os.fspath(path)
     headers = read_header(path)
     disp = _window(headers[0], "displayWindow", path)
     width, height = disp[2] - disp[0] + 1, disp[3] - disp[1] + 1
-    try:
-        f = OpenEXR.File(path, separate_channels=True)
-        parts = list(f.parts)
-    except Exception as exc:
-        raise CanvasError(f"unreadable OpenEXR pixel data ({exc})", path) from exc
-    _check_decoded(headers, parts, path)
+    decoder = _Decoder(path, headers, by_part=not whole)
     channels: dict[str, Channel] = {}
     merged: dict[str, object] = {}
     part_names: list[str] = []
     compression = ""
-    for part in parts:
-        hdr = dict(part.header)
+    for k, hdr in enumerate(headers):
         pname = str(hdr.get("name", "") or "")
         part_names.append(pname)
         compression = compression or str(hdr.get("compression", "")).rsplit(".", 1)[-1]
@@ -187,17 +227,19 @@ def _read_exr(path: str | os.PathLike[str]) -> ExrImage:
                 merged[key] = _jsonable(value)
         dw = _window(hdr, "dataWindow", path)
         windows = None if dw == disp else (dw, disp)
-        for name, ch in part.channels.items():
+        for ch in hdr.get("channels", []):
+            name = str(getattr(ch, "name", ch))
             if getattr(ch, "xSampling", 1) != 1 or getattr(ch, "ySampling", 1) != 1:
                 raise CanvasError(
                     f"channel {name!r} is subsampled; only full-resolution channels are supported", path
                 )
-            px = np.asarray(ch.pixels)
             if name in channels:
                 raise CanvasError(f"channel {name!r} appears in two parts", path)
-            channels[name] = Channel(name, px, px.dtype == np.float16, pname, windows)
+            channels[name] = Channel(name, pname, windows, decoder, k)
     if not channels:
         raise CanvasError("OpenEXR file has no channels", path)
+    if decoder.layout is None:  # a file read whole is read now, as it always was
+        decoder.part(0)
     return ExrImage(
         path=path,
         width=width,
@@ -209,11 +251,102 @@ def _read_exr(path: str | os.PathLike[str]) -> ExrImage:
     )
 
 
-def _check_decoded(headers: list[Header], parts: list[Any], path: str) -> None:
+class _Decoder:
+    """Decodes a file's parts when they are first needed, each once.
+
+    A multi-part file whose layout :func:`lib_scene.exr_parts.scan` understands is decoded part by
+    part (the part's bytes cut out into a one-part file, which OpenEXR decodes); anything else,
+    or a part whose cutting fails, is decoded whole, as one ``OpenEXR.File`` read."""
+
+    def __init__(self, path: str, headers: list[Header], by_part: bool = True) -> None:
+        self.path = path
+        self.headers = headers
+        self.layout = exr_parts.scan(path) if by_part and len(headers) > 1 else None
+        if self.layout is not None and [p.name for p in self.layout.parts] != [
+            str(h.get("name", "") or "") for h in headers
+        ]:
+            self.layout = None  # not the parts OpenEXR sees: read it whole
+        self._parts: dict[int, dict[str, NDArray[Any]]] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def decoded(self) -> list[int]:
+        """Indices of the parts decoded so far."""
+        return list(self._parts)
+
+    def channel(self, index: int, name: str) -> NDArray[Any]:
+        arrays = self.part(index)
+        if name not in arrays:  # released: decode the part again
+            with self._lock:
+                self._parts.pop(index, None)
+            arrays = self.part(index)
+        return arrays[name]
+
+    def release(self, index: int, name: str) -> None:
+        with self._lock:
+            arrays = self._parts.get(index)
+            if arrays is not None:
+                arrays.pop(name, None)
+
+    def part(self, index: int) -> dict[str, NDArray[Any]]:
+        """Channel name -> array as decoded, of part ``index``."""
+        with self._lock:
+            if index not in self._parts:
+                with openexr_guard(self.path, "OpenEXR file"):
+                    got = self._one(index) if self.layout is not None else None
+                    if got is None:
+                        self._parts.update(self._whole())
+                    else:
+                        self._parts[index] = got
+                self._check_shapes()
+            return self._parts[index]
+
+    def _check_shapes(self) -> None:
+        """Each decoded array has its header's data-window size (the file was not replaced
+        between the header read and the decode)."""
+        for k, arrays in self._parts.items():
+            x0, y0, x1, y1 = _window(self.headers[k], "dataWindow", self.path)
+            for name, arr in arrays.items():
+                if arr.shape != (y1 - y0 + 1, x1 - x0 + 1):
+                    raise CanvasError(
+                        f"channel {name!r} decoded as {arr.shape[1]}x{arr.shape[0]} pixels, not the "
+                        f"{x1 - x0 + 1}x{y1 - y0 + 1} its header declares (was the file replaced while it was read?)",
+                        self.path,
+                    )
+
+    def _one(self, index: int) -> dict[str, NDArray[Any]] | None:
+        import OpenEXR
+
+        assert self.layout is not None
+        with exr_parts.scratch_path() as dest:
+            try:
+                exr_parts.extract(self.layout, self.layout.parts[index], dest)
+            except (OSError, ValueError, exr_parts.LayoutError):
+                return None  # the file changed or is odd after all: read it whole
+            parts = _decode(OpenEXR, dest, self.path)
+        _check_decoded([self.headers[index]], parts, self.path, first=index)
+        return {name: np.asarray(ch.pixels) for name, ch in parts[0].channels.items()}
+
+    def _whole(self) -> dict[int, dict[str, NDArray[Any]]]:
+        import OpenEXR
+
+        parts = _decode(OpenEXR, self.path, self.path)
+        _check_decoded(self.headers, parts, self.path)
+        return {k: {n: np.asarray(c.pixels) for n, c in p.channels.items()} for k, p in enumerate(parts)}
+
+
+def _decode(openexr: Any, source: str, path: str) -> list[Any]:
+    try:
+        return list(openexr.File(source, separate_channels=True).parts)
+    except Exception as exc:
+        raise CanvasError(f"unreadable OpenEXR pixel data ({exc})", path) from exc
+
+
+def _check_decoded(headers: list[Header], parts: list[Any], path: str, first: int = 0) -> None:
     """OpenEXR drops a part whose pixels it cannot decode (printing only a warning): compare with
     what the headers declare so a truncated or corrupt file is refused instead of half-read."""
     decoded = {str(dict(p.header).get("name", "") or ""): set(p.channels) for p in parts}
-    for k, hdr in enumerate(headers):
+    for k, hdr in enumerate(headers, first):
         pname = str(hdr.get("name", "") or "")
         declared = {getattr(c, "name", str(c)) for c in hdr.get("channels", [])}
         if pname not in decoded or not declared <= decoded[pname]:

@@ -63,9 +63,17 @@ def resize_smooth(arr: NDArray[Any], width: int, height: int) -> NDArray[Any]:
     h, w = a.shape[:2]
     if (w, h) == (width, height):
         return a
-    img = Image.fromarray(a, "L" if a.ndim == 2 else "RGB")
     method = Image.Resampling.BOX if (width <= w and height <= h) else Image.Resampling.BILINEAR
+    if a.ndim == 3 and h * w > _BIG:
+        # channel by channel: Pillow holds RGB as 4 bytes a pixel (a 268 MB copy of an 8192²
+        # normal map); its resampling is per channel, so the pixels are the same
+        return np.dstack([resize_smooth(np.ascontiguousarray(a[..., c]), width, height) for c in range(3)])
+    img = Image.fromarray(a, "L" if a.ndim == 2 else "RGB")
     return np.asarray(img.resize((width, height), method), dtype=np.uint8).copy()
+
+
+#: Pixels above which an RGB image is resized channel by channel.
+_BIG = 1 << 22
 
 
 def to_rgb8(arr: NDArray[Any]) -> NDArray[Any]:

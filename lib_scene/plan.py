@@ -24,7 +24,7 @@ from . import __version__
 from .canvas import CanvasSet
 from .depth import depth_splits, quantize, resolve_splits
 from .errors import ParamsError, PlanError, SceneImportError
-from .imaging import decode_png_b64, png_b64, resize_nearest, resize_smooth, to_rgb8, tonemap_srgb
+from .imaging import decode_png_b64, png_b64, resize_smooth, to_rgb8, tonemap_srgb
 from .models import DEFAULT_MODELS, choose_model, resolve_model
 from .normals import normal_map
 from .notices import depth_map_notes, normal_map_notes
@@ -514,7 +514,7 @@ def _regions(d: _Draft, descriptions: Descriptions | None, split_plan: SplitPlan
     d.warnings.extend(result.warnings)
     if not result.regions:
         return
-    small = resize_nearest(result.mask, d.width, d.height)
+    small = result.mask_at(d.width, d.height)
     present = mask_colors(small)
     by_number = {r.number: r for r in result.regions}
     for n in present:

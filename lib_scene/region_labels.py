@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from . import blocks
 from .canvas import CanvasSet
 from .cryptomatte import dominant_ids, object_codes, pick_layer
 from .errors import RegionError
@@ -207,12 +208,17 @@ def pick_source(cs: CanvasSet, source: str = "auto", splits: SplitPlan | None = 
 def _index_labels(values: NDArray[Any]) -> tuple[NDArray[Any], int]:
     """Exact index pass -> codes (int32, 0 unassigned) and the count of non-integer pixels."""
     v = np.asarray(values, dtype=np.float32)
+    flat = v.reshape(-1)
+    lab = np.empty(flat.shape, np.int32)
+    bad = 0
     with np.errstate(invalid="ignore"):
-        r = np.rint(v)
-        ok = np.isfinite(v) & (np.abs(v - r) <= AOV_TOLERANCE) & (np.abs(r) < _MAX_ID)
-    bad = int(v.size - np.count_nonzero(ok))
-    lab = np.where(ok & (r > 0), r, 0).astype(np.int32)
-    return lab, bad
+        for a in range(0, flat.size, blocks.BLOCK):  # blocks: no canvas-sized temporaries
+            blk = flat[a : a + blocks.BLOCK]
+            r = np.rint(blk)
+            ok = np.isfinite(blk) & (np.abs(blk - r) <= AOV_TOLERANCE) & (np.abs(r) < _MAX_ID)
+            bad += int(blk.size - np.count_nonzero(ok))
+            lab[a : a + blocks.BLOCK] = np.where(ok & (r > 0), r, 0)
+    return lab.reshape(v.shape), bad
 
 
 def source_labels(
@@ -268,7 +274,7 @@ def count_codes(codes: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any], NDArra
     compacted to 1..K with np.unique (then keys != values)."""
     top = int(codes.max()) if codes.size else 0
     if top < (1 << 22):
-        counts = np.bincount(codes.ravel(), minlength=top + 1)
+        counts = blocks.bincount(codes, minlength=top + 1)
         present = np.flatnonzero(counts[1:]) + 1
         return present, present, counts[present], codes
     uniq, inv, counts = np.unique(codes.ravel(), return_inverse=True, return_counts=True)

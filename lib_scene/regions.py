@@ -39,12 +39,13 @@ import math
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from . import region_labels
+from . import blocks, region_labels
 from .canvas import CanvasSet
 from .descriptions import (
     Descriptions,
@@ -132,7 +133,6 @@ class Hidden:
 @dataclass(frozen=True)
 class RegionResult:
     camera: str
-    mask: NDArray[Any]  # (H, W, 3) uint8: region k in palette colour k, black unassigned
     labels: NDArray[Any]  # (H, W) int16: region number, -1 unassigned (after seam growth)
     regions: tuple[Region, ...]
     hidden: tuple[Hidden, ...]
@@ -142,6 +142,20 @@ class RegionResult:
     threshold: float
     grow: int
     depth_unit: str = "scene"
+
+    @cached_property
+    def mask(self) -> NDArray[Any]:
+        """(H, W, 3) uint8: region k in palette colour k, black unassigned (painted on first use:
+        a plan paints only its generation-size copy, :meth:`mask_at`)."""
+        return paint_mask(self.labels.view(np.uint16), len(self.regions))
+
+    def mask_at(self, width: int, height: int) -> NDArray[Any]:
+        """The mask resized (nearest neighbour) to ``width`` x ``height``: the labels are picked,
+        then painted, which gives the same pixels as resizing the painted mask."""
+        from .imaging import resize_nearest  # Pillow loads only where an image is resized
+
+        small = resize_nearest(self.labels.view(np.uint16), width, height)
+        return paint_mask(small, len(self.regions))
 
     def table(self) -> list[dict[str, Any]]:
         """The region table: number, colour, pass indices, object names, description, coverage,
@@ -180,36 +194,38 @@ def _group_medians(
     groups: NDArray[Any], depth: NDArray[Any] | None, hit: NDArray[Any] | None, n: int
 ) -> list[float | None]:
     """Exact median depth of each group's hit pixels (``groups`` == n: no group); None where a
-    group has no hit pixel. The hit pixels of the groups are gathered once; each group's depths
-    are then cut out (a boolean pick for a few groups, one radix sort by group for many) and only
-    partitioned around the middle rank(s), never sorted."""
+    group has no hit pixel. A few groups: each group's depths are picked by a boolean mask; many:
+    the hit pixels' groups and depths are gathered once and radix-sorted by group. Either way each
+    group's depths are only partitioned (in place) around the middle rank(s), never sorted, and
+    no index array the size of the canvas is made."""
     if depth is None or n == 0:
         return [None] * n
+    depth = np.asarray(depth)
     sel = groups < n
     if hit is not None:
         sel &= hit
     else:
         with np.errstate(invalid="ignore"):
             sel &= np.isfinite(depth) & (depth < 1e9)
-    keep = np.flatnonzero(sel)
-    if keep.size == 0:
+    if not sel.any():
         return [None] * n
-    g = np.take(groups.ravel(), keep).astype(np.uint16, copy=False)  # 16-bit keys: radix sort
-    dv = np.take(np.asarray(depth).ravel(), keep)
-    cnt = np.bincount(g, minlength=n)[:n]
-    ends = np.cumsum(cnt)
-    if n > 8:
-        dv = dv[np.argsort(g, kind="stable")]
+    if n <= 8:
+        segs: Iterable[NDArray[Any]] = (depth[sel & (groups == k)] for k in range(n))
+    else:
+        g = groups[sel].astype(np.uint16, copy=False)  # 16-bit keys: radix sort
+        dv = depth[sel][np.argsort(g, kind="stable")]
+        ends = np.cumsum(np.bincount(g, minlength=n)[:n])
+        del g, sel
+        segs = (dv[(ends[k - 1] if k else 0) : ends[k]] for k in range(n))
     out: list[float | None] = []
-    for k in range(n):
-        c = int(cnt[k])
+    for seg in segs:
+        c = int(seg.size)
         if c == 0:
             out.append(None)
             continue
-        seg = dv[ends[k] - c : ends[k]] if n > 8 else dv[g == k]
         a, b = (c - 1) // 2, c // 2
-        part = np.partition(seg, (a, b)) if a != b else np.partition(seg, a)
-        out.append((float(part[a]) + float(part[b])) / 2.0)
+        seg.partition((a, b) if a != b else a)  # a copy of the group's depths (or its own slice)
+        out.append((float(seg[a]) + float(seg[b])) / 2.0)
     return out
 
 
@@ -239,28 +255,47 @@ def _min3x3(lab: NDArray[Any]) -> NDArray[Any]:
     return out
 
 
-def grow_regions(lab: NDArray[Any], grow: int) -> NDArray[Any]:
+def grow_regions(lab: NDArray[Any], grow: int, in_place: bool = False) -> NDArray[Any]:
     """``grow`` passes of 8-neighbour dilation of region numbers (uint16, 65535 = unassigned) into
     unassigned pixels only; a pixel reached by several regions in one pass takes the lowest number.
-    Identical with and without opencv (opencv only computes the same 3x3 minimum faster)."""
-    out = lab.copy()
+    Identical with and without opencv (opencv only computes the same 3x3 minimum faster).
+    ``in_place``: grow ``lab`` itself (a caller's own temporary) instead of a copy."""
+    out = lab if in_place else lab.copy()
     for _ in range(max(0, int(grow))):
-        free = out == _SENTINEL
-        if not free.any():
+        if not _grow_pass(out):
             break
-        m = _min3x3(out)
-        upd = free & (m != _SENTINEL)
-        if not upd.any():
-            break
-        np.copyto(out, m, where=upd)
     return out
+
+
+def _grow_pass(out: NDArray[Any]) -> bool:
+    """One dilation pass of :func:`grow_regions` in place, in blocks of rows (each block's 3x3
+    minimum is taken over the rows as they were before this pass: the row above comes from a
+    saved copy); no canvas-sized temporaries. Whether any pixel changed."""
+    h = out.shape[0]
+    rows = max(1, blocks.BLOCK // max(1, out.shape[1]))
+    changed = False
+    above: NDArray[Any] | None = None  # the row above the block, as it was before this pass
+    for a in range(0, h, rows):
+        b = min(h, a + rows)
+        lo = max(0, a - 1)
+        win = out[lo : min(h, b + 1)].copy()
+        if above is not None:
+            win[0] = above
+        above = win[b - 1 - lo].copy()
+        m = _min3x3(win)[a - lo : a - lo + (b - a)]
+        blk = out[a:b]
+        upd = (blk == _SENTINEL) & (m != _SENTINEL)
+        if upd.any():
+            np.copyto(blk, m, where=upd)
+            changed = True
+    return changed
 
 
 def paint_mask(numbers: NDArray[Any], n: int) -> NDArray[Any]:
     """Region numbers (uint16, 65535 unassigned) -> (H, W, 3) uint8 with exact RP colours."""
     lut = np.zeros((n + 1, 3), dtype=np.uint8)
     lut[:n] = region_palette(n)
-    return np.take(lut, np.minimum(numbers, n), axis=0)
+    return blocks.take(lut, np.minimum(numbers, n))
 
 
 # --------------------------------------------------------------------------- build
@@ -459,8 +494,8 @@ def _numbers(b: _Build, groups: NDArray[np.uint16], rank: list[int], grow: int) 
     number_of_group[n] = _SENTINEL
     for k, g in enumerate(rank):
         number_of_group[g] = k
-    numbers = grow_regions(np.take(number_of_group, groups), grow)
-    present = np.bincount(numbers.ravel(), minlength=n + 1)
+    numbers = grow_regions(blocks.take(number_of_group, groups), grow, in_place=True)
+    present = blocks.bincount(numbers, minlength=n + 1)
     if not ((present[:n] > 0).all() and present[n:-1].sum() == 0):
         raise RegionError(
             f"camera {b.cs.camera!r}: the mask does not hold exactly the first {n} palette colours"
@@ -521,9 +556,11 @@ def build_regions(
     code_to_group = np.full(int(keys.max()) + 1 if keys.size else 1, n, dtype=np.uint16)
     for g, pos_list in enumerate(b.members):
         code_to_group[keys[pos_list]] = g
-    groups = np.take(code_to_group, codes)  # n: no group (unassigned or invisible)
-    if st is not None and st.depths is not None:  # counted once per camera: no pass over the canvas
-        medians = st.medians([[int(keys[p]) for p in pos_list] for pos_list in b.members])
+    groups = blocks.take(code_to_group, codes)  # n: no group (unassigned or invisible)
+    kept = st.medians if st is not None and st.depths is not None else None
+    del codes, st  # labels counted here (an int32 canvas) are freed before the seams are grown
+    if kept is not None:  # counted once per camera: no pass over the canvas
+        medians = kept([[int(keys[p]) for p in pos_list] for pos_list in b.members])
     else:
         medians = _group_medians(groups, cs.depth, cs.hit, n)
     dists = [_min_distance(b, pos_list) for pos_list in b.members]
@@ -538,7 +575,6 @@ def build_regions(
         )
     return RegionResult(
         camera=cs.camera,
-        mask=paint_mask(numbers, n),
         labels=numbers.view(np.int16),  # region numbers < 32768; the sentinel 65535 reads as -1
         regions=tuple(regions),
         hidden=tuple(hidden),

@@ -160,7 +160,24 @@ def _given(cs: CanvasSet, frame: int | None) -> CanvasSet:
 
 
 def _read(src: CameraSource, layer: str | None, need: Collection[str] | None, frame: int | None) -> CanvasSet:
-    return load_camera(src, layer=layer, need=need, frame=frame)
+    cs = load_camera(src, layer=layer, need=need, frame=frame)
+    if need is not None and "material" not in need and cs.object_index is None and not cs.cryptomatte:
+        # the material index is the automatic region source of this camera after all
+        cs = load_camera(src, layer=layer, need={*need, "material"}, frame=frame)
+    return cs
+
+
+def _plan_kinds(
+    params: PlanParams, camera_params: Mapping[str, Mapping[str, object]] | None, beauty: bool
+) -> frozenset[str] | None:
+    """The canvas kinds a plan reads. txt2img never reads the beauty: it is not converted or
+    stacked (a fifth of a plan's memory); a chain does (its holes are filled from it). The
+    material index only makes regions: it is read when they come from it (asked for, or the
+    automatic source of a camera with no object index and no Cryptomatte, :func:`_read`)."""
+    kinds = set(KINDS) if beauty else set(KINDS - {"beauty"})
+    if not camera_params and params.regions.source in ("auto", "index", "splits"):
+        kinds.discard("material")
+    return None if kinds == KINDS else frozenset(kinds)
 
 
 def _chain_cameras(cameras: list[_Camera], params: PlanParams) -> list[_Camera]:
@@ -231,10 +248,9 @@ def resolve_planned(
     img2img = params.mode == "img2img" or any(
         isinstance(o, Mapping) and o.get("mode") == "img2img" for o in (camera_params or {}).values()
     )
-    # txt2img never reads the beauty: it is not converted or stacked (a fifth of a plan's memory);
-    # a chain does (its holes are filled from it)
-    beauty = img2img or params.chain.enabled
-    names, cameras = _load(scene, params.camera, None if beauty else KINDS - {"beauty"})
+    names, cameras = _load(
+        scene, params.camera, _plan_kinds(params, camera_params, img2img or params.chain.enabled)
+    )
     if not cameras:
         raise NotFoundError("no cameras found (no EXR canvases)", scene.folder)
     if params.chain.enabled:  # chain order; every camera needs a pose (PoseError names the file)

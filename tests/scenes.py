@@ -127,6 +127,43 @@ def write_daz(
     return paths
 
 
+#: Compressions of :func:`write_mixed_parts`' parts, one per part (every codec the library has that
+#: stores float, half and uint exactly or as the codec does; the comparison is with OpenEXR's own
+#: whole-file read, so a lossy codec must only agree with itself).
+MIXED_COMPRESSIONS = ("ZIP", "PIZ", "RLE", "NO", "ZIPS", "PXR24", "B44", "DWAA")
+
+
+def write_mixed_parts(path: str, width: int = 200, height: int = 130, compressions=MIXED_COMPRESSIONS) -> str:
+    """A multi-part file of scan-line and tiled parts (odd parts tiled, tile sizes that do not
+    divide the image), several compressions, both line orders, float/half/uint channels and one
+    part whose data window is smaller than the display window."""
+    import OpenEXR
+
+    rng = np.random.default_rng(0)
+    parts = []
+    for k, comp in enumerate(compressions):
+        hdr = {"compression": getattr(OpenEXR, f"{comp}_COMPRESSION"), "type": OpenEXR.scanlineimage}
+        h, w = height, width
+        if k % 2:
+            tiles = OpenEXR.TileDescription()
+            tiles.xSize, tiles.ySize = 32 + 16 * k, 16 + 8 * k
+            hdr.update({"type": OpenEXR.tiledimage, "tiles": tiles})
+        if k % 3 == 2:
+            hdr["lineOrder"] = OpenEXR.DECREASING_Y
+        if k == 4:  # a data window inside the display window
+            h, w = height - 20, width - 30
+            hdr["displayWindow"] = ((0, 0), (width - 1, height - 1))
+            hdr["dataWindow"] = ((10, 5), (10 + w - 1, 5 + h - 1))
+        chans = {
+            f"P{k}.X": rng.random((h, w), dtype=np.float32),
+            f"P{k}.H": rng.random((h, w), dtype=np.float32).astype(np.float16),
+            f"P{k}.U": rng.integers(0, 1000, (h, w), dtype=np.uint32),
+        }
+        parts.append(OpenEXR.Part(hdr, chans, f"part{k}"))
+    OpenEXR.File(parts).write(path)
+    return path
+
+
 def write_two_cameras(folder) -> str:
     """Cam0 and Cam1 (Blender 5 layout, each with its sidecar) in ``folder``; returns the folder."""
     import json

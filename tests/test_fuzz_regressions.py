@@ -39,3 +39,20 @@ def test_a_truncated_file_says_what_openexr_said(tmp_path, capfd):
         load_multilayer(str(path))
     out, err = capfd.readouterr()
     assert out == "" and err == ""
+
+
+def test_a_huge_tile_size_is_refused_before_any_pixel_is_allocated(tmp_path):
+    """fuzz_exr out-of-memory (with the tiled seed of write_mixed_parts): a tile height of
+    134217752 rows made OpenEXR's whole-file read allocate 16.8 GB before it failed."""
+    import struct
+
+    from scenes import write_mixed_parts
+
+    path = tmp_path / "Cam0.exr"
+    write_mixed_parts(str(path), width=24, height=12, compressions=("NO", "ZIP"))
+    data = bytearray(path.read_bytes())
+    at = data.index(b"tiles\x00tiledesc\x00") + len(b"tiles\x00tiledesc\x00") + 4
+    struct.pack_into("<I", data, at + 4, 134217752)  # xSize, then ySize
+    path.write_bytes(bytes(data))
+    with pytest.raises(CanvasError, match=r"Cam0\.exr: declared tile size is 48x134217752 pixels"):
+        load_multilayer(str(path))

@@ -543,3 +543,21 @@ def test_a_broken_plan_is_refused_with_what_is_wrong(plan_dict, change, needle):
     with pytest.raises(SceneImportError) as err:  # a PlanError, or the image decoder's error
         GenerationPlan.from_dict(plan_dict)
     assert needle in str(err.value)
+
+
+def test_large_rgb_images_resize_the_same_channel_by_channel(monkeypatch):
+    """imaging.resize_smooth resizes large RGB images one channel at a time (less memory): the
+    pixels are Pillow's RGB resize's, shrinking (BOX) and enlarging (BILINEAR)."""
+    import numpy as np
+    from PIL import Image
+
+    from lib_scene import imaging
+
+    monkeypatch.setattr(imaging, "_BIG", 0)
+    rng = np.random.default_rng(2)
+    for (h, w), (W, H) in [((301, 407), (128, 96)), ((50, 60), (121, 83)), ((64, 64), (64, 32))]:
+        a = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        method = Image.Resampling.BOX if (w >= W and h >= H) else Image.Resampling.BILINEAR
+        want = np.asarray(Image.fromarray(a, "RGB").resize((W, H), method))
+        got = imaging.resize_smooth(a, W, H)
+        assert got.dtype == np.uint8 and got.shape == (H, W, 3) and np.array_equal(got, want)

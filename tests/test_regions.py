@@ -595,3 +595,25 @@ def test_cli_refuses_to_write_over_inputs(tmp_path, capsys):
     assert main(["regions", str(tmp_path), "--out", str(tmp_path)]) == 0
     assert (tmp_path / "Cam0.json").read_bytes() == before
     assert (tmp_path / "Cam0.regions.png").is_file()
+
+
+def test_seams_grow_the_same_in_blocks_of_rows(monkeypatch):
+    """regions._grow_pass works in blocks of rows: any block height gives the whole-canvas result."""
+    from lib_scene import blocks
+
+    rng = np.random.default_rng(5)
+    lab = np.full((37, 23), 65535, np.uint16)
+    pick = rng.random(lab.shape) < 0.08
+    lab[pick] = rng.integers(0, 6, int(pick.sum()))
+    ref = R.grow_regions(lab, 4)
+    for block in (1, 23, 46, 23 * 5 + 3, 10_000):
+        monkeypatch.setattr(blocks, "BLOCK", block)
+        np.testing.assert_array_equal(R.grow_regions(lab, 4), ref)
+        np.testing.assert_array_equal(R.grow_regions(lab.copy(), 4, in_place=True), ref)
+    # and the reference is the plain full-canvas definition: 8-neighbour minimum into free pixels
+    want = lab.copy()
+    for _ in range(4):
+        p = np.pad(want, 1, constant_values=65535)
+        m = np.min([p[dy : dy + 37, dx : dx + 23] for dy in range(3) for dx in range(3)], axis=0)
+        want = np.where((want == 65535) & (m != 65535), m, want)
+    np.testing.assert_array_equal(ref, want)

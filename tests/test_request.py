@@ -7,6 +7,7 @@ import json
 import os
 import random
 
+import numpy as np
 import pytest
 from scenes import write_two_cameras
 
@@ -237,3 +238,37 @@ def test_txt2img_plans_never_assemble_the_beauty(folder):
         Scene(str(folder), cameras=load_cameras(str(folder))), _small(camera="Cam0", seed=1), HostFacts()
     )
     assert loaded[0].to_dict() == t2i.plan.to_dict()
+
+
+def test_a_plan_reads_the_material_index_only_for_material_regions(tmp_path):
+    from scenes import sidecar, write_blender5
+
+    from lib_scene.exr import write_exr
+    from lib_scene.request import resolve_planned
+
+    folder = tmp_path / "scene"
+    folder.mkdir()
+    write_blender5(str(folder / "Cam0.exr"))
+    with open(folder / "Cam0.json", "w", encoding="utf-8") as fh:
+        json.dump(sidecar("Cam0"), fh)
+    (auto,) = resolve_planned(Scene(str(folder)), _small(seed=1), HostFacts())
+    assert auto.canvases.material_index is None and auto.canvases.object_index is not None
+    assert auto.plan.regions, "the object index made the regions"
+    (mat,) = resolve_planned(Scene(str(folder)), _small(seed=1, regions={"source": "material"}), HostFacts())
+    assert mat.canvases.material_index is not None and mat.plan.regions
+    # without an object index the material index is the automatic source: read after all
+    other = tmp_path / "noindex"
+    other.mkdir()
+    import OpenEXR
+
+    img = OpenEXR.File(str(folder / "Cam0.exr"), separate_channels=True)
+    parts = {
+        str(dict(p.header)["name"]): {n: np.asarray(c.pixels) for n, c in p.channels.items()}
+        for p in img.parts
+        if "Object Index" not in str(dict(p.header)["name"])
+    }
+    write_exr(str(other / "Cam0.exr"), parts)
+    (fallback,) = resolve_planned(Scene(str(other)), _small(seed=1), HostFacts())
+    assert fallback.canvases.material_index is not None and fallback.plan.regions
+    full = build_plan(load_cameras(str(other))[0], _small(seed=1))
+    assert fallback.plan.to_dict() == full.to_dict()

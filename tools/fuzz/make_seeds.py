@@ -42,6 +42,13 @@ def exr_seeds(out: str) -> list[bytes]:
             "ZIP",
         ),
     ]
+    # scan-line and tiled parts, several compressions: what lib_scene/exr_parts.py cuts apart
+    sys.path.insert(0, os.path.join(_common.ROOT, "tests"))
+    from scenes import write_mixed_parts  # type: ignore[import-not-found]
+
+    write_mixed_parts(tmp, width=24, height=12, compressions=("NO", "ZIP", "RLE", "PIZ"))
+    with open(tmp, "rb") as fh:
+        seeds.append(fh.read())
     for i, s in enumerate(seeds):
         with open(os.path.join(out, f"seed{i}.exr"), "wb") as fh:
             fh.write(s)
