@@ -1,8 +1,12 @@
 """A generation job as a list of tasks, each one image: (camera, frame, variation), pure and serialisable.
 
-The CLI ``run`` over several webuis (``lib_scene.cluster``) ships one :class:`Task` per image to a
-Dask worker; the worker plans it next to the data (:func:`plan_task`), and the machine that runs
-``run`` writes what comes back (:func:`write_result`), atomically, exactly once per task.
+The one list of "which images, in which order, which depend on which" (:func:`build_tasks`) for both
+``run`` paths. Over several webuis (``lib_scene.cluster``) each :class:`Task` is shipped to a Dask
+worker, which plans it next to the data (:func:`plan_task`) and generates it
+(``lib_scene.job_step.generate``); the machine that runs ``run`` writes what comes back
+(:func:`write_result`), atomically, exactly once per task. On one webui (``lib_scene.run_job``) the
+same tasks are planned up front (:func:`plan_tasks`) and generated in list order by the same
+``generate``, each written by the same :func:`write_result`.
 
 * **Frames**: a frame-sequence camera (``lib_scene.frames``: ``Cam0_0001.exr``, ``Cam0.0001.exr``,
   ``####``) has one task per selected frame (``--frames A-B``), in frame order; a still camera has one
@@ -11,19 +15,19 @@ Dask worker; the worker plans it next to the data (:func:`plan_task`), and the m
   frame with ``frames_in_order``; every camera before it in a multi-camera chain, ``chain``); it runs
   after them and receives their results.
 * **Chains** (``chain.enabled``): per frame (and variation) the cameras run in one chain order
-  (:func:`chain_camera_order`, the single-server chain's rule); camera k's task carries a
+  (:func:`chain_camera_order`); camera k's task carries a
   :class:`ChainLink` (its step, the order, the earlier cameras) and depends on every earlier camera
-  of its frame, whose images its worker warps into it (``lib_scene.chain.chain_step``).
+  of its frame, whose images are warped into it (``lib_scene.chain.chain_step``). A chain takes no
+  travel or variations (:func:`refuse_chained_animation`).
 * **Resume**: every written image has ``<base>.info.json`` with the task's plan hash (the SHA-256 of
   the exact request body: prompt, seed, maps, settings; for a chained camera the inpaint's body,
   which holds the earlier cameras' images warped into it). A rerun with the same plan skips a task
-  whose image exists with the same hash (:func:`existing_hashes`); a changed plan regenerates it.
-  A chained camera already done ships its image (read from ``--out``) with its task
+  whose image exists with the same hash (:func:`resume_tasks`); a changed plan regenerates it.
+  A chained camera already done carries its image (read from ``--out``) with its task
   (``done_image``), for the cameras after it.
   A random seed (``-1``) is drawn once per job and kept in ``OUT/scene-import-job.json``
-  (:func:`job_seed`). The single-server ``run`` loop (``lib_scene.cli_plan``) uses the same rule and
-  files (:func:`job_key`, :func:`kept_seed`, :func:`keep_seed`, :func:`existing_hash`,
-  :func:`write_image`); nothing here imports Dask.
+  (:func:`job_seed`; the one-webui loop: :func:`kept_seed`, :func:`keep_seed`). Nothing here imports
+  Dask.
 """
 
 from __future__ import annotations
@@ -203,8 +207,8 @@ def _chained(tasks: list[Task], order: Sequence[str]) -> list[Task]:
 
 def chain_camera_order(sources: Sequence[CameraSource], params: PlanParams, layer: str | None) -> list[str]:
     """The selected cameras in chain order (``chain.order`` or the nearest-pose order from the first),
-    from each camera's first frame, as the single-server chain orders them (runs on a worker: it
-    reads every camera's pose and depth)."""
+    from each camera's first frame, as the resolver's chain orders them (over several webuis it runs
+    on a worker: it reads every camera's pose and depth)."""
     by_name = {src.camera: src for src in sources}
     loaded: list[CanvasSet] = [
         load_camera(by_name[n], layer=layer, need={"depth"})

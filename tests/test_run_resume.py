@@ -282,19 +282,7 @@ def test_a_chained_sequence_is_chained_per_frame_and_resumes(scene, tmp_path, we
 def test_a_chain_takes_no_travel_or_variations_on_one_webui(scene, tmp_path, webui, capsys, extra):
     # as over several webuis (tests/test_cluster_chain.py): refused before anything is sent or written
     params = json.dumps({"long_side": 64, **extra})
-    rc = main(
-        [
-            "run",
-            str(scene),
-            "--webui",
-            webui.url,
-            "--out",
-            str(tmp_path / "out"),
-            "--chain",
-            "--params",
-            params,
-        ]
-    )
+    rc = run(scene, tmp_path / "out", webui.url, "--chain", "--params", params)  # (the last --params)
     err = capsys.readouterr().err
     assert rc == 2 and "a chained run (chain.enabled) takes no travel or variations" in err
     assert f"and {next(iter(extra))} were given" in err
