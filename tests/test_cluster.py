@@ -129,7 +129,7 @@ def test_24_images_over_three_faulty_servers_exactly_once_then_a_rerun_writes_no
         made = [im for s in servers for im in s.images]
         assert len(made) == 24  # and generated once: no request was lost or repeated
         assert all(s.most_in_flight == 1 for s in servers)  # no server ever had two requests
-        assert flaky.failures == 2 and dying.closed and len(dying.images) == 3
+        assert flaky.failures == 2 and dying.dead and len(dying.images) == 3
         # every failed attempt was flaky's 500 or a request that found `dying` gone; dying is dropped
         # exactly when 3 in a row found it gone (how many try it depends on the pool's first choice
         # and the load: a faster webui is taken first, tests/test_cluster_pool.py)

@@ -252,7 +252,7 @@ def test_24_chained_images_over_three_faulty_servers_keep_the_chain_order(tmp_pa
         assert sorted((im["path"][-7:], im["mask"], im["init"]) for im in made) == sorted(
             [("txt2img", False, False)] * 6 + [("img2img", True, True)] * 18
         )
-        assert dying.closed and len(dying.images) == 3  # (dropped only if 3 more requests found it dead)
+        assert dying.dead and len(dying.images) == 3  # (dropped only if 3 more requests found it dead)
         seed = made[0]["seed"]
         for f in range(1, 7):
             metas = [meta(out, f"Cam{c}.{f:04d}") for c in range(4)]
