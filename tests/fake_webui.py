@@ -63,6 +63,7 @@ class LoopbackWebui:
         # a dead webui keeps its port (another server, of this run or of another one on this
         # machine, must not get it while a client still calls it) but hangs up on every caller
         self.dead = False
+        self.hung_up = 0  # callers hung up on since it died
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -71,6 +72,7 @@ class LoopbackWebui:
 
             def handle(self):
                 if outer.dead:  # hang up at once: to the caller, a webui that is gone
+                    outer.hung_up += 1
                     return
                 super().handle()
 
