@@ -6,6 +6,7 @@ import io
 import os
 import subprocess
 import sys
+import zlib
 
 import numpy as np
 import pytest
@@ -49,6 +50,24 @@ def test_png_of_several_strips_decodes_with_pillow_and_opencv(monkeypatch):
     cv2 = pytest.importorskip("cv2")
     bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     assert np.array_equal(bgr[..., ::-1], arr)
+
+
+def test_strips_filtered_apart_give_the_stream_of_the_whole(monkeypatch):
+    """Each strip is filtered and checksummed on its own; the joined stream's Adler-32 is that of
+    the whole filtered image and its inflated bytes are the whole image filtered at once."""
+    rng = np.random.default_rng(2)
+    for shape, bpp in (((131, 37, 3), 3), ((64, 1000), 1), ((1, 5), 1)):
+        arr = rng.integers(0, 256, shape, dtype=np.uint8)
+        rows = arr.reshape(arr.shape[0], -1)
+        whole = files._sub_filtered(rows, bpp).tobytes()
+        for strip in (1000, 37, 1):
+            monkeypatch.setattr(files, "_STRIP_BYTES", strip)
+            stream = files._zlib_stream(rows, bpp, 1)
+            assert stream[-4:] == zlib.adler32(whole).to_bytes(4, "big")
+            assert zlib.decompress(stream) == whole
+    for a, b in ((b"", b"x"), (b"abc", b""), (bytes(range(256)) * 300, b"\xff" * 70000)):
+        combined = files._adler32_combine(zlib.adler32(a), zlib.adler32(b), len(b))
+        assert combined == zlib.adler32(a + b)
 
 
 def test_png_refuses_what_it_cannot_encode():

@@ -258,7 +258,9 @@ def test_the_normal_map_is_made_first_and_the_float_normal_dropped(folder):
     off = _small(seed=1, normal={"enabled": False})
     assert all(p.canvases.normal is not None for p in resolve_planned(Scene(str(folder)), off, HostFacts()))
     bare = HostFacts(controlnet=False)
-    assert all(p.canvases.normal is not None for p in resolve_planned(Scene(str(folder)), _small(seed=1), bare))
+    assert all(
+        p.canvases.normal is not None for p in resolve_planned(Scene(str(folder)), _small(seed=1), bare)
+    )
 
 
 def test_a_failed_normal_map_made_first_warns_as_before(folder):
