@@ -154,9 +154,9 @@ def depth_outputs(
         notes.extend(depth_map_notes(cs.camera, grey, cs.hit, cs.depth_unit))
     if sixteen:
         batch.add_png(base + ".depth16.png", grey.astype(np.uint16) * 257)
-    batch.add_png(base + ".test.png", q.test_rgb())
+    batch.add_png(base + ".test.png", q.test_image())
     if regions:
-        rgb = q.region_rgb()
+        rgb = q.region_image()
         batch.add_png(base + ".regions.png", rgb)
         if notes is not None:
             hint = "no split has a 'region' number; give region numbers in the --splits preset, or use the regions command"

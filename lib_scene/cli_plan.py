@@ -271,7 +271,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
             if (
                 pl.splits is not None and cs.depth is not None
             ):  # the test-colour image of the splits, canvas size
-                rgb = Quantized.of(cs.depth, cs.hit, pl.splits).test_rgb()
+                rgb = Quantized.of(cs.depth, cs.hit, pl.splits).test_image()
                 batch.add_png(os.path.join(args.out, out_stem(pl.plan) + ".test.png"), rgb)
         steps.next("encoding and writing")
         written = batch.commit()

@@ -62,12 +62,33 @@ def test_strips_filtered_apart_give_the_stream_of_the_whole(monkeypatch):
         whole = files._sub_filtered(rows, bpp).tobytes()
         for strip in (1000, 37, 1):
             monkeypatch.setattr(files, "_STRIP_BYTES", strip)
-            stream = files._zlib_stream(rows, bpp, 1)
+            stream = files._zlib_stream(files._row_slicer(rows), rows.shape[0], rows.shape[1], bpp, 1)
             assert stream[-4:] == zlib.adler32(whole).to_bytes(4, "big")
             assert zlib.decompress(stream) == whole
     for a, b in ((b"", b"x"), (b"abc", b""), (bytes(range(256)) * 300, b"\xff" * 70000)):
         combined = files._adler32_combine(zlib.adler32(a), zlib.adler32(b), len(b))
         assert combined == zlib.adler32(a + b)
+
+
+def test_a_table_image_encodes_as_its_whole_lookup(monkeypatch):
+    """A TableImage (looked up strip by strip) gives the PNG of table[index], byte for byte."""
+    from lib_scene.blocks import TableImage
+
+    monkeypatch.setattr(files, "_STRIP_BYTES", 500)
+    rng = np.random.default_rng(3)
+    index = rng.integers(0, 6, (53, 41), dtype=np.uint16)
+    for table in (rng.integers(0, 256, (6, 3), dtype=np.uint8), rng.integers(0, 256, 6, dtype=np.uint8)):
+        img = TableImage(table, index)
+        assert np.array_equal(img.whole(), table[index])
+        assert png_bytes(img) == png_bytes(table[index])
+        assert img.any() and img.size == table[index].size
+    counts = np.bincount(index.ravel(), minlength=6)
+    black = np.zeros((6, 3), np.uint8)
+    black[5] = 9  # only a code no pixel has is coloured
+    index[index == 5] = 0
+    assert not TableImage(black, index).any()
+    assert not TableImage(black, index, np.bincount(index.ravel(), minlength=6)).any()
+    assert TableImage(black, index, counts).any() is True  # counts say code 5 has pixels
 
 
 def test_png_refuses_what_it_cannot_encode():
