@@ -235,9 +235,8 @@ def _group_medians(
 _SENTINEL = np.uint16(65535)
 
 
-def _min3x3(lab: NDArray[Any]) -> NDArray[Any]:
-    """3x3 minimum filter (border = +inf) of a uint16 array."""
-    cv2 = region_labels.cv2_or_none()
+def _min3x3(lab: NDArray[Any], cv2: Any) -> NDArray[Any]:
+    """3x3 minimum filter (border = +inf) of a uint16 array (with opencv's erode when given)."""
     if cv2 is not None:
         out: NDArray[Any] = cv2.erode(
             lab, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_CONSTANT, borderValue=65535
@@ -261,13 +260,14 @@ def grow_regions(lab: NDArray[Any], grow: int, in_place: bool = False) -> NDArra
     Identical with and without opencv (opencv only computes the same 3x3 minimum faster).
     ``in_place``: grow ``lab`` itself (a caller's own temporary) instead of a copy."""
     out = lab if in_place else lab.copy()
+    cv2 = region_labels.cv2_for(lab.size)
     for _ in range(max(0, int(grow))):
-        if not _grow_pass(out):
+        if not _grow_pass(out, cv2):
             break
     return out
 
 
-def _grow_pass(out: NDArray[Any]) -> bool:
+def _grow_pass(out: NDArray[Any], cv2: Any) -> bool:
     """One dilation pass of :func:`grow_regions` in place, in blocks of rows (each block's 3x3
     minimum is taken over the rows as they were before this pass: the row above comes from a
     saved copy); no canvas-sized temporaries. Whether any pixel changed."""
@@ -282,7 +282,7 @@ def _grow_pass(out: NDArray[Any]) -> bool:
         if above is not None:
             win[0] = above
         above = win[b - 1 - lo].copy()
-        m = _min3x3(win)[a - lo : a - lo + (b - a)]
+        m = _min3x3(win, cv2)[a - lo : a - lo + (b - a)]
         blk = out[a:b]
         upd = (blk == _SENTINEL) & (m != _SENTINEL)
         if upd.any():

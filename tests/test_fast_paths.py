@@ -166,6 +166,40 @@ def test_cli_depth_is_quiet_on_stderr_when_piped(blender5, tmp_path):
     assert "levels used" in res.stdout and res.stdout.count("wrote ") == 3
 
 
+def test_cli_plan_imports_only_what_it_uses(blender5, tmp_path):
+    """``plan`` on a small canvas: the same files, without the other command modules, the webui
+    client's urllib stack or opencv (numpy grows the regions; the same pixels, test_regions)."""
+    import json
+
+    from scenes import sidecar
+
+    with open(os.path.join(os.path.dirname(blender5), "Cam0.json"), "w", encoding="utf-8") as fh:
+        json.dump(sidecar("Cam0"), fh)
+    code = (
+        "import sys; from lib_scene.cli import main; "
+        f"main(['plan', {blender5!r}, '--seed', '5', '--out', {str(tmp_path / 'out')!r}]); "
+        "print(sorted(m for m in ('cv2', 'lib_scene.cli_warp', 'lib_scene.cli_regions', "
+        "'lib_scene.cli_normal', 'lib_scene.run_job', 'urllib.request') if m in sys.modules))"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=dict(os.environ, PYTHONPATH=ROOT),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert res.stdout.splitlines()[-1] == "[]"
+    pytest.importorskip("cv2")  # imported: the regions grow with opencv in this process
+    from lib_scene.cli import main
+
+    assert main(["plan", blender5, "--seed", "5", "--out", str(tmp_path / "again")]) == 0
+    names = sorted(os.listdir(tmp_path / "out"))
+    assert names == sorted(os.listdir(tmp_path / "again")) and "Cam0.regions.png" in names
+    for name in names:
+        assert (tmp_path / "out" / name).read_bytes() == (tmp_path / "again" / name).read_bytes(), name
+
+
 @pytest.mark.parametrize("command", ["plan", "regions", "normal"])
 def test_cli_commands_show_a_bar_on_a_terminal_only(command, blender5, tmp_path, monkeypatch, capsys):
     pytest.importorskip("tqdm")
