@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .animation import out_stem
 from .chain import ChainStep, run_chain
@@ -38,7 +38,6 @@ from .params import PlanParams
 from .plan import GenerationPlan
 from .progress import Steps, progress
 from .request import HostFacts, Planned, Scene, chain_scene, draw_seed, parse_params, resolve_planned
-from .run_job import RunJob
 from .webui_client import (
     controlnet_models,
     controlnet_unit_count,
@@ -47,6 +46,9 @@ from .webui_client import (
     webui_url,
 )
 from .wire import endpoint, to_payload
+
+if TYPE_CHECKING:
+    from .run_job import RunJob
 
 
 def _plan_args(p: argparse.ArgumentParser, run: bool = False, anim: bool = False) -> None:
@@ -271,7 +273,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
             if (
                 pl.splits is not None and cs.depth is not None
             ):  # the test-colour image of the splits, canvas size
-                rgb = Quantized.of(cs.depth, cs.hit, pl.splits).test_rgb()
+                rgb = Quantized.of(cs.depth, cs.hit, pl.splits).test_image()
                 batch.add_png(os.path.join(args.out, out_stem(pl.plan) + ".test.png"), rgb)
         steps.next("encoding and writing")
         written = batch.commit()
@@ -355,6 +357,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     planned = resolve_planned(scene_of(args.paths, args.layer), params.replace(seed=seed), facts)
     keep_seed(args.out, key, seed)  # planned: the inputs are good
     plans = [pl.plan for pl in planned]
+    from .run_job import RunJob  # here: plan needs none of the webui client's imports
+
     job = RunJob(url, facts, args.out, args.timeout, _input_files(plans, args), [out_stem(p) for p in plans])
     try:
         if plans[0].chain:
