@@ -170,8 +170,8 @@ def edits(n: int, repeat: int = 7, encoders: tuple[str, ...] = ("file", "pillow"
 
     def threshold_edit(enc: Callable[[NDArray[np.uint8]], int]) -> int:
         k[0] += 1
-        res = build_regions(cs, threshold=thr[k[0] % len(thr)], stats=stats)
-        mask = paint_mask(pv.grid.sample(res.labels).view(np.uint16), len(res.regions))  # as the tab does
+        res = build_regions(cs, threshold=thr[k[0] % len(thr)], stats=stats, grid=(pv.grid.ys, pv.grid.xs))
+        mask = paint_mask(res.labels.view(np.uint16), len(res.regions))  # as the tab does
         return enc(overlay(pv.base_image(), mask))
 
     coders = {"file": file_png, "pillow": pillow_png}

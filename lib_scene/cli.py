@@ -28,6 +28,16 @@ from .splits import SplitPlan, load_preset
 
 #: The command modules registered with ``cli_base.command`` (imported for that, by build_parser).
 COMMAND_MODULES = ("cli_regions", "cli_normal", "cli_plan", "cli_warp")
+#: The module of each command in COMMAND_MODULES: running one imports only its own module
+#: (``plan`` starts faster without warp, normals and regions' command modules).
+MODULE_OF = {
+    "regions": "cli_regions",
+    "normal": "cli_normal",
+    "plan": "cli_plan",
+    "run": "cli_plan",
+    "warp": "cli_warp",
+    "consistency": "cli_warp",
+}
 #: This module's own commands: running one of them does not import the other command modules
 #: (``depth`` starts faster without the webui client, warp and their imports).
 CORE = ("info", "histogram", "depth", "shell")
@@ -154,9 +164,9 @@ def depth_outputs(
         notes.extend(depth_map_notes(cs.camera, grey, cs.hit, cs.depth_unit))
     if sixteen:
         batch.add_png(base + ".depth16.png", grey.astype(np.uint16) * 257)
-    batch.add_png(base + ".test.png", q.test_rgb())
+    batch.add_png(base + ".test.png", q.test_image())
     if regions:
-        rgb = q.region_rgb()
+        rgb = q.region_image()
         batch.add_png(base + ".regions.png", rgb)
         if notes is not None:
             hint = "no split has a 'region' number; give region numbers in the --splits preset, or use the regions command"
@@ -233,9 +243,11 @@ def cmd_shell(args: argparse.Namespace) -> int:
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The parser of every command; of this module's own only when ``command`` is one of them."""
+    """The parser of every command; of this module's own and ``command``'s when it is one (a
+    command of another module: that module's too, :data:`MODULE_OF`)."""
     if command not in CORE:
-        for name in COMMAND_MODULES:
+        own = MODULE_OF.get(command or "")
+        for name in (own,) if own else COMMAND_MODULES:
             importlib.import_module(f"{__package__}.{name}")
     parser = argparse.ArgumentParser(
         prog="scene-import",

@@ -30,23 +30,12 @@ from .cli_base import say as _print
 from .depth import Quantized
 from .errors import InputError, SceneImportError
 from .files import OutputBatch
-from .jobs import (
-    build_tasks,
-    chain_camera_order,
-    job_key,
-    keep_seed,
-    kept_seed,
-    plan_tasks,
-    refuse_chained_animation,
-    resume_tasks,
-)
 from .jsonio import load_json_file, parse_json
 from .notices import emit
 from .params import PlanParams
 from .plan import GenerationPlan
 from .progress import Steps
 from .request import HostFacts, Planned, Scene, draw_seed, parse_params, resolve_planned
-from .run_job import RunJob
 from .webui_client import (
     controlnet_models,
     controlnet_unit_count,
@@ -279,7 +268,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
             if (
                 pl.splits is not None and cs.depth is not None
             ):  # the test-colour image of the splits, canvas size
-                rgb = Quantized.of(cs.depth, cs.hit, pl.splits).test_rgb()
+                rgb = Quantized.of(cs.depth, cs.hit, pl.splits).test_image()
                 batch.add_png(os.path.join(args.out, out_stem(pl.plan) + ".test.png"), rgb)
         steps.next("encoding and writing")
         written = batch.commit()
@@ -312,6 +301,19 @@ def host_of(url: str, host: str = "auto") -> HostFacts:
 def cmd_run(args: argparse.Namespace) -> int:
     if len(args.webui) > 1 or args.scheduler:
         return _run_cluster(args)
+    # here: plan needs none of the run job's imports
+    from .jobs import (
+        build_tasks,
+        chain_camera_order,
+        job_key,
+        keep_seed,
+        kept_seed,
+        plan_tasks,
+        refuse_chained_animation,
+        resume_tasks,
+    )
+    from .run_job import RunJob
+
     url = args.webui[0]
     facts = host_of(url, args.host)
     data = _params_data(args)

@@ -266,11 +266,18 @@ class Quantized:
         return self._lookup(self._split_of_code())
 
     def test_rgb(self) -> NDArray[np.uint8]:
+        return self._lookup(self._test_table())
+
+    def test_image(self) -> blocks.TableImage:
+        """:meth:`test_rgb`, looked up a strip at a time by the PNG encoder."""
+        return blocks.TableImage(self._test_table(), self.index, self.per_code)
+
+    def _test_table(self) -> NDArray[np.uint8]:
         table = np.repeat(self._grey_table()[:, None], 3, axis=1)
         split = self._split_of_code()
         for k, s in enumerate(self.plan.splits):  # a split without a colour gets a distinct default
             table[split == k] = parse_colour(s.test) if s.test else default_test_colour(k)
-        return self._lookup(table)
+        return table
 
     def region_labels(self) -> NDArray[np.int32]:
         split = self._split_of_code()
@@ -278,12 +285,19 @@ class Quantized:
         return self._lookup(regions[split])
 
     def region_rgb(self) -> NDArray[np.uint8]:
+        return self._lookup(self._region_table())
+
+    def region_image(self) -> blocks.TableImage:
+        """:meth:`region_rgb`, looked up a strip at a time by the PNG encoder."""
+        return blocks.TableImage(self._region_table(), self.index, self.per_code)
+
+    def _region_table(self) -> NDArray[np.uint8]:
         split = self._split_of_code()
         table = np.zeros((len(split), 3), np.uint8)
         for k, s in enumerate(self.plan.splits):
             if s.region is not None:
                 table[split == k] = region_color(s.region)
-        return self._lookup(table)
+        return table
 
     def counts(self) -> NDArray[np.int64]:
         """Pixels per split (quantised pixels; below the first start counts in split 0)."""

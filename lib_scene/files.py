@@ -28,13 +28,14 @@ import tempfile
 import threading
 import uuid
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from .blocks import TableImage
 from .errors import OutputError, SceneImportError
 
 _UMASK_LOCK = threading.Lock()
@@ -42,6 +43,8 @@ _UMASK_LOCK = threading.Lock()
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: Raw bytes per deflate strip: large enough that a strip's flush costs nothing measurable.
 _STRIP_BYTES = 8 << 20
+#: Rows a..b of an image as bytes, (b - a, row bytes).
+Rows = Callable[[int, int], NDArray[np.uint8]]
 _WORKERS = max(1, min(4, os.cpu_count() or 1))
 _pools: dict[str, ThreadPoolExecutor] = {}
 
@@ -149,40 +152,75 @@ def _deflate(data: memoryview, level: int, last: bool) -> bytes:
     return c.compress(data) + c.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
 
 
-def _zlib_stream(raw: memoryview, row_bytes: int, level: int) -> bytes:
-    """One zlib stream of ``raw``, deflated in strips of whole rows on the worker threads."""
-    rows = len(raw) // row_bytes
-    per = max(1, _STRIP_BYTES // row_bytes)
-    bounds = [min(r, rows) * row_bytes for r in range(0, rows + per, per)]
-    bounds = sorted(set(bounds))
-    strips = [raw[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-    if len(strips) == 1:
-        pieces = [_deflate(strips[0], level, True)]
-    else:
-        last = len(strips) - 1
-        pieces = list(
-            _executor("strip").map(lambda k: _deflate(strips[k], level, k == last), range(len(strips)))
-        )
-    return b"\x78\x01" + b"".join(pieces) + struct.pack(">I", zlib.adler32(raw))
+def _adler32_combine(a1: int, a2: int, len2: int) -> int:
+    """zlib's ``adler32_combine``: the Adler-32 of two pieces from each piece's checksum."""
+    base = 65521
+    rem = len2 % base
+    s1 = a1 & 0xFFFF
+    s2 = (rem * s1) % base
+    s1 += (a2 & 0xFFFF) + base - 1
+    s2 += (a1 >> 16) + (a2 >> 16) + base - rem
+    return ((s2 % base) << 16) | (s1 % base)
 
 
-def png_bytes(arr: NDArray[np.generic], level: int = 1) -> bytes:
-    """Encode an 8-bit L (H, W) or RGB (H, W, 3) array losslessly as PNG; 16-bit (H, W) as grey 16."""
-    a = np.asarray(arr)
-    rows: NDArray[Any]
+def _strip(rows: Rows, a: int, b: int, bpp: int, level: int, last: bool) -> tuple[bytes, int, int]:
+    """Rows a..b filtered and deflated: (the deflated bytes, their Adler-32, the filtered length)."""
+    scan = _sub_filtered(rows(a, b), bpp)
+    data = memoryview(scan.reshape(-1).data)
+    return _deflate(data, level, last), zlib.adler32(data), len(data)
+
+
+def _zlib_stream(rows: Rows, h: int, row_bytes: int, bpp: int, level: int) -> bytes:
+    """One zlib stream of the ``h`` rows (``rows(a, b)``: rows a..b as (b - a, row_bytes) bytes)
+    filtered (:func:`_sub_filtered`), looked up, filtered and deflated in strips of whole rows on
+    the worker threads: no canvas-sized copy is made (at 8192² fresh memory costs page faults that
+    made big images slower per pixel than small ones)."""
+    per = max(1, _STRIP_BYTES // (row_bytes + 1))
+    starts = list(range(0, h, per))
+    last = len(starts) - 1
+
+    def one(k: int) -> tuple[bytes, int, int]:
+        return _strip(rows, starts[k], min(h, starts[k] + per), bpp, level, k == last)
+
+    pieces = [one(0)] if last == 0 else list(_executor("strip").map(one, range(len(starts))))
+    adler = pieces[0][1]
+    for _, a2, n2 in pieces[1:]:
+        adler = _adler32_combine(adler, a2, n2)
+    return b"\x78\x01" + b"".join(p[0] for p in pieces) + struct.pack(">I", adler)
+
+
+def _png_layout(a: NDArray[Any] | TableImage) -> tuple[int, int, int]:
+    """(bit depth, PNG colour type, bytes a pixel) of an image png_bytes can encode."""
     if a.dtype == np.uint16 and a.ndim == 2:
-        rows, depth, colour, bpp = a.astype(">u2").view(np.uint8), 16, 0, 2
-    elif a.dtype == np.uint8 and a.ndim == 2:
-        rows, depth, colour, bpp = a, 8, 0, 1
-    elif a.dtype == np.uint8 and a.ndim == 3 and a.shape[2] == 3:
-        rows, depth, colour, bpp = a.reshape(a.shape[0], -1), 8, 2, 3
-    else:
-        raise ValueError(f"cannot encode {a.dtype} array of shape {a.shape} as PNG")
+        return 16, 0, 2
+    if a.dtype == np.uint8 and a.ndim == 2:
+        return 8, 0, 1
+    if a.dtype == np.uint8 and a.ndim == 3 and a.shape[2] == 3:
+        return 8, 2, 3
+    raise ValueError(f"cannot encode {a.dtype} array of shape {a.shape} as PNG")
+
+
+def _row_slicer(a: NDArray[Any]) -> Callable[[int, int], NDArray[Any]]:
+    return lambda r0, r1: a[r0:r1]
+
+
+def png_bytes(arr: NDArray[np.generic] | TableImage, level: int = 1) -> bytes:
+    """Encode an 8-bit L (H, W) or RGB (H, W, 3) image losslessly as PNG; 16-bit (H, W) as grey
+    16. A :class:`lib_scene.blocks.TableImage` is looked up a strip of rows at a time."""
+    a = arr if isinstance(arr, TableImage) else np.asarray(arr)
+    depth, colour, bpp = _png_layout(a)
     h, w = a.shape[:2]
     if h < 1 or w < 1:
         raise ValueError(f"cannot encode an empty {w}x{h} image as PNG")
-    scan = _sub_filtered(np.ascontiguousarray(rows, dtype=np.uint8), bpp)
-    idat = _zlib_stream(memoryview(scan.reshape(-1).data), scan.shape[1], level)
+    get: Callable[[int, int], NDArray[Any]] = a.rows if isinstance(a, TableImage) else _row_slicer(a)
+
+    def rows(r0: int, r1: int) -> NDArray[np.uint8]:
+        blk = get(r0, r1)
+        blk = blk.astype(">u2") if bpp == 2 else np.ascontiguousarray(blk, dtype=np.uint8)
+        out: NDArray[np.uint8] = blk.view(np.uint8).reshape(r1 - r0, -1)
+        return out
+
+    idat = _zlib_stream(rows, h, w * bpp, bpp, level)
     ihdr = struct.pack(">IIBBBBB", w, h, depth, colour, 0, 0, 0)
     return _PNG_SIGNATURE + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
 
@@ -213,7 +251,7 @@ class OutputBatch:
         self._items.append((path, data))
         return path
 
-    def add_png(self, path: str | os.PathLike[str], arr: NDArray[np.generic]) -> str:
+    def add_png(self, path: str | os.PathLike[str], arr: NDArray[np.generic] | TableImage) -> str:
         """Queue ``arr`` (not modified afterwards by the caller) to be encoded as PNG at ``path``."""
         path = self._check(path)
         self._items.append((path, _executor().submit(png_bytes, arr)))

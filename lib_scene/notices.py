@@ -14,6 +14,8 @@ from typing import Any, TextIO
 import numpy as np
 from numpy.typing import NDArray
 
+from .blocks import TableImage
+
 __all__ = ["depth_map_notes", "emit", "normal_map_notes", "region_mask_notes"]
 
 
@@ -48,7 +50,7 @@ def normal_map_notes(camera: str, rgb: NDArray[Any]) -> list[str]:
     return []
 
 
-def region_mask_notes(camera: str, rgb: NDArray[Any], hint: str = "") -> list[str]:
+def region_mask_notes(camera: str, rgb: NDArray[Any] | TableImage, hint: str = "") -> list[str]:
     """An all-black region mask: no pixel belongs to any region."""
     if rgb.size == 0 or rgb.any():
         return []

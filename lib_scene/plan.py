@@ -468,10 +468,28 @@ def _grey_depth(d: _Draft, split_plan: SplitPlan | None) -> NDArray[np.uint8] | 
     return np.asarray(quantize(d.cs.depth, d.cs.hit, split_plan), dtype=np.uint8)
 
 
+#: A plan's normal map made beforehand (:func:`plan_normal_map`): the map, or why it failed.
+MadeNormal = U8Image | SceneImportError
+
+
+def plan_normal_map(cs: CanvasSet, convention: str) -> MadeNormal:
+    """The normal map a plan of ``cs`` uses (canvas size), or the error that stopped it. A caller
+    may make it first and drop the float normal canvas before :func:`build_plan` (``made_normal=``):
+    at 8192² that canvas is 805 MB, otherwise held through the depth and region stages."""
+    try:
+        return normal_map(cs, convention=convention)
+    except SceneImportError as exc:
+        return exc
+
+
 def _units(
-    d: _Draft, split_plan: SplitPlan | None, models: list[str] | None, grey: NDArray[np.uint8] | None
+    d: _Draft,
+    split_plan: SplitPlan | None,
+    models: list[str] | None,
+    grey: NDArray[np.uint8] | None,
+    made_normal: MadeNormal | None,
 ) -> None:
-    """The depth and normal ControlNet units."""
+    """The depth and normal ControlNet units (``made_normal``: see :func:`plan_normal_map`)."""
     cs, params = d.cs, d.params
     if params.depth.enabled:
         if cs.depth is None:
@@ -482,13 +500,14 @@ def _units(
             d.warnings.extend(depth_map_notes(cs.camera, grey, cs.hit, cs.depth_unit))
             _add_unit(d, "depth", params.depth, grey, models)
     if params.normal.enabled:
-        if cs.normal is None:
-            d.warn(f"camera {cs.camera}: no normal canvas; the normal unit is off")
-            return
-        try:
-            nmap = normal_map(cs, convention=params.normal_convention)
-        except SceneImportError as exc:
-            d.warn(f"camera {cs.camera}: normal map failed ({exc}); the normal unit is off")
+        nmap = made_normal
+        if nmap is None:
+            if cs.normal is None:
+                d.warn(f"camera {cs.camera}: no normal canvas; the normal unit is off")
+                return
+            nmap = plan_normal_map(cs, params.normal_convention)
+        if isinstance(nmap, SceneImportError):
+            d.warn(f"camera {cs.camera}: normal map failed ({nmap}); the normal unit is off")
             return
         d.warnings.extend(normal_map_notes(cs.camera, np.asarray(nmap)))
         _add_unit(d, "normal", params.normal, np.asarray(nmap, dtype=np.uint8), models)
@@ -591,6 +610,7 @@ def build_plan(
     available_models: list[str] | None = None,
     controlnet: bool = True,
     regional_prompter: bool = True,
+    made_normal: MadeNormal | None = None,
 ) -> GenerationPlan:
     """Build one camera's plan. Pure and deterministic; never mutates ``cs``.
 
@@ -599,6 +619,8 @@ def build_plan(
     (default: the camera's sidecar). ``available_models``: the host's ControlNet models as
     ``"name [hash8]"`` strings (None: the default names). ``controlnet`` / ``regional_prompter``:
     whether the host has them (without ControlNet no units; without RP a flat prompt).
+    ``made_normal``: :func:`plan_normal_map` of this camera with ``params.normal_convention``, made
+    by a caller that then dropped ``cs.normal`` (the plan is the same).
     """
     params = params or PlanParams()
     width, height = generation_size(cs.width, cs.height, params.long_side)
@@ -606,7 +628,7 @@ def build_plan(
     split_plan = resolve_splits(cs, params, preset)
     grey = _grey_depth(d, split_plan)
     if controlnet:
-        _units(d, split_plan, available_models, grey)
+        _units(d, split_plan, available_models, grey, made_normal)
     elif params.depth.enabled or params.normal.enabled:
         d.warn(NO_CONTROLNET)
     _regions(d, descriptions, split_plan)

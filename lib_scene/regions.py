@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from . import blocks, region_labels
+from . import blocks
 from .canvas import CanvasSet
 from .descriptions import (
     Descriptions,
@@ -61,6 +61,8 @@ from .errors import RegionError
 from .files import OutputBatch
 from .palette import MAX_REGIONS, region_palette
 from .prompt import RP_KEYWORDS, compose, flat, sanitize
+from .region_grow import SENTINEL as _SENTINEL
+from .region_grow import grow_at, grow_regions, paint_mask
 from .region_labels import (
     AOV_TOLERANCE,
     RegionStats,
@@ -230,72 +232,6 @@ def _group_medians(
 
 
 # --------------------------------------------------------------------------- mask
-
-
-_SENTINEL = np.uint16(65535)
-
-
-def _min3x3(lab: NDArray[Any]) -> NDArray[Any]:
-    """3x3 minimum filter (border = +inf) of a uint16 array."""
-    cv2 = region_labels.cv2_or_none()
-    if cv2 is not None:
-        out: NDArray[Any] = cv2.erode(
-            lab, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_CONSTANT, borderValue=65535
-        )
-        return out
-    h, w = lab.shape
-    p = np.full((h + 2, w + 2), _SENTINEL, dtype=np.uint16)
-    p[1:-1, 1:-1] = lab
-    out = lab.copy()
-    for dy in (0, 1, 2):
-        for dx in (0, 1, 2):
-            if dy == 1 and dx == 1:
-                continue
-            np.minimum(out, p[dy : dy + h, dx : dx + w], out=out)
-    return out
-
-
-def grow_regions(lab: NDArray[Any], grow: int, in_place: bool = False) -> NDArray[Any]:
-    """``grow`` passes of 8-neighbour dilation of region numbers (uint16, 65535 = unassigned) into
-    unassigned pixels only; a pixel reached by several regions in one pass takes the lowest number.
-    Identical with and without opencv (opencv only computes the same 3x3 minimum faster).
-    ``in_place``: grow ``lab`` itself (a caller's own temporary) instead of a copy."""
-    out = lab if in_place else lab.copy()
-    for _ in range(max(0, int(grow))):
-        if not _grow_pass(out):
-            break
-    return out
-
-
-def _grow_pass(out: NDArray[Any]) -> bool:
-    """One dilation pass of :func:`grow_regions` in place, in blocks of rows (each block's 3x3
-    minimum is taken over the rows as they were before this pass: the row above comes from a
-    saved copy); no canvas-sized temporaries. Whether any pixel changed."""
-    h = out.shape[0]
-    rows = max(1, blocks.BLOCK // max(1, out.shape[1]))
-    changed = False
-    above: NDArray[Any] | None = None  # the row above the block, as it was before this pass
-    for a in range(0, h, rows):
-        b = min(h, a + rows)
-        lo = max(0, a - 1)
-        win = out[lo : min(h, b + 1)].copy()
-        if above is not None:
-            win[0] = above
-        above = win[b - 1 - lo].copy()
-        m = _min3x3(win)[a - lo : a - lo + (b - a)]
-        blk = out[a:b]
-        upd = (blk == _SENTINEL) & (m != _SENTINEL)
-        if upd.any():
-            np.copyto(blk, m, where=upd)
-            changed = True
-    return changed
-
-
-def paint_mask(numbers: NDArray[Any], n: int) -> NDArray[Any]:
-    """Region numbers (uint16, 65535 unassigned) -> (H, W, 3) uint8 with exact RP colours."""
-    lut = np.zeros((n + 1, 3), dtype=np.uint8)
-    lut[:n] = region_palette(n)
-    return blocks.take(lut, np.minimum(numbers, n))
 
 
 # --------------------------------------------------------------------------- build
@@ -487,14 +423,19 @@ def _hidden(b: _Build, visible: NDArray[np.bool_]) -> list[Hidden]:
     return sorted(hidden, key=lambda h: h.index)
 
 
-def _numbers(b: _Build, groups: NDArray[np.uint16], rank: list[int], grow: int) -> NDArray[np.uint16]:
-    """Region number per pixel (65535 unassigned) from the group per pixel, grown into the seams."""
-    n = len(b.members)
+def _number_of_group(rank: list[int], n: int) -> NDArray[np.uint16]:
+    """Region number of each group, 65535 for group n (no group)."""
     number_of_group = np.empty(n + 1, dtype=np.uint16)
     number_of_group[n] = _SENTINEL
     for k, g in enumerate(rank):
         number_of_group[g] = k
-    numbers = grow_regions(blocks.take(number_of_group, groups), grow, in_place=True)
+    return number_of_group
+
+
+def _numbers(b: _Build, groups: NDArray[np.uint16], rank: list[int], grow: int) -> NDArray[np.uint16]:
+    """Region number per pixel (65535 unassigned) from the group per pixel, grown into the seams."""
+    n = len(b.members)
+    numbers = grow_regions(blocks.take(_number_of_group(rank, n), groups), grow, in_place=True)
     present = blocks.bincount(numbers, minlength=n + 1)
     if not ((present[:n] > 0).all() and present[n:-1].sum() == 0):
         raise RegionError(
@@ -521,6 +462,7 @@ def build_regions(
     grow: int = 1,
     splits: SplitPlan | None = None,
     stats: RegionStats | None = None,
+    grid: tuple[NDArray[Any], NDArray[Any]] | None = None,
 ) -> RegionResult:
     """Regions of one camera (:class:`lib_scene.canvas.CanvasSet`): mask, table and warnings.
 
@@ -529,7 +471,11 @@ def build_regions(
     sidecar. An index without a description is described by its object name, else "object N",
     with a warning. Descriptions are sanitised (:func:`lib_scene.prompt.sanitize`). ``stats``:
     this camera's :func:`lib_scene.region_labels.region_stats` for ``source`` and ``splits``
-    (kept by a caller that re-thresholds; the result is the same).
+    (kept by a caller that re-thresholds; the result is the same). ``grid``: the rows and columns
+    of a preview (:class:`lib_scene.preview.PreviewGrid` ``ys``, ``xs``): ``labels`` (so ``mask``
+    and the size in ``to_dict``) are then the labels at those pixels only, ``labels[ys][:, xs]``
+    of the whole; with ``stats`` that kept the
+    depths and ``grow`` <= 1 no pass over the whole canvas is made (:func:`grow_at`).
     """
     thr, grow = _check_options(threshold, order, grow)
     src = stats.source if stats is not None else pick_source(cs, source, splits)
@@ -556,16 +502,25 @@ def build_regions(
     code_to_group = np.full(int(keys.max()) + 1 if keys.size else 1, n, dtype=np.uint16)
     for g, pos_list in enumerate(b.members):
         code_to_group[keys[pos_list]] = g
-    groups = blocks.take(code_to_group, codes)  # n: no group (unassigned or invisible)
     kept = st.medians if st is not None and st.depths is not None else None
-    del codes, st  # labels counted here (an int32 canvas) are freed before the seams are grown
+    at = grid if kept is not None and grow <= 1 else None  # the grid's pixels only
+    groups = None if at is not None else blocks.take(code_to_group, codes)  # n: no group
+    if at is None:
+        del codes, st  # labels counted here (an int32 canvas) are freed before the seams are grown
     if kept is not None:  # counted once per camera: no pass over the canvas
         medians = kept([[int(keys[p]) for p in pos_list] for pos_list in b.members])
     else:
+        assert groups is not None
         medians = _group_medians(groups, cs.depth, cs.hit, n)
     dists = [_min_distance(b, pos_list) for pos_list in b.members]
     rank, order_used = _rank(b, order, medians, dists)
-    numbers = _numbers(b, groups, rank, grow)
+    if at is not None:
+        lut = _number_of_group(rank, n)[code_to_group]
+        numbers = grow_at(lut, codes, *at) if grow else np.take(lut, codes[at[0]][:, at[1]])
+    else:
+        assert groups is not None
+        numbers = _numbers(b, groups, rank, grow)
+        numbers = numbers if grid is None else numbers[grid[0]][:, grid[1]]
     regions = _region_list(b, rank, medians, dists)
     hidden = _hidden(b, visible)
     if n == 0:

@@ -31,7 +31,7 @@ from .descriptions import Descriptions, load_descriptions
 from .errors import NotFoundError, ParamsError
 from .jsonio import parse_json
 from .params import ParamsJSONError, PlanParams
-from .plan import GenerationPlan, build_plan
+from .plan import GenerationPlan, MadeNormal, build_plan, plan_normal_map
 from .splits import SplitPlan, load_preset
 
 __all__ = [
@@ -224,6 +224,7 @@ def _build(
     preset: SplitPlan | None,
     descriptions: Descriptions | None,
     facts: HostFacts,
+    made_normal: MadeNormal | None = None,
 ) -> GenerationPlan:
     return build_plan(
         cs,
@@ -233,7 +234,19 @@ def _build(
         available_models=list(facts.models) if facts.models is not None else None,
         controlnet=facts.controlnet,
         regional_prompter=facts.regional_prompter,
+        made_normal=made_normal,
     )
+
+
+def _normal_first(cs: CanvasSet, p: PlanParams, facts: HostFacts) -> tuple[CanvasSet, MadeNormal | None]:
+    """The camera's normal map made now and its float normal canvas dropped, when the plans use
+    the map and nothing after them needs the canvas (not a chain: its views reproject normals).
+    The float canvas (805 MB at 8192²) then is not held through the depth and region stages.
+    Keyframes and variations change prompts only, so every plan of the camera uses this map."""
+    if cs.normal is None or p.chain.enabled or not (facts.controlnet and p.normal.enabled):
+        return cs, None
+    made = plan_normal_map(cs, p.normal_convention)
+    return replace(cs, normal=None), made
 
 
 def resolve_planned(
@@ -264,9 +277,10 @@ def resolve_planned(
         preset, descriptions = _inputs(scene, p)
         frames = camera_frames(numbers, p)
         for n, frame in enumerate(frames):
-            cs = load(frame if numbers else None)
-
-            build = partial(_build, cs, preset=preset, descriptions=descriptions, facts=facts)
+            cs, made = _normal_first(load(frame if numbers else None), p, facts)
+            build = partial(
+                _build, cs, preset=preset, descriptions=descriptions, facts=facts, made_normal=made
+            )
             if n == 0:
                 check_keyframes(build, p)
             for plan in plans_for_frame(build, p, frame):

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from typing import Any
 
 from .errors import HostError
@@ -68,6 +66,9 @@ def error_text(body: str) -> str:
 
 def request_json(url: str, body: dict[str, Any] | None = None, timeout: float = 30.0) -> object:
     """GET (``body`` None) or POST JSON; the parsed JSON answer, or WebuiError with the server's message."""
+    import urllib.error  # here: urllib.request (http.client, email, ssl) is ~15 ms to import
+    import urllib.request
+
     data = None if body is None else json.dumps(body).encode("utf-8")
     try:
         req = urllib.request.Request(url, data=data, method="GET" if body is None else "POST")

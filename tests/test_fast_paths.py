@@ -6,6 +6,7 @@ import io
 import os
 import subprocess
 import sys
+import zlib
 
 import numpy as np
 import pytest
@@ -49,6 +50,45 @@ def test_png_of_several_strips_decodes_with_pillow_and_opencv(monkeypatch):
     cv2 = pytest.importorskip("cv2")
     bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     assert np.array_equal(bgr[..., ::-1], arr)
+
+
+def test_strips_filtered_apart_give_the_stream_of_the_whole(monkeypatch):
+    """Each strip is filtered and checksummed on its own; the joined stream's Adler-32 is that of
+    the whole filtered image and its inflated bytes are the whole image filtered at once."""
+    rng = np.random.default_rng(2)
+    for shape, bpp in (((131, 37, 3), 3), ((64, 1000), 1), ((1, 5), 1)):
+        arr = rng.integers(0, 256, shape, dtype=np.uint8)
+        rows = arr.reshape(arr.shape[0], -1)
+        whole = files._sub_filtered(rows, bpp).tobytes()
+        for strip in (1000, 37, 1):
+            monkeypatch.setattr(files, "_STRIP_BYTES", strip)
+            stream = files._zlib_stream(files._row_slicer(rows), rows.shape[0], rows.shape[1], bpp, 1)
+            assert stream[-4:] == zlib.adler32(whole).to_bytes(4, "big")
+            assert zlib.decompress(stream) == whole
+    for a, b in ((b"", b"x"), (b"abc", b""), (bytes(range(256)) * 300, b"\xff" * 70000)):
+        combined = files._adler32_combine(zlib.adler32(a), zlib.adler32(b), len(b))
+        assert combined == zlib.adler32(a + b)
+
+
+def test_a_table_image_encodes_as_its_whole_lookup(monkeypatch):
+    """A TableImage (looked up strip by strip) gives the PNG of table[index], byte for byte."""
+    from lib_scene.blocks import TableImage
+
+    monkeypatch.setattr(files, "_STRIP_BYTES", 500)
+    rng = np.random.default_rng(3)
+    index = rng.integers(0, 6, (53, 41), dtype=np.uint16)
+    for table in (rng.integers(0, 256, (6, 3), dtype=np.uint8), rng.integers(0, 256, 6, dtype=np.uint8)):
+        img = TableImage(table, index)
+        assert np.array_equal(img.whole(), table[index])
+        assert png_bytes(img) == png_bytes(table[index])
+        assert img.any() and img.size == table[index].size
+    counts = np.bincount(index.ravel(), minlength=6)
+    black = np.zeros((6, 3), np.uint8)
+    black[5] = 9  # only a code no pixel has is coloured
+    index[index == 5] = 0
+    assert not TableImage(black, index).any()
+    assert not TableImage(black, index, np.bincount(index.ravel(), minlength=6)).any()
+    assert TableImage(black, index, counts).any() is True  # counts say code 5 has pixels
 
 
 def test_png_refuses_what_it_cannot_encode():
@@ -124,6 +164,40 @@ def test_cli_depth_is_quiet_on_stderr_when_piped(blender5, tmp_path):
     # no progress noise; only the honest warning that the automatic plan has no region flags
     assert all(ln.startswith("scene-import: warning: ") for ln in res.stderr.splitlines()), res.stderr
     assert "levels used" in res.stdout and res.stdout.count("wrote ") == 3
+
+
+def test_cli_plan_imports_only_what_it_uses(blender5, tmp_path):
+    """``plan`` on a small canvas: the same files, without the other command modules, the webui
+    client's urllib stack or opencv (numpy grows the regions; the same pixels, test_regions)."""
+    import json
+
+    from scenes import sidecar
+
+    with open(os.path.join(os.path.dirname(blender5), "Cam0.json"), "w", encoding="utf-8") as fh:
+        json.dump(sidecar("Cam0"), fh)
+    code = (
+        "import sys; from lib_scene.cli import main; "
+        f"main(['plan', {blender5!r}, '--seed', '5', '--out', {str(tmp_path / 'out')!r}]); "
+        "print(sorted(m for m in ('cv2', 'lib_scene.cli_warp', 'lib_scene.cli_regions', "
+        "'lib_scene.cli_normal', 'lib_scene.run_job', 'urllib.request') if m in sys.modules))"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=dict(os.environ, PYTHONPATH=ROOT),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert res.stdout.splitlines()[-1] == "[]"
+    pytest.importorskip("cv2")  # imported: the regions grow with opencv in this process
+    from lib_scene.cli import main
+
+    assert main(["plan", blender5, "--seed", "5", "--out", str(tmp_path / "again")]) == 0
+    names = sorted(os.listdir(tmp_path / "out"))
+    assert names == sorted(os.listdir(tmp_path / "again")) and "Cam0.regions.png" in names
+    for name in names:
+        assert (tmp_path / "out" / name).read_bytes() == (tmp_path / "again" / name).read_bytes(), name
 
 
 @pytest.mark.parametrize("command", ["plan", "regions", "normal"])

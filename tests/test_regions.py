@@ -110,6 +110,9 @@ def test_growth_is_identical_with_and_without_opencv(monkeypatch):
     rng = np.random.default_rng(3)
     lab = rng.integers(0, 6, (57, 83)).astype(np.uint16)
     lab[rng.random(lab.shape) < 0.7] = 65535
+    pytest.importorskip("cv2")
+    monkeypatch.setattr(region_labels, "CV2_MIN_PIXELS", 0)  # opencv even for this small canvas
+    assert region_labels.cv2_for(lab.size) is not None
     with_cv = R.grow_regions(lab, 3)
     monkeypatch.setattr(region_labels, "cv2_or_none", lambda: None)
     without = R.grow_regions(lab, 3)

@@ -252,6 +252,49 @@ def _same_result(a: R.RegionResult, b: R.RegionResult) -> None:
 
 
 @pytest.mark.parametrize("source", ["auto", "material", "splits"])
+def test_labels_at_a_preview_grid_are_the_whole_labels_sampled(source):
+    """``grid=``: the labels at a preview grid's pixels (from their 3x3 neighbourhoods with kept
+    stats, grow 0 or 1; sampled from the whole otherwise) are the whole labels sampled there, and
+    the table, medians and warnings are the same, at every threshold, grow and grid size."""
+    from lib_scene.preview import preview_grid
+
+    for src in discover([ROOM, os.path.join(SAMPLES, "room_daz")]):
+        cs = load_camera(src)
+        splits = SplitPlan((Split(0.0, 4.0, 128, region=0), Split(4.0, 1e6, 128, region=1)))
+        if source == "material" and cs.material_index is None:
+            continue
+        stats = region_labels.region_stats(cs, source, splits)
+        for long_side in (97, 256, max(cs.width, cs.height)):
+            g = preview_grid(cs.height, cs.width, long_side)
+            for thr in (0.0, 0.01, 0.2):
+                for grow in (0, 1, 2):
+                    whole = R.build_regions(cs, source=source, threshold=thr, splits=splits, grow=grow)
+                    for st in (stats, None):
+                        at = R.build_regions(
+                            cs, source=source, threshold=thr, splits=splits, grow=grow, stats=st,
+                            grid=(g.ys, g.xs),
+                        )  # fmt: skip
+                        assert np.array_equal(at.labels, g.sample(whole.labels)), (long_side, thr, grow)
+                        size = {"width": g.width, "height": g.height}  # the labels' size
+                        assert at.to_dict() == {**whole.to_dict(), **size}
+                        assert at.warnings == whole.warnings
+
+
+def test_grow_at_reads_only_the_grid_neighbourhoods():
+    """grow_at against the whole canvas grown once, on random labels with wide unassigned areas,
+    grids touching every border."""
+    from lib_scene.region_grow import grow_at, grow_regions
+
+    rng = np.random.default_rng(7)
+    for h, w in ((1, 1), (2, 9), (31, 17), (64, 64)):
+        codes = rng.integers(0, 7, (h, w)).astype(np.int32)
+        lut = np.array([65535, 0, 1, 2, 65535, 3, 65535], np.uint16)
+        whole = grow_regions(np.take(lut, codes), 1)
+        for ys, xs in ((np.arange(h), np.arange(w)), (np.array([0, h - 1]), np.array([w - 1, 0, w // 2]))):
+            assert np.array_equal(grow_at(lut, codes, ys, xs), whole[ys][:, xs])
+
+
+@pytest.mark.parametrize("source", ["auto", "material", "splits"])
 def test_counted_once_stats_give_the_same_regions_at_every_threshold(source):
     """The tab counts a camera's labels and sorts their depths once, then re-thresholds: every
     mask, table, median and warning is the one a fresh build gives."""

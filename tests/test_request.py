@@ -225,7 +225,7 @@ def test_txt2img_plans_never_assemble_the_beauty(folder):
 
     (t2i,) = resolve_planned(Scene(str(folder)), _small(camera="Cam0", seed=1), HostFacts())
     assert t2i.canvases.beauty is None and t2i.canvases.depth is not None
-    assert t2i.canvases.normal is not None and t2i.canvases.object_index is not None
+    assert t2i.canvases.object_index is not None
     (i2i,) = resolve_planned(Scene(str(folder)), _small(camera="Cam0", seed=1, mode="img2img"), HostFacts())
     assert i2i.canvases.beauty is not None and i2i.plan.init_image is not None
     per_camera = {"Cam0": {"mode": "img2img"}}
@@ -238,6 +238,44 @@ def test_txt2img_plans_never_assemble_the_beauty(folder):
         Scene(str(folder), cameras=load_cameras(str(folder))), _small(camera="Cam0", seed=1), HostFacts()
     )
     assert loaded[0].to_dict() == t2i.plan.to_dict()
+
+
+def test_the_normal_map_is_made_first_and_the_float_normal_dropped(folder):
+    """A plan's float normal canvas is dropped once its map is made (it is not held through the
+    depth and region stages); the plans are those build_plan makes from the whole canvas set."""
+    from lib_scene.request import resolve_planned
+
+    cams = {cs.camera: cs for cs in load_cameras(str(folder))}
+    assert cams["Cam0"].normal is not None
+    for params in (_small(seed=1), _small(seed=1, normal_convention="midas")):
+        planned = resolve_planned(Scene(str(folder)), params, HostFacts())
+        assert [p.canvases.normal for p in planned] == [None, None]
+        for p in planned:
+            full = build_plan(cams[p.plan.camera], params)
+            assert [u.kind for u in full.units] == ["depth", "normal"]
+            assert p.plan.to_dict() == full.to_dict()
+    # kept where nothing makes a map from it (the unit off, or no ControlNet)
+    off = _small(seed=1, normal={"enabled": False})
+    assert all(p.canvases.normal is not None for p in resolve_planned(Scene(str(folder)), off, HostFacts()))
+    bare = HostFacts(controlnet=False)
+    assert all(
+        p.canvases.normal is not None for p in resolve_planned(Scene(str(folder)), _small(seed=1), bare)
+    )
+
+
+def test_a_failed_normal_map_made_first_warns_as_before(folder):
+    """A world-space normal pass whose sidecar lost its matrix: the same warning either way."""
+    from lib_scene.request import resolve_planned
+
+    side = folder / "Cam0.json"
+    data = json.loads(side.read_text(encoding="utf-8"))
+    data.pop("matrix_world")
+    side.write_text(json.dumps(data), encoding="utf-8")
+    (got,) = resolve_planned(Scene(str(folder)), _small(camera="Cam0", seed=1), HostFacts())
+    full = build_plan(load_cameras(str(folder))[0], _small(camera="Cam0", seed=1))
+    assert [u.kind for u in got.plan.units] == ["depth"]
+    assert any("normal map failed" in w for w in got.plan.warnings)
+    assert got.plan.to_dict() == full.to_dict()
 
 
 def test_a_plan_reads_the_material_index_only_for_material_regions(tmp_path):

@@ -133,13 +133,15 @@ def _stats(s: TabSession, cs: Any, src: str, plan: Any) -> Any:
 def compute(s: TabSession, src: str, thr: float) -> tuple[list[dict[str, Any]], np.ndarray, list[str], str]:
     """The current camera's regions: rows, the mask at preview size, warnings, the source used."""
     cs, plan = s.canvas(), s.state.require_plan()
-    res = build_regions(
+    grid = s.preview().grid
+    res = build_regions(  # the labels at the preview grid's pixels only
         cs,
         _descriptions(s, src),
         source=src,
         threshold=float(thr),
         splits=plan,
         stats=_stats(s, cs, src, plan),
+        grid=(grid.ys, grid.xs),
     )
     rows = [
         {
@@ -152,9 +154,9 @@ def compute(s: TabSession, src: str, thr: float) -> tuple[list[dict[str, Any]], 
         }
         for r in res.regions
     ]
-    # the labels sampled onto the preview grid, then painted: the same pixels as sampling the
-    # RGB mask, a third of the gather
-    mask = paint_mask(s.preview().grid.sample(res.labels).view(np.uint16), len(res.regions))
+    # the labels at the preview grid's pixels, then painted: the same pixels as sampling the
+    # whole RGB mask
+    mask = paint_mask(res.labels.view(np.uint16), len(res.regions))
     return rows, mask, list(res.warnings), res.source
 
 
