@@ -20,24 +20,22 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .animation import out_stem
-from .chain import ChainStep, run_chain
-from .cli_animate import movies, needs_script, script_body
+from .canvas import discover
+from .cli_animate import needs_script
 from .cli_base import add_frames, command, finite, int_in
 from .cli_base import say as _print
-from .consistency import read_rgb_bytes
 from .depth import Quantized
 from .errors import InputError, SceneImportError
 from .files import OutputBatch
-from .jobs import job_key, keep_seed, kept_seed
 from .jsonio import load_json_file, parse_json
 from .notices import emit
 from .params import PlanParams
 from .plan import GenerationPlan
-from .progress import Steps, progress
-from .request import HostFacts, Planned, Scene, chain_scene, draw_seed, parse_params, resolve_planned
+from .progress import Steps
+from .request import HostFacts, Planned, Scene, draw_seed, parse_params, resolve_planned
 from .webui_client import (
     controlnet_models,
     controlnet_unit_count,
@@ -46,9 +44,6 @@ from .webui_client import (
     webui_url,
 )
 from .wire import endpoint, to_payload
-
-if TYPE_CHECKING:
-    from .run_job import RunJob
 
 
 def _plan_args(p: argparse.ArgumentParser, run: bool = False, anim: bool = False) -> None:
@@ -296,43 +291,6 @@ def host_of(url: str, host: str = "auto") -> HostFacts:
     )
 
 
-def _announce(i: int, n: int, plan: GenerationPlan) -> None:
-    what = f"POST {endpoint(plan)} ({plan.width}x{plan.height})"
-    if plan.mask is not None:
-        carried = 100.0 * float(plan.chain.get("carried", 0.0))
-        what += f", inpaint: {carried:.1f}% carried from {', '.join(plan.chain.get('after', []))}"
-    _print(f"{'frame' if plan.animation else 'camera'} {i}/{n}: {out_stem(plan)} -> {what}")
-    for w in plan.warnings:
-        _print(f"  warning: {w}")
-
-
-def _run_chain(args: argparse.Namespace, job: RunJob, planned: list[Planned]) -> None:
-    """A chained run: each camera after the first inpaints what the ones before it painted.
-    Writes ``<camera>.warp.png`` and ``<camera>.warp.mask.png`` (the mask sent) beside ``<camera>.png``.
-    A camera already in ``--out`` with the same plan hash is read back instead of generated (its
-    plan holds the images before it, so it matches only when they are the same)."""
-    scene = chain_scene(planned)
-    assert scene is not None  # chain_scene is None only for unchained plans
-    plans = [pl.plan for pl in planned]
-    blend = bool(plans) and PlanParams.from_dict(plans[0].params).chain.blend > 0
-
-    def on_step(k: int, step: ChainStep) -> None:
-        _announce(k + 1, len(plans), step.plan)
-        if step.warp is not None and step.mask is not None:
-            base = os.path.join(args.out, step.plan.camera)
-            job.write_new({base + ".warp.png": step.warp, base + ".warp.mask.png": step.mask})
-
-    def generate(plan: GenerationPlan) -> tuple[Any, None]:
-        if "Scene Import chain blend" in plan.infotext:
-            _print(f"  seam blend pass, denoise {plan.denoising_strength:g}")
-        # the inpaint before a blend pass keeps its own name
-        stem = plan.camera + (".inpaint" if plan.mask is not None and blend else "")
-        data = job.image(plan, job.payload(plan), stem)
-        return read_rgb_bytes(data, f"{plan.camera}: the webui's image"), None
-
-    run_chain(plans, scene, generate, on_step)
-
-
 @command(
     "run",
     "plan every camera (and frame, variation) and generate it on a running webui, or over several "
@@ -343,6 +301,19 @@ def _run_chain(args: argparse.Namespace, job: RunJob, planned: list[Planned]) ->
 def cmd_run(args: argparse.Namespace) -> int:
     if len(args.webui) > 1 or args.scheduler:
         return _run_cluster(args)
+    # here: plan needs none of the run job's imports
+    from .jobs import (
+        build_tasks,
+        chain_camera_order,
+        job_key,
+        keep_seed,
+        kept_seed,
+        plan_tasks,
+        refuse_chained_animation,
+        resume_tasks,
+    )
+    from .run_job import RunJob
+
     url = args.webui[0]
     facts = host_of(url, args.host)
     data = _params_data(args)
@@ -354,46 +325,29 @@ def cmd_run(args: argparse.Namespace) -> int:
         if kept is not None:
             _print(f"resuming the job in {args.out} with its seed {kept}")
         seed = draw_seed() if kept is None else kept
-    planned = resolve_planned(scene_of(args.paths, args.layer), params.replace(seed=seed), facts)
+    # the Dask path's task list: which images, in which order, which depend on which
+    refuse_chained_animation(params)
+    sources = discover(list(args.paths))
+    order = chain_camera_order(sources, params, args.layer) if params.chain.enabled else None
+    tasks = build_tasks(sources, params, chain=order)
+    planned = plan_tasks(tasks, scene_of(args.paths, args.layer), params.replace(seed=seed), facts)
     keep_seed(args.out, key, seed)  # planned: the inputs are good
-    plans = [pl.plan for pl in planned]
-    from .run_job import RunJob  # here: plan needs none of the webui client's imports
-
-    job = RunJob(url, facts, args.out, args.timeout, _input_files(plans, args), [out_stem(p) for p in plans])
+    plans = [pl.plan for pl in planned.values()]
+    job = RunJob(url, facts, args.out, args.timeout, _input_files(plans, args), resume_tasks(args.out, tasks))
+    via_script = needs_script(plans)
+    _print(
+        f"{len(tasks)} image(s), seed {seed} for every camera and frame, {facts.dialect} at {url}"
+        + (f", chained: {' > '.join(order)}" + (", per frame" if plans[0].animation else "") if order else "")
+        + (" (travel/variations: through the webui's Scene Import Script)" if via_script else "")
+    )
     try:
-        if plans[0].chain:
-            _print(
-                f"{len(plans)} camera(s), seed {plans[0].seed} for every camera, {facts.dialect} at {url}"
-                f", chained: {' > '.join(p.camera for p in plans)}"
-            )
-            _run_chain(args, job, planned)
-        else:
-            _run_frames(args, job, planned, data)
+        job.run(planned, data, args.layer, args.fps)
     except SceneImportError as exc:
         return job.stopped(exc)
     for path in job.files:
         _print(f"wrote {path}")
     _print(job.summary())
     return 0
-
-
-def _run_frames(args: argparse.Namespace, job: RunJob, planned: list[Planned], data: dict[str, Any]) -> None:
-    """Every camera, frame and variation in turn (travel/variations through the webui's Scene Import
-    Script), then the animation files (when an image was written)."""
-    plans = [pl.plan for pl in planned]
-    via_script = needs_script(plans)
-    _print(
-        f"{len(plans)} image(s), seed {plans[0].seed} for every camera and frame, {job.facts.dialect} at "
-        f"{job.url}" + (" (travel/variations: through the webui's Scene Import Script)" if via_script else "")
-    )
-    images: dict[str, bytes] = {}
-    for i, pl in enumerate(progress(planned, "run", unit="image"), 1):  # a bar: image i/n
-        plan = pl.plan
-        _announce(i, len(plans), plan)
-        body = script_body(plan, pl.canvases, data) if via_script else job.payload(plan)
-        images[out_stem(plan)] = job.image(plan, body, out_stem(plan))
-    if job.written:
-        job.write_new(movies(plans, images, args.out, args.fps))
 
 
 def _run_cluster(args: argparse.Namespace) -> int:

@@ -46,10 +46,10 @@ from .jobs import (
     animations,
     build_tasks,
     chain_camera_order,
-    existing_hashes,
     job_key,
     job_seed,
-    output_base,
+    refuse_chained_animation,
+    resume_tasks,
     task_files,
     write_result,
 )
@@ -230,14 +230,6 @@ def _summary(tally: _Tally, total: int, seconds: float) -> None:
         say(f"  {url}: dropped ({why})")
 
 
-def _read(path: str) -> bytes | None:
-    try:
-        with open(path, "rb") as fh:
-            return fh.read()
-    except OSError:
-        return None
-
-
 def _chain_order(
     sources: list[CameraSource], params: PlanParams, layer: str | None
 ) -> list[str] | SceneImportError:
@@ -262,28 +254,13 @@ def _prepare(client: Any, opts: ClusterOptions, params: PlanParams) -> list[Task
         order = found
         say(f"chained: {' > '.join(order)}, per frame")
     tasks = build_tasks(sources, params, frames_in_order=opts.frames_in_order, chain=order)
-    have = existing_hashes(opts.out, tasks)
-    warped_from = {k for t in tasks if t.chain for k, _ in t.chain.before}
-    return [
-        replace(
-            t,
-            existing_hash=have.get(t.key),
-            done_image=_read(output_base(opts.out, t) + ".png")
-            if t.key in have and t.key in warped_from
-            else None,
-        )
-        for t in tasks
-    ]
+    return resume_tasks(opts.out, tasks)
 
 
 def _check(params: PlanParams, sources_paths: tuple[str, ...]) -> None:
-    """What the Dask path refuses before it starts (the camera selection is checked here too)."""
-    if params.chain.enabled and (params.travel or params.variations):
-        raise InputError(
-            "a chained run (chain.enabled) over several webuis takes no travel or variations: a chained "
-            "camera is an inpaint this machine's workers complete, while travel and variations are "
-            "made by the webui's Scene Import Script; run them unchained, or chained on one --webui"
-        )
+    """What the Dask path refuses before it starts: the one-webui loop's refusals (a chain with
+    travel or variations; the camera selection)."""
+    refuse_chained_animation(params)
     build_tasks(discover(list(sources_paths)), params)
 
 

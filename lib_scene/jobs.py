@@ -1,8 +1,12 @@
 """A generation job as a list of tasks, each one image: (camera, frame, variation), pure and serialisable.
 
-The CLI ``run`` over several webuis (``lib_scene.cluster``) ships one :class:`Task` per image to a
-Dask worker; the worker plans it next to the data (:func:`plan_task`), and the machine that runs
-``run`` writes what comes back (:func:`write_result`), atomically, exactly once per task.
+The one list of "which images, in which order, which depend on which" (:func:`build_tasks`) for both
+``run`` paths. Over several webuis (``lib_scene.cluster``) each :class:`Task` is shipped to a Dask
+worker, which plans it next to the data (:func:`plan_task`) and generates it
+(``lib_scene.job_step.generate``); the machine that runs ``run`` writes what comes back
+(:func:`write_result`), atomically, exactly once per task. On one webui (``lib_scene.run_job``) the
+same tasks are planned up front (:func:`plan_tasks`) and generated in list order by the same
+``generate``, each written by the same :func:`write_result`.
 
 * **Frames**: a frame-sequence camera (``lib_scene.frames``: ``Cam0_0001.exr``, ``Cam0.0001.exr``,
   ``####``) has one task per selected frame (``--frames A-B``), in frame order; a still camera has one
@@ -11,19 +15,19 @@ Dask worker; the worker plans it next to the data (:func:`plan_task`), and the m
   frame with ``frames_in_order``; every camera before it in a multi-camera chain, ``chain``); it runs
   after them and receives their results.
 * **Chains** (``chain.enabled``): per frame (and variation) the cameras run in one chain order
-  (:func:`chain_camera_order`, the single-server chain's rule); camera k's task carries a
+  (:func:`chain_camera_order`); camera k's task carries a
   :class:`ChainLink` (its step, the order, the earlier cameras) and depends on every earlier camera
-  of its frame, whose images its worker warps into it (``lib_scene.chain.chain_step``).
+  of its frame, whose images are warped into it (``lib_scene.chain.chain_step``). A chain takes no
+  travel or variations (:func:`refuse_chained_animation`).
 * **Resume**: every written image has ``<base>.info.json`` with the task's plan hash (the SHA-256 of
   the exact request body: prompt, seed, maps, settings; for a chained camera the inpaint's body,
   which holds the earlier cameras' images warped into it). A rerun with the same plan skips a task
-  whose image exists with the same hash (:func:`existing_hashes`); a changed plan regenerates it.
-  A chained camera already done ships its image (read from ``--out``) with its task
+  whose image exists with the same hash (:func:`resume_tasks`); a changed plan regenerates it.
+  A chained camera already done carries its image (read from ``--out``) with its task
   (``done_image``), for the cameras after it.
   A random seed (``-1``) is drawn once per job and kept in ``OUT/scene-import-job.json``
-  (:func:`job_seed`). The single-server ``run`` loop (``lib_scene.cli_plan``) uses the same rule and
-  files (:func:`job_key`, :func:`kept_seed`, :func:`keep_seed`, :func:`existing_hash`,
-  :func:`write_image`); nothing here imports Dask.
+  (:func:`job_seed`; the one-webui loop: :func:`kept_seed`, :func:`keep_seed`). Nothing here imports
+  Dask.
 """
 
 from __future__ import annotations
@@ -36,10 +40,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .animation import camera_frames
+from .animation import camera_frames, out_stem
 from .canvas import CameraSource, CanvasSet, load_camera
 from .chain import chain_order
 from .cli_base import say
+from .errors import ParamsError, PlanError
 from .files import OutputBatch, atomic_write_text
 from .frames import frame_sidecar
 from .movie import animated, mp4
@@ -65,6 +70,10 @@ __all__ = [
     "output_base",
     "plan_hash",
     "plan_task",
+    "plan_tasks",
+    "refuse_chained_animation",
+    "result_meta",
+    "resume_tasks",
     "task_files",
     "write_image",
     "write_result",
@@ -143,7 +152,10 @@ def build_tasks(
     camera's morph, ``params.travel`` a still camera's frames, ``params.variations`` the images per
     frame. With ``frames_in_order`` each frame depends on the camera's previous frame. ``chain``
     (the cameras in chain order, :func:`chain_camera_order`): per frame and variation, each camera
-    depends on the cameras before it in that order (and carries its :class:`ChainLink`)."""
+    depends on the cameras before it in that order (and carries its :class:`ChainLink`); a chain
+    takes no travel or variations (:func:`refuse_chained_animation`)."""
+    if chain:
+        refuse_chained_animation(params)
     by_name = {src.camera: src for src in sources}
     variations = Variations.from_dict(params.variations).indices if params.variations else [None]
     tasks: list[Task] = []
@@ -157,6 +169,21 @@ def build_tasks(
                 if frames_in_order and v in (None, variations[0]):
                     previous[name] = (key,)
     return _chained(tasks, chain) if chain else tasks
+
+
+def refuse_chained_animation(params: PlanParams) -> None:
+    """A chain (``chain.enabled``) with ``travel`` or ``variations``: ParamsError naming them, on one
+    webui and on several. A chained camera is an img2img inpaint of the cameras before it, made from
+    a plain payload; travel and variations are made by the webui's Scene Import Script."""
+    given = [name for name in ("travel", "variations") if getattr(params, name)]
+    if params.chain.enabled and given:
+        raise ParamsError(
+            [
+                f"a chained run (chain.enabled) takes no travel or variations, and {' and '.join(given)} "
+                "were given: a chained camera is an inpaint of the cameras before it, while travel "
+                "and variations are made by the webui's Scene Import Script; run them unchained"
+            ]
+        )
 
 
 def _chained(tasks: list[Task], order: Sequence[str]) -> list[Task]:
@@ -180,14 +207,48 @@ def _chained(tasks: list[Task], order: Sequence[str]) -> list[Task]:
 
 def chain_camera_order(sources: Sequence[CameraSource], params: PlanParams, layer: str | None) -> list[str]:
     """The selected cameras in chain order (``chain.order`` or the nearest-pose order from the first),
-    from each camera's first frame, as the single-server chain orders them (runs on a worker: it
-    reads every camera's pose and depth)."""
+    from each camera's first frame, as the resolver's chain orders them (over several webuis it runs
+    on a worker: it reads every camera's pose and depth)."""
     by_name = {src.camera: src for src in sources}
     loaded: list[CanvasSet] = [
         load_camera(by_name[n], layer=layer, need={"depth"})
         for n in select_cameras(list(by_name), params.camera)
     ]
     return [loaded[i].camera for i in chain_order(loaded, params.chain.order)]
+
+
+def plan_tasks(
+    tasks: Sequence[Task], scene: Scene, params: PlanParams, facts: HostFacts
+) -> dict[str, Planned]:
+    """Every task's plan, by key, as :func:`plan_task` plans it (``params`` with the job's concrete
+    seed): unchained tasks with one pass of the resolver (it plans the same cameras, frames and
+    variations in the same order; a prompt travel's keyframes are checked once per camera)."""
+    if any(t.chain is not None for t in tasks):
+        return {t.key: plan_task(t, scene, params, facts) for t in tasks}
+    planned = resolve_planned(scene, params, facts)
+    keys = [out_stem(p.plan) for p in planned]
+    if keys != [t.key for t in tasks]:  # (the task list and the resolver walk one list)
+        raise PlanError(f"the job's images ({len(tasks)}) are not the resolver's ({len(planned)})")
+    return dict(zip(keys, planned, strict=True))
+
+
+def resume_tasks(out: str, tasks: Sequence[Task]) -> list[Task]:
+    """``tasks`` with the plan hash of each image already in ``out`` (``existing_hash``); a chained
+    camera's image that later cameras warp from is read from ``out`` to go with its task
+    (``done_image``)."""
+    have = existing_hashes(out, tasks)
+    warped_from = {k for t in tasks if t.chain for k, _ in t.chain.before}
+    done: list[Task] = []
+    for t in tasks:
+        image = None
+        if t.key in have and t.key in warped_from:
+            try:
+                with open(output_base(out, t) + ".png", "rb") as fh:
+                    image = fh.read()
+            except OSError:
+                image = None
+        done.append(replace(t, existing_hash=have.get(t.key), done_image=image))
+    return done
 
 
 def task_files(task: Task) -> list[str]:
@@ -264,21 +325,9 @@ def existing_hashes(out: str, tasks: Iterable[Task]) -> dict[str, str]:
     return found
 
 
-def write_result(out: str, task: Task, result: TaskResult, protect: list[str]) -> list[str]:
-    """Write one generated image (``<base>.png``, extra images ``<base>-<k>.png``), its infotext,
-    a chained camera's extras (``<base>.warp.png``, ``<base>.warp.mask.png``, with a blend pass
-    ``<base>.inpaint.png``) and ``<base>.info.json`` (the webui's info plus ours: plan hash, camera,
-    frame, variation, seed, server, chain step); all or nothing, the info file renamed last so that
-    it only ever names a whole image."""
-    base = output_base(out, task)
-    batch = OutputBatch(protect=protect)
-    for k, data in enumerate(result.images):
-        batch.add(f"{base}.png" if k == 0 else f"{base}-{k}.png", data)
-    for suffix, blob in result.extras.items():
-        batch.add(base + suffix, blob)
-    texts = result.info.get("infotexts")
-    if isinstance(texts, list) and texts:
-        batch.add(base + ".infotext.txt", str(texts[0]) + "\n")
+def result_meta(task: Task, result: TaskResult) -> dict[str, object]:
+    """Our part of ``<base>.info.json`` (``scene_import``): plan hash, camera, frame, variation,
+    seed, webui, attempts, request times and a chained camera's step."""
     meta: dict[str, object] = {
         "plan_hash": result.plan_hash,
         "camera": task.camera,
@@ -296,8 +345,16 @@ def write_result(out: str, task: Task, result: TaskResult, protect: list[str]) -
             "of": len(task.chain.order),
             "before": list(task.chain.order[: task.chain.step]),
         }
-    batch.add(base + ".info.json", json.dumps({**result.info, "scene_import": meta}, indent=1) + "\n")
-    return batch.commit()
+    return meta
+
+
+def write_result(out: str, task: Task, result: TaskResult, protect: list[str]) -> list[str]:
+    """Write one generated image (:func:`write_image` at :func:`output_base`, with
+    :func:`result_meta`) and a chained camera's extras (``<base>.warp.png``, ``<base>.warp.mask.png``,
+    with a blend pass ``<base>.inpaint.png``); all or nothing."""
+    base = output_base(out, task)
+    extras = {base + suffix: blob for suffix, blob in result.extras.items()}
+    return write_image(base, result.images, result.info, result_meta(task, result), protect, extras)
 
 
 def decode_images(answer: dict[str, Any]) -> list[bytes]:
@@ -330,14 +387,22 @@ def existing_hash(base: str) -> str | None:
 
 
 def write_image(
-    base: str, images: Sequence[bytes], info: dict[str, Any], meta: dict[str, Any], protect: list[str]
+    base: str,
+    images: Sequence[bytes],
+    info: dict[str, Any],
+    meta: dict[str, Any],
+    protect: list[str],
+    extras: dict[str, bytes] | None = None,
 ) -> list[str]:
-    """Write one generated image as :func:`write_result` does: ``<base>.png`` (extra images
-    ``<base>-<k>.png``), ``<base>.infotext.txt`` and ``<base>.info.json`` (the webui's ``info`` plus
-    ``{"scene_import": meta}``, ``meta`` holding at least ``plan_hash``); all or nothing."""
+    """Write ``<base>.png`` (extra images ``<base>-<k>.png``), ``extras`` (path -> data),
+    ``<base>.infotext.txt`` and ``<base>.info.json`` (the webui's ``info`` plus ``{"scene_import":
+    meta}``, ``meta`` holding at least ``plan_hash``); all or nothing, the info file renamed last so
+    that it only ever names a whole image."""
     batch = OutputBatch(protect=protect)
     for k, data in enumerate(images):
         batch.add(f"{base}.png" if k == 0 else f"{base}-{k}.png", data)
+    for path, blob in (extras or {}).items():
+        batch.add(path, blob)
     texts = info.get("infotexts")
     if isinstance(texts, list) and texts:
         batch.add(base + ".infotext.txt", str(texts[0]) + "\n")

@@ -1,10 +1,14 @@
-"""The single-server ``run`` loop's job (``lib_scene.cli_plan``): each image generated once, resumed.
+"""The single-server ``run`` loop (``lib_scene.cli_plan``): the job's tasks in order, each image
+generated once, resumed.
 
-The rule and the files are the Dask path's (``lib_scene.jobs``; this module imports no Dask):
+It walks the Dask path's task list (``lib_scene.jobs.build_tasks``: which images, in which order,
+which depend on which; a chain per frame, camera k after the cameras before it) and does for each
+task what a Dask worker does (``lib_scene.job_step.generate``), posting to its one webui; the rule
+and the files are the Dask path's (this module imports no Dask):
 
 * every image is written with ``<stem>.info.json`` holding its plan hash (the SHA-256 of the exact
   request body, :func:`lib_scene.jobs.plan_hash`); an image already in ``--out`` with the same hash
-  is not generated again (it is read back: the animation files and a chain's next camera need it);
+  is not generated again (a chained camera's is read back for the cameras after it);
 * a random seed (``-1``) is drawn once per job and kept in ``OUT/scene-import-job.json``;
 * a failure mid-run (the webui down, an error answer, an answer without images) ends the run with
   the images written, the ones already there and the ones not written; a rerun of the same command
@@ -26,11 +30,13 @@ from numpy.typing import NDArray
 from .cli_base import say
 from .errors import SceneImportError
 from .files import OutputBatch, png_bytes
-from .jobs import decode_images, existing_hash, parse_info, plan_hash, write_image
+from .job_step import generate
+from .jobs import Task, TaskResult, animations, decode_images, output_base, write_result
 from .plan import GenerationPlan
-from .request import HostFacts
+from .progress import progress
+from .request import HostFacts, Planned
 from .webui_client import WebuiError, request_json
-from .wire import endpoint, to_payload
+from .wire import endpoint
 
 __all__ = ["RunJob"]
 
@@ -55,50 +61,50 @@ class RunJob:
     out: str
     timeout: float
     protect: list[str]  # the inputs, never overwritten
-    todo: list[str]  # every image's stem (``Cam0``, ``Cam0.0003.v01``), in order
-    written: list[str] = field(default_factory=list)  # stems generated and written by this run
-    skipped: list[str] = field(default_factory=list)  # stems already there with the same plan
+    tasks: list[Task]  # every image, in order (``lib_scene.jobs.build_tasks``, resume_tasks)
+    written: list[str] = field(default_factory=list)  # keys generated and written by this run
+    skipped: list[str] = field(default_factory=list)  # keys already there with the same plan
     files: list[str] = field(default_factory=list)  # every file this run wrote
-    current: str = ""  # the stem being generated
+    current: str = ""  # the key being generated
+    step: int = 0  # the number of the image being generated, 1..len(tasks)
 
-    def payload(self, plan: GenerationPlan) -> dict[str, Any]:
-        """The plan's request body for this webui (our infotext when it has Scene Import)."""
-        f = self.facts
-        return to_payload(plan, f.dialect, f.unit_count, infotext=f.infotext_script)
-
-    def image(self, plan: GenerationPlan, body: dict[str, Any], stem: str) -> bytes:
-        """Generate ``body`` as ``OUT/<stem>.png`` (with its infotext and info) and return the image,
-        or read it back when it is already there with the same plan hash."""
-        base = os.path.join(self.out, stem)
-        self.current = stem
-        digest = plan_hash(body)
-        if existing_hash(base) == digest:
-            self.skipped.append(stem)
-            say(f"  {stem}: already in {self.out} with the same plan, skipped")
-            with open(base + ".png", "rb") as fh:
-                return fh.read()
-        started = time.time()
+    def post(self, plan: GenerationPlan, body: dict[str, Any], r: TaskResult) -> dict[str, Any]:
+        """POST ``body`` to this webui: its answer (with images), or WebuiError (the run stops)."""
+        _announce(self.step, len(self.tasks), r.key, plan)
+        started, t0 = time.time(), time.monotonic()
+        r.attempts += 1
         answer = request_json(self.url.rstrip("/") + endpoint(plan), body, timeout=self.timeout)
-        images = decode_images(answer) if isinstance(answer, dict) else []
-        if not isinstance(answer, dict) or not images:
-            raise WebuiError(f"{stem}: the webui answered without images", self.url)
-        var = plan.animation.get("variation")
-        frame = plan.animation.get("frame")
-        meta = {
-            "plan_hash": digest,
-            "camera": plan.camera,
-            "frame": frame if isinstance(frame, int) else None,
-            "variation": int(var["index"]) if isinstance(var, dict) else None,
-            "seed": plan.seed,
-            "server": self.url,
-            "attempts": 1,
-            "requested_at": started,
-            "answered_at": time.time(),
-        }
-        self.files += write_image(base, images, parse_info(answer.get("info")), meta, self.protect)
-        self.written.append(stem)
-        say(f"  {len(images)} image(s) saved as {base}*.png")
-        return images[0]
+        if not isinstance(answer, dict) or not decode_images(answer):
+            raise WebuiError(f"{r.key}: the webui answered without images", self.url)
+        r.server, r.seconds = self.url, time.monotonic() - t0
+        r.started, r.finished = started, time.time()
+        return answer
+
+    def run(
+        self, planned: Mapping[str, Planned], data: dict[str, Any], layer: str | None, fps: float
+    ) -> None:
+        """Every task in turn, each written as it is done, then the animation files (when an image was
+        written). ``planned``: each task's plan (``lib_scene.jobs.plan_tasks``)."""
+        images: dict[str, bytes] = {}  # the images later cameras of a chain warp from
+        warped_from = {k for t in self.tasks if t.chain for k, _ in t.chain.before}
+        canvases = {key: pl.canvases for key, pl in planned.items()}
+        for i, task in enumerate(progress(self.tasks, "run", unit="image"), 1):  # a bar: image i/n
+            self.step, self.current = i, task.key
+            before = {k: images[k] for k, _ in task.chain.before if k in images} if task.chain else {}
+            r = generate(
+                task, planned[task.key], before, self.facts, data, self.post, layer=layer, canvases=canvases
+            )
+            if r.status == "skipped":
+                self.skipped.append(task.key)
+                say(f"  {task.key}: already in {self.out} with the same plan, skipped")
+            else:  # done: a failure raised
+                self.files += write_result(self.out, task, r, self.protect)
+                self.written.append(task.key)
+                say(f"  {len(r.images)} image(s) saved as {output_base(self.out, task)}*.png")
+            if r.images and task.key in warped_from:
+                images[task.key] = r.images[0]
+        if self.written:
+            self.write_new(animations(self.out, self.tasks, fps))
 
     def write_new(self, files: Mapping[str, bytes | NDArray[np.uint8]]) -> None:
         """Write ``files`` (bytes, or 8-bit arrays as PNG) at once, leaving out those whose content is
@@ -121,7 +127,7 @@ class RunJob:
         1 when the webui failed (no answer, 5xx, no images), 2 when the request or an output was
         refused (a 4xx answer: the same request would fail again)."""
         done = set(self.written) | set(self.skipped)
-        missing = [s for s in self.todo if s not in done]
+        missing = [t.key for t in self.tasks if t.key not in done]
         lines = [
             f"scene-import: error: {exc}",
             f"scene-import: the run stopped at {self.current or 'the start'}: {self.summary()}",
@@ -134,3 +140,15 @@ class RunJob:
         print("\n".join(lines), file=sys.stderr, flush=True)
         server = isinstance(exc, WebuiError) and (exc.status is None or exc.status >= 500)
         return 1 if server else 2
+
+
+def _announce(i: int, n: int, key: str, plan: GenerationPlan) -> None:
+    what = f"POST {endpoint(plan)} ({plan.width}x{plan.height})"
+    if plan.mask is not None:
+        carried = 100.0 * float(plan.chain.get("carried", 0.0))
+        what += f", inpaint: {carried:.1f}% carried from {', '.join(plan.chain.get('after', []))}"
+    elif "Scene Import chain blend" in plan.infotext:
+        what += f", the seam blend pass, denoise {plan.denoising_strength:g}"
+    say(f"{'frame' if plan.animation else 'camera'} {i}/{n}: {key} -> {what}")
+    for w in plan.warnings:
+        say(f"  warning: {w}")

@@ -60,11 +60,21 @@ class LoopbackWebui:
 
     def __init__(self, forge: bool = False, units: int = 3, infotext: bool = False) -> None:
         self.forge, self.units, self.infotext = forge, units, infotext
+        # a dead webui keeps its port (another server, of this run or of another one on this
+        # machine, must not get it while a client still calls it) but hangs up on every caller
+        self.dead = False
+        self.hung_up = 0  # callers hung up on since it died
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *a):
                 pass
+
+            def handle(self):
+                if outer.dead:  # hang up at once: to the caller, a webui that is gone
+                    outer.hung_up += 1
+                    return
+                super().handle()
 
             def _json(self, code, obj):
                 data = json.dumps(obj).encode()

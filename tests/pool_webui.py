@@ -1,7 +1,8 @@
 """A small stand-in for an A1111 webui on 127.0.0.1 for the cluster tests and bench/bench_cluster.py:
 the routes the CLI asks (ControlNet models/settings/version, Scene Import's version) and a generation
 route that answers a PNG and an infotext after ``delay`` seconds; it can answer 500 for its first
-``fail_first`` generations, shut itself down after ``die_after`` images, and for its first
+``fail_first`` generations, die after ``die_after`` images (before the last one is answered, so that
+nothing else gets in: it hangs up on every later caller, keeping its port until :meth:`close`), and for its first
 ``kill_first`` requests SIGKILL the process that sent them (a Dask worker) and answer nothing. Its
 images are fake_webui.paint's (an inpaint keeps the init image where the mask is black). It
 records every image it made (with its route, whether it had a mask and an init image, its times)
@@ -71,6 +72,7 @@ class FakeWebui(LoopbackWebui):
                 **body,
                 "seed": body.get("seed", task.get("seed")),
             }
+            dies = False
             with self.lock:
                 if self.failures < self.fail_first:
                     self.failures += 1
@@ -88,8 +90,9 @@ class FakeWebui(LoopbackWebui):
                         "body": body,
                     }
                 )
-                if self.die_after is not None and len(self.images) >= self.die_after:
-                    threading.Thread(target=self.close, daemon=True).start()
+                dies = self.die_after is not None and len(self.images) == self.die_after
+            if dies:  # dead before this answer goes out: no request is served after it
+                self.dead = True
             info = {"seed": body["seed"], "infotexts": [f"{body['prompt']}\nSteps: 2, Seed: {body['seed']}"]}
             return 200, {
                 "images": [encode(paint(body))],

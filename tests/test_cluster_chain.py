@@ -120,6 +120,48 @@ def test_a_chain_over_several_webuis_sends_what_the_single_webui_chain_sends(roo
 
 
 @needs_dask
+def test_a_chained_sequence_gives_the_same_images_on_one_webui_and_on_several(tmp_path, capsys):
+    # both paths walk one task list: per frame, camera k after the cameras before it (with a blend
+    # pass), the same requests and the same files
+    scene = write_scene(tmp_path / "scene", 3, 2)
+    params = {"long_side": 64, "steps": 2, "seed": 3, "chain": {"enabled": True, "blend": 0.2}}
+    one = FakeWebui(0.0)
+    try:
+        assert main(["run", str(scene), "--webui", one.url, "--out", str(tmp_path / "one"), "--params",
+                     json.dumps(params)]) == 0  # fmt: skip
+    finally:
+        one.close()
+    assert "chained: Cam0 > Cam1 > Cam2, per frame" in capsys.readouterr().out
+    sent_one = [(im["path"][-7:], im["mask"]) for im in one.images]
+    assert sent_one == [("txt2img", False)] + [("img2img", True), ("img2img", False)] * 2 + [
+        ("txt2img", False)
+    ] + [("img2img", True), ("img2img", False)] * 2  # fmt: skip
+    servers = [FakeWebui(0.02), FakeWebui(0.02)]
+    out = tmp_path / "many"
+    try:
+        assert dask_run(scene, out, servers, params) == 0
+    finally:
+        for s in servers:
+            s.close()
+    assert sorted(json.dumps(im["body"], sort_keys=True) for im in requests(servers)) == sorted(
+        json.dumps(im["body"], sort_keys=True) for im in one.images
+    )
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "one").iterdir())
+    assert {"Cam2.0002.inpaint.png", "Cam2.0002.warp.mask.png", "Cam2.0002.inpaint.infotext.txt"} <= set(
+        names
+    )
+    assert {"Cam0.webp", "Cam0.gif"} & set(names)
+    for name in names:
+        if name.endswith(".png"):
+            assert (out / name).read_bytes() == (tmp_path / "one" / name).read_bytes(), name
+        elif name.endswith(".info.json"):
+            keep = ("plan_hash", "camera", "frame", "seed", "chain")
+            a, b = (meta(d, name[: -len(".info.json")]) for d in (out, tmp_path / "one"))
+            assert {k: a.get(k) for k in keep} == {k: b.get(k) for k in keep}, name
+
+
+@needs_dask
 def test_a_blended_chain_resumes_from_the_images_in_out(room, tmp_path, writes, capsys):
     params = {"long_side": 128, "seed": 7, "chain": {"enabled": True, "blend": 0.3}}
     servers = [FakeWebui(0.02), FakeWebui(0.02)]
@@ -181,7 +223,8 @@ def test_a_chain_on_several_webuis_refuses_travel_variations_and_unposed_cameras
     servers = [FakeWebui(), FakeWebui()]
     try:
         rc = dask_run(room, tmp_path / "out", servers, {"variations": {"count": 2}}, "--chain")
-        assert rc == 2 and "takes no travel or variations" in capsys.readouterr().err
+        err = capsys.readouterr().err  # (the one-webui loop's refusal: tests/test_run_resume.py)
+        assert rc == 2 and "takes no travel or variations, and variations were given" in err
         rc = dask_run(
             os.path.join(os.path.dirname(ROOM), "room_daz"), tmp_path / "out", servers, {}, "--chain"
         )
@@ -209,7 +252,7 @@ def test_24_chained_images_over_three_faulty_servers_keep_the_chain_order(tmp_pa
         assert sorted((im["path"][-7:], im["mask"], im["init"]) for im in made) == sorted(
             [("txt2img", False, False)] * 6 + [("img2img", True, True)] * 18
         )
-        assert dying.closed and len(dying.images) == 3  # (dropped only if 3 more requests found it dead)
+        assert dying.dead and len(dying.images) == 3  # (dropped only if 3 more requests found it dead)
         seed = made[0]["seed"]
         for f in range(1, 7):
             metas = [meta(out, f"Cam{c}.{f:04d}") for c in range(4)]

@@ -5,6 +5,8 @@ real EXRs planned by the real core, posted to a loopback fake webui (tests/fake_
 * a server failing mid-run ends with the images written and not written, a non-zero exit and no
   partial file; the rerun posts only what is missing, with the job's kept seed;
 * a chained run resumes the same way (the cameras done are read back for the ones after them);
+  a chained sequence is chained per frame, as over several webuis; a chain with travel or
+  variations is refused, as over several webuis;
 * payloads carry the companion Script's infotext only for a webui that has Scene Import;
 * the single-server path imports neither Dask nor lib_scene.cluster.
 """
@@ -18,8 +20,10 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
-from fake_webui import FakeWebui
+from fake_webui import FakeWebui, decode
+from PIL import Image
 from scenes import sidecar, write_blender5
 
 from lib_scene.cli import main
@@ -227,3 +231,59 @@ def test_the_single_server_path_imports_no_dask(scene, tmp_path, webui):
     )
     got = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert got.stdout.strip().splitlines()[-1] == "0 []", got.stdout + got.stderr
+
+
+def test_a_chained_sequence_is_chained_per_frame_and_resumes(scene, tmp_path, webui, capsys):
+    # one webui walks the Dask path's task list: every selected frame is a chain (Cam0 > Cam1)
+    out = tmp_path / "out"
+    assert run(scene, out, webui.url, "--chain", "--seed", "3") == 0
+    assert "chained: Cam0 > Cam1, per frame" in capsys.readouterr().out
+    posts = [(p, b) for p, b in webui.posts if p.startswith("/sdapi/")]
+    assert [(p, "mask" in b) for p, b in posts] == [
+        ("/sdapi/v1/txt2img", False),
+        ("/sdapi/v1/img2img", True),
+    ] * 3
+    for f in (1, 2, 3):
+        meta = json.loads((out / f"Cam1.{f:04d}.info.json").read_text())["scene_import"]
+        assert (meta["frame"], meta["chain"]) == (f, {"step": 2, "of": 2, "before": ["Cam0"]})
+        mask = decode(posts[2 * f - 1][1]["mask"])
+        assert np.array_equal(  # (one pose for both cameras: everything is carried)
+            mask, np.asarray(Image.open(out / f"Cam1.{f:04d}.warp.mask.png"))
+        )
+        assert not (out / f"Cam0.{f:04d}.warp.png").exists()
+        # the inpaint carries this frame's first camera: its init image holds Cam0's image where kept
+        init, first = (
+            decode(posts[2 * f - 1][1]["init_images"][0]),
+            np.asarray(Image.open(out / f"Cam0.{f:04d}.png")),
+        )
+        keep = (mask == 0) & (np.asarray(Image.open(out / f"Cam1.{f:04d}.warp.png")).max(axis=-1) > 0)
+        assert keep.any() and np.array_equal(init[keep], first[keep])
+    assert sorted(p.name for p in out.iterdir() if p.suffix in (".webp", ".gif")) in (
+        ["Cam0.webp", "Cam1.webp"],
+        ["Cam0.gif", "Cam1.gif"],
+    )
+    before = snapshot(out)
+    assert run(scene, out, webui.url, "--chain", "--seed", "3") == 0
+    assert len(generated(webui)) == 6 and snapshot(out) == before
+    for p in out.glob("Cam0.0002.*"):  # a lost first camera: made again, and the camera after it,
+        p.unlink()  # warped from the same image, is still done
+    assert run(scene, out, webui.url, "--chain", "--seed", "3") == 0
+    assert generated(webui)[6:] == [posts[2][1]]
+    assert "1 image(s) written, 5 already there" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"variations": {"count": 2}},
+        {"travel": {"keyframes": [{"frame": 0}, {"frame": 2, "base_prompt": "x"}]}},
+    ],
+)
+def test_a_chain_takes_no_travel_or_variations_on_one_webui(scene, tmp_path, webui, capsys, extra):
+    # as over several webuis (tests/test_cluster_chain.py): refused before anything is sent or written
+    params = json.dumps({"long_side": 64, **extra})
+    rc = run(scene, tmp_path / "out", webui.url, "--chain", "--params", params)  # (the last --params)
+    err = capsys.readouterr().err
+    assert rc == 2 and "a chained run (chain.enabled) takes no travel or variations" in err
+    assert f"and {next(iter(extra))} were given" in err
+    assert not generated(webui) and not (tmp_path / "out").exists()
