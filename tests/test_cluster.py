@@ -274,7 +274,7 @@ def test_a_worker_killed_mid_request_gives_its_webui_back(tmp_path, writes, caps
     opts = cluster.ClusterOptions((str(scene),), (killer.url,), str(tmp_path / "out"), backoff=0.05)
     rc: list[int] = []
     short = {
-        "distributed.scheduler.locks.lease-timeout": "1s",
+        "distributed.scheduler.locks.lease-timeout": "4s",  # short, yet above a busy worker's refresh gaps
         "distributed.scheduler.locks.lease-validation-interval": "0.2s",
     }
     try:
