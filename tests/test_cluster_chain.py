@@ -6,20 +6,18 @@ cameras; tests/scenes.py frames), a real LocalCluster (threads) and fake webuis 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
-from collections import Counter
 
 import numpy as np
 import pytest
+import test_cluster
 from fake_webui import decode
 from PIL import Image
 from pool_webui import FakeWebui
 from test_cluster import write_scene
 
-from lib_scene import cluster
 from lib_scene.canvas import discover
 from lib_scene.cli import main
 from lib_scene.jobs import ChainLink, build_tasks
@@ -28,22 +26,8 @@ from lib_scene.params import PlanParams
 ROOM = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "samples", "room")
 ORDER = ["Cam0", "Cam2", "Cam1"]  # samples/room's nearest-pose order from Cam0
 
-needs_dask = pytest.mark.skipif(
-    importlib.util.find_spec("distributed") is None, reason="Dask distributed is not installed"
-)
-
-
-@pytest.fixture
-def writes(monkeypatch):
-    seen: Counter[str] = Counter()
-    real = cluster.write_result
-
-    def spy(out, task, result, protect):
-        seen[task.key] += 1
-        return real(out, task, result, protect)
-
-    monkeypatch.setattr(cluster, "write_result", spy)
-    return seen
+needs_dask = test_cluster.needs_dask
+writes = test_cluster.writes  # a fixture: every image the client writes, by task key
 
 
 @pytest.fixture

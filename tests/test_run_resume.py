@@ -36,32 +36,19 @@ PARAMS = '{"long_side": 64, "steps": 2}'
 STEMS = [f"Cam{c}.{f:04d}" for c in range(2) for f in (1, 2, 3)]
 
 
-class FailingWebui(FakeWebui):
-    """Answers ``ok`` generations, then HTTP 500 (a server that broke mid-run)."""
+class BrokenWebui(FakeWebui):
+    """Answers ``ok`` generations, then breaks: HTTP 500 at once (``hang`` 0: a server that broke
+    mid-run) or after ``hang`` seconds, longer than the client waits (a hung server)."""
 
-    def __init__(self, ok: int, **kw) -> None:
-        self.ok = ok
+    def __init__(self, ok: int, hang: float = 0.0, **kw) -> None:
+        self.ok, self.hang = ok, hang
         super().__init__(**kw)
 
     def answer(self, path, body):
         if len(self.posts) >= self.ok:
             self.posts.append((path, body))
+            time.sleep(self.hang)
             return 500, {"error": "RuntimeError", "detail": "", "errors": "CUDA out of memory"}
-        return super().answer(path, body)
-
-
-class HungWebui(FakeWebui):
-    """Answers ``ok`` generations, then takes longer than the client waits (a hung server)."""
-
-    def __init__(self, ok: int, **kw) -> None:
-        self.ok = ok
-        super().__init__(**kw)
-
-    def answer(self, path, body):
-        if len(self.posts) >= self.ok:
-            self.posts.append((path, body))
-            time.sleep(1.5)
-            return 500, {"detail": "too late"}
         return super().answer(path, body)
 
 
@@ -131,7 +118,7 @@ def test_a_changed_plan_is_generated_again(scene, tmp_path, webui, capsys):
 
 def test_a_server_failing_mid_run_says_what_was_written_and_a_rerun_continues(scene, tmp_path, capsys):
     out = tmp_path / "out"
-    broken = FailingWebui(ok=2)
+    broken = BrokenWebui(ok=2)
     try:
         assert run(scene, out, broken.url) == 1  # the server failed: not a usage error
     finally:
@@ -161,7 +148,7 @@ def test_a_server_failing_mid_run_says_what_was_written_and_a_rerun_continues(sc
 
 
 def test_a_server_that_stops_answering_is_a_clear_failure(scene, tmp_path, capsys):
-    hung = HungWebui(ok=1)
+    hung = BrokenWebui(ok=1, hang=1.5)
     try:
         args = ("--camera", "Cam1", "--seed", "3", "--timeout", "0.5")
         assert run(scene, tmp_path / "out", hung.url, *args) == 1

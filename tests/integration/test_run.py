@@ -34,21 +34,26 @@ def test_run_one_webui_plain_loop(tmp_path, capsys):
     assert "Seed: 77" in (out / "Cam0.infotext.txt").read_text()
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("distributed") is None, reason="Dask distributed is not installed"
-)
-def test_run_as_dask_tasks_then_resume(tmp_path, capsys):
+def _local_cluster():
+    """A one-worker Dask cluster on the loopback (threads, so the test's own process does the work)."""
     from distributed import LocalCluster
 
-    out = tmp_path / "out"
-    with LocalCluster(
+    return LocalCluster(
         n_workers=1,
         threads_per_worker=2,
         processes=False,
         protocol="tcp",
         host="127.0.0.1",
         dashboard_address="127.0.0.1:0",
-    ) as cluster:
+    )
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("distributed") is None, reason="Dask distributed is not installed"
+)
+def test_run_as_dask_tasks_then_resume(tmp_path, capsys):
+    out = tmp_path / "out"
+    with _local_cluster() as cluster:
         args = ["run", SCENE, "--webui", URL, "--scheduler", cluster.scheduler_address, "--out", str(out)]
         args += ["--camera", "Cam0,Cam1", "--seed", "78", "--params", PARAMS]
         assert main(args) == 0
@@ -67,20 +72,11 @@ def test_run_as_dask_tasks_then_resume(tmp_path, capsys):
 def test_a_chain_as_dask_tasks_then_resume(tmp_path, capsys):
     # the same chained run the single-webui test makes, as Dask tasks: the inpaints completed on the
     # worker; A1111 keeps the carried pixels outside the mask (feather 0 at 64 px)
-    from distributed import LocalCluster
-
     from lib_scene.consistency import read_rgb
 
     out = tmp_path / "out"
     params = {"long_side": 64, "steps": 1, "chain": {"feather": 0}}
-    with LocalCluster(
-        n_workers=1,
-        threads_per_worker=2,
-        processes=False,
-        protocol="tcp",
-        host="127.0.0.1",
-        dashboard_address="127.0.0.1:0",
-    ) as cluster:
+    with _local_cluster() as cluster:
         args = ["run", SCENE, "--webui", URL, "--scheduler", cluster.scheduler_address, "--out", str(out)]
         args += ["--chain", "--seed", "4242", "--params", json.dumps(params)]
         assert main(args) == 0
