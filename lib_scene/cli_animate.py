@@ -5,8 +5,8 @@
   the camera's canvases uploaded (a frame's EXR as ``<camera>.exr`` with its sidecar), ``camera``,
   ``frames: "k"`` and ``variations.index`` naming the one image, and the run's one seed. The webui
   must have Scene Import installed; a plain frame sequence needs only ControlNet and RP.
-* :func:`movies`: each animated camera's frames (per variation) as ``OUT/<camera>[.vNN].webp`` (GIF
-  without WebP), plus ``.mp4`` when imageio-ffmpeg is installed.
+* The animation files (``OUT/<camera>[.vNN].webp``, ``.mp4``) are written by
+  :func:`lib_scene.jobs.animations`, the same for one webui and for several.
 """
 
 from __future__ import annotations
@@ -16,13 +16,11 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from .animation import out_stem
 from .canvas import CanvasSet
 from .errors import InputError
-from .movie import animated, mp4
 from .plan import GenerationPlan
 
-__all__ = ["movies", "needs_script", "script_body"]
+__all__ = ["needs_script", "script_body"]
 
 SCRIPT_NAME = "scene import"
 
@@ -77,26 +75,3 @@ def script_body(plan: GenerationPlan, cs: CanvasSet, params: dict[str, Any]) -> 
     if plan.mode == "img2img":
         body["init_images"] = []
     return body
-
-
-def movies(
-    plans: Sequence[GenerationPlan], images: dict[str, bytes], out: str, fps: float
-) -> dict[str, bytes]:
-    """path -> data of each animated camera's WebP/GIF (and MP4), one per variation."""
-    groups: dict[str, list[bytes]] = {}
-    for p in plans:
-        if not isinstance(p.animation.get("frame"), int) or out_stem(p) not in images:
-            continue
-        var = p.animation.get("variation")
-        name = p.camera + (f".v{int(var['index']):02d}" if isinstance(var, dict) else "")
-        groups.setdefault(name, []).append(images[out_stem(p)])
-    files: dict[str, bytes] = {}
-    for name, frames in groups.items():
-        if len(frames) < 2:
-            continue
-        ext, data = animated(frames, fps)
-        files[os.path.join(out, f"{name}.{ext}")] = data
-        video = mp4(frames, fps)
-        if video is not None:
-            files[os.path.join(out, f"{name}.mp4")] = video
-    return files
