@@ -16,17 +16,21 @@ __all__ = ["far_clip", "sidecar_notes"]
 ASPECT_TOLERANCE = 0.01
 
 
-def _clip_pair(side: Mapping[str, object]) -> tuple[float, float] | None:
-    clip = side.get("clip")
-    if not isinstance(clip, (list, tuple)) or len(clip) != 2:
+def _finite_pair(side: Mapping[str, object], key: str) -> tuple[float, float] | None:
+    """``side[key]`` as two finite numbers, or None."""
+    value = side.get(key)
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
         return None
     try:
-        near, far = float(clip[0]), float(clip[1])
+        a, b = float(value[0]), float(value[1])
     except (TypeError, ValueError):
         return None
-    if not (math.isfinite(near) and math.isfinite(far)) or not 0 <= near < far:
-        return None
-    return near, far
+    return (a, b) if math.isfinite(a) and math.isfinite(b) else None
+
+
+def _clip_pair(side: Mapping[str, object]) -> tuple[float, float] | None:
+    pair = _finite_pair(side, "clip")
+    return pair if pair is not None and 0 <= pair[0] < pair[1] else None
 
 
 def far_clip(side: Mapping[str, object] | None) -> float | None:
@@ -38,14 +42,8 @@ def far_clip(side: Mapping[str, object] | None) -> float | None:
 
 
 def _resolution(side: Mapping[str, object]) -> tuple[float, float] | None:
-    res = side.get("resolution")
-    if not isinstance(res, (list, tuple)) or len(res) != 2:
-        return None
-    try:
-        w, h = float(res[0]), float(res[1])
-    except (TypeError, ValueError):
-        return None
-    return (w, h) if math.isfinite(w) and math.isfinite(h) and w > 0 and h > 0 else None
+    pair = _finite_pair(side, "resolution")
+    return pair if pair is not None and pair[0] > 0 and pair[1] > 0 else None
 
 
 def sidecar_notes(side: Mapping[str, object] | None, width: int, height: int, path: str | None) -> list[str]:
