@@ -219,8 +219,11 @@ def _colour(chans: dict[str, str], img: ExrImage) -> NDArray[Any] | None:
     return None
 
 
-def _scalar(chans: dict[str, str], img: ExrImage) -> tuple[NDArray[Any], bool] | None:
-    for c in ("Z", "V", "X", "Y", "R", "z", "v", "x", "y", "r"):
+def _first_of(
+    img: ExrImage, chans: dict[str, str], order: tuple[str, ...]
+) -> tuple[NDArray[Any], bool] | None:
+    """The first channel of ``order`` present in ``chans`` (short name -> full name), or the only one."""
+    for c in order:
         if c in chans:
             ch = img.channels[chans[c]]
             return ch.pixels, ch.half
@@ -228,6 +231,10 @@ def _scalar(chans: dict[str, str], img: ExrImage) -> tuple[NDArray[Any], bool] |
         ch = img.channels[next(iter(chans.values()))]
         return ch.pixels, ch.half
     return None
+
+
+def _scalar(chans: dict[str, str], img: ExrImage) -> tuple[NDArray[Any], bool] | None:
+    return _first_of(img, chans, ("Z", "V", "X", "Y", "R", "z", "v", "x", "y", "r"))
 
 
 def _layers(img: ExrImage) -> dict[str, dict[str, dict[str, str]]]:
@@ -455,15 +462,7 @@ def load_daz(
 
 def _depth_channel(img: ExrImage) -> tuple[NDArray[Any], bool] | None:
     """A Daz depth/distance canvas: its Y (or Z) channel, or its only channel; None otherwise."""
-    names = {n.split(".")[-1]: n for n in img.channels}
-    for c in ("Y", "Z"):
-        if c in names:
-            ch = img.channels[names[c]]
-            return ch.pixels, ch.half
-    if len(names) == 1:
-        ch = img.channels[next(iter(names.values()))]
-        return ch.pixels, ch.half
-    return None
+    return _first_of(img, {n.split(".")[-1]: n for n in img.channels}, ("Y", "Z"))
 
 
 def _ids_from_colours(img: ExrImage) -> NDArray[Any]:
