@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, cast
+from typing import Any
 
 from .cluster_pool import NoServerLeft, PoolSpec, ServerPool
 from .errors import SceneImportError
@@ -28,7 +28,7 @@ from .jobs import Task, TaskResult, plan_task
 from .params import PlanParams
 from .plan import GenerationPlan
 from .request import HostFacts, Scene
-from .webui_client import WebuiError, request_json
+from .webui_client import WebuiError, post_for_images
 from .wire import endpoint
 
 __all__ = ["JobContext", "run_task"]
@@ -51,13 +51,6 @@ class JobContext:
     data: dict[str, Any] = field(default_factory=dict)  # the params as given (the Script's task)
 
 
-def _generate(url: str, path: str, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
-    answer = request_json(url.rstrip("/") + path, payload, timeout=timeout)
-    if not isinstance(answer, dict) or not isinstance(answer.get("images"), list) or not answer["images"]:
-        raise WebuiError("the webui answered without images", url)
-    return cast(dict[str, Any], answer)
-
-
 def _post(
     ctx: JobContext, plan: GenerationPlan, payload: dict[str, Any], r: TaskResult
 ) -> dict[str, Any] | None:
@@ -73,7 +66,7 @@ def _post(
         answer: dict[str, Any] | None = None
         outcome, problem = "keep", ""  # "keep" also when something unforeseen raises
         try:
-            answer = _generate(lease.url, path, payload, ctx.timeout)
+            answer = post_for_images(lease.url, path, payload, ctx.timeout)
             outcome = "ok"
         except WebuiError as exc:
             problem = exc.problem

@@ -31,11 +31,11 @@ from .cli_base import say
 from .errors import SceneImportError
 from .files import OutputBatch, png_bytes
 from .job_step import generate
-from .jobs import Task, TaskResult, animations, decode_images, output_base, write_result
+from .jobs import Task, TaskResult, animations, output_base, write_result
 from .plan import GenerationPlan
 from .progress import progress
 from .request import HostFacts, Planned
-from .webui_client import WebuiError, request_json
+from .webui_client import WebuiError, post_for_images
 from .wire import endpoint
 
 __all__ = ["RunJob"]
@@ -73,9 +73,7 @@ class RunJob:
         _announce(self.step, len(self.tasks), r.key, plan)
         started, t0 = time.time(), time.monotonic()
         r.attempts += 1
-        answer = request_json(self.url.rstrip("/") + endpoint(plan), body, timeout=self.timeout)
-        if not isinstance(answer, dict) or not decode_images(answer):
-            raise WebuiError(f"{r.key}: the webui answered without images", self.url)
+        answer = post_for_images(self.url, endpoint(plan), body, self.timeout, r.key)
         r.server, r.seconds = self.url, time.monotonic() - t0
         r.started, r.finished = started, time.time()
         return answer

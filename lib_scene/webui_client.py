@@ -95,6 +95,17 @@ def request_json(url: str, body: dict[str, Any] | None = None, timeout: float = 
         raise WebuiError("the answer is not JSON (is this the webui's address?)", url) from exc
 
 
+def post_for_images(
+    base: str, path: str, body: dict[str, Any], timeout: float, what: str = ""
+) -> dict[str, Any]:
+    """POST a generation ``body`` to ``base + path``: the answer, which holds at least one image, or
+    WebuiError (``what``, e.g. the image's name, starts its message)."""
+    answer = request_json(base.rstrip("/") + path, body, timeout=timeout)
+    if not isinstance(answer, dict) or not isinstance(answer.get("images"), list) or not answer["images"]:
+        raise WebuiError(f"{what + ': ' if what else ''}the webui answered without images", base)
+    return answer
+
+
 def controlnet_models(base: str, timeout: float = 30.0) -> list[str]:
     """``GET /controlnet/model_list`` -> ``["name [hash8]", ...]``."""
     url = _join(base, "/controlnet/model_list")
