@@ -274,3 +274,23 @@ def test_a_chain_takes_no_travel_or_variations_on_one_webui(scene, tmp_path, web
     assert rc == 2 and "a chained run (chain.enabled) takes no travel or variations" in err
     assert f"and {next(iter(extra))} were given" in err
     assert not generated(webui) and not (tmp_path / "out").exists()
+
+
+class ImagelessWebui(FakeWebui):
+    """Answers every generation with 200 and no image."""
+
+    def answer(self, path, body):
+        self.posts.append((path, body))
+        return 200, {"images": [], "info": "{}"}
+
+
+def test_an_answer_without_images_is_a_server_failure_and_nothing_is_written(scene, tmp_path, capsys):
+    out = tmp_path / "out"
+    empty = ImagelessWebui()
+    try:
+        assert run(scene, out, empty.url) == 1
+    finally:
+        empty.close()
+    err = capsys.readouterr().err
+    assert "Cam0.0001: the webui answered without images" in err
+    assert not list(out.glob("*.png")) and not list(out.glob("*.info.json"))
